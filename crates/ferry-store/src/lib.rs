@@ -1,0 +1,21 @@
+//! Ferry's persistence: the metadata store (one SQL code path for SQLite and PostgreSQL,
+//! migrations numbered in lockstep under `migrations/<backend>/`), secrets sealed at rest, the
+//! blob store, and the in-process event bus. Domain crates call the typed functions of the
+//! per-concern modules here; no other crate writes SQL.
+//!
+//! Portability rules for SQL in this crate: ids, names and JSON are `TEXT`; times are `BIGINT`
+//! milliseconds; booleans are `BIGINT` 0/1; placeholders are `$1, $2, ...` numbered in order of
+//! first appearance (SQLite binds them by that order).
+
+pub mod blob;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod identity;
+pub mod repos;
+pub mod secret;
+pub mod tags;
+pub mod testing;
+
+pub use db::{Backend, Store};
+pub use error::StoreError;

@@ -1,0 +1,14 @@
+//! The AWS wire layer, independent of any service's domain: SigV4 verification, the error
+//! envelope, the request context handlers receive, the service-model tables the generated code
+//! fills in, and the model-driven request validation and REST-JSON binding that use them.
+
+pub mod context;
+pub mod error;
+pub mod shape;
+pub mod sigv4;
+pub mod target;
+pub mod validate;
+pub mod rest;
+
+pub use context::RequestContext;
+pub use error::AwsError;
