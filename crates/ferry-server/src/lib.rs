@@ -1,1 +1,15 @@
-//! placeholder
+//! The Ferry server: the axum router that puts every piece together. The edge gives each
+//! request an id, authenticates it (SigV4 for the AWS APIs, Basic for git), records metrics,
+//! and hands it to the service adapters: the JSON 1.1 and REST-JSON dispatchers generated in
+//! `ferry-model`, and the git smart-HTTP transport of `ferry-commit`.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod git_http;
+pub mod metrics;
+pub mod server;
+pub mod state;
+
+pub use config::ServerConfig;
+pub use server::{Ferry, start};

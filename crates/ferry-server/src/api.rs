@@ -1,0 +1,186 @@
+//! The AWS API endpoint: finds the service and operation (JSON 1.1 by `X-Amz-Target`,
+//! REST-JSON by method and path), verifies the SigV4 signature, dispatches to the service's
+//! generated dispatcher, and writes the answer or the AWS error envelope with the request id.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferry_model::{codeartifact, codebuild, codecommit, codedeploy, codepipeline};
+use ferry_wire::shape::Service;
+use ferry_wire::{AwsError, RequestContext};
+
+use crate::auth::verify_api;
+use crate::state::SharedState;
+
+/// The largest API request body read (PutFile's 6 MB of content as base64, with room).
+pub const MAX_API_BODY: usize = 16 * 1024 * 1024;
+
+const JSON_SERVICES: [&Service; 4] =
+    [&codecommit::SERVICE, &codebuild::SERVICE, &codedeploy::SERVICE, &codepipeline::SERVICE];
+
+/// Services whose every operation still answers `NotImplementedException`.
+pub struct NotYet;
+impl codebuild::CodeBuild for NotYet {}
+impl codedeploy::CodeDeploy for NotYet {}
+impl codepipeline::CodePipeline for NotYet {}
+impl codeartifact::CodeArtifact for NotYet {}
+
+enum Route {
+    Json(&'static Service, String),
+    Rest(&'static ferry_wire::shape::Operation),
+}
+
+/// Answers one AWS API request.
+pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let method = parts.method.as_str().to_owned();
+
+    let route = match parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        Some(target) => match ferry_wire::target::split(target)
+            .and_then(|(prefix, op)| JSON_SERVICES.iter().find(|s| s.target_prefix == prefix).map(|s| (*s, op)))
+        {
+            Some((svc, op)) => Route::Json(svc, op.to_owned()),
+            None => {
+                let e = AwsError::new("UnknownOperationException", format!("Unknown operation target {target}"));
+                return finish(&st, &request_id, "unknown", "unknown", started, Err(e));
+            }
+        },
+        None => match ferry_wire::rest::route(&codeartifact::SERVICE, &method, &path) {
+            Some(op) => Route::Rest(op),
+            None => {
+                let e = AwsError::new("UnknownOperationException", format!("No operation at {method} {path}"))
+                    .with_status(404);
+                return finish(&st, &request_id, "unknown", "unknown", started, Err(e));
+            }
+        },
+    };
+    let (service, operation): (&'static Service, String) = match &route {
+        Route::Json(s, op) => (s, op.clone()),
+        Route::Rest(op) => (&codeartifact::SERVICE, op.name.to_owned()),
+    };
+
+    let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = AwsError::new("RequestEntityTooLargeException", "Request body is too large").with_status(413);
+            return finish(&st, &request_id, service.name, &operation, started, Err(e));
+        }
+    };
+    let caller = match verify_api(
+        &st.store,
+        &st.keys,
+        &method,
+        &path,
+        &query,
+        &parts.headers,
+        &body,
+        &[service.signing_name],
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return finish(&st, &request_id, service.name, &operation, started, Err(e)),
+    };
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        account_id: st.account_id.clone(),
+        region: caller.region,
+        principal_arn: caller.key.principal.arn.clone(),
+        user_name: caller.key.principal.user_name.clone(),
+        access_key_id: Some(caller.key.access_key_id.clone()),
+    };
+    let result = match route {
+        Route::Json(svc, op) => {
+            let out = match svc.name {
+                "codecommit" => codecommit::dispatch(&*st.commit, &ctx, &op, &body).await,
+                "codebuild" => codebuild::dispatch(&NotYet, &ctx, &op, &body).await,
+                "codedeploy" => codedeploy::dispatch(&NotYet, &ctx, &op, &body).await,
+                _ => codepipeline::dispatch(&NotYet, &ctx, &op, &body).await,
+            };
+            out.map(|bytes| {
+                let mut r = Response::new(Body::from(bytes));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+                r
+            })
+        }
+        Route::Rest(op) => {
+            let headers: Vec<(String, String)> = parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+                .collect();
+            codeartifact::dispatch(&NotYet, &ctx, op, &query, &headers, &body).await.map(|rest| {
+                let mut r = Response::new(Body::from(rest.body));
+                *r.status_mut() = StatusCode::from_u16(rest.status).unwrap_or(StatusCode::OK);
+                if let Some(ct) = rest.content_type {
+                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                }
+                for (k, v) in rest.headers {
+                    if let (Ok(k), Ok(v)) =
+                        (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v))
+                    {
+                        r.headers_mut().insert(k, v);
+                    }
+                }
+                r
+            })
+        }
+    };
+    let result = result.map_err(|mut e| {
+        if service.name == "codeartifact" && e.status == 400 {
+            e.status = service.error_status(&e.code);
+        }
+        e
+    });
+    finish(&st, &request_id, service.name, &operation, started, result)
+}
+
+fn finish(
+    st: &SharedState,
+    request_id: &str,
+    service: &str,
+    operation: &str,
+    started: Instant,
+    result: Result<Response, AwsError>,
+) -> Response {
+    let elapsed = started.elapsed();
+    let mut response = match result {
+        Ok(r) => {
+            tracing::info!(request_id, service, operation, status = 200, micros = elapsed.as_micros() as u64, "api");
+            r
+        }
+        Err(e) => {
+            if e.is_server_fault() {
+                tracing::error!(request_id, service, operation, code = %e.code, detail = e.detail.as_deref().unwrap_or(""), "api fault");
+            } else {
+                tracing::info!(request_id, service, operation, status = e.status, code = %e.code, micros = elapsed.as_micros() as u64, "api error");
+            }
+            error_response(&e)
+        }
+    };
+    st.metrics.record(service, operation, elapsed, response.status() != StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+/// The AWS error envelope as an HTTP response.
+pub fn error_response(e: &AwsError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut r = (status, e.to_json()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Ok(v) = HeaderValue::from_str(&e.code) {
+        h.insert("x-amzn-errortype", v);
+    }
+    r
+}

@@ -1,0 +1,24 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use ferry_commit::CommitService;
+use ferry_store::Store;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::KeyCache;
+use crate::metrics::Metrics;
+
+/// The shared state of one server.
+pub struct AppState {
+    pub store: Store,
+    pub commit: Arc<CommitService>,
+    pub keys: KeyCache,
+    pub metrics: Metrics,
+    pub account_id: String,
+    pub region: String,
+    /// Work that must finish before shutdown completes (pushes being recorded).
+    pub tasks: TaskTracker,
+}
+
+pub type SharedState = Arc<AppState>;

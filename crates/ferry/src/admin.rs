@@ -1,0 +1,72 @@
+//! `ferry admin`: users, access keys and HTTPS git credentials, written straight into the
+//! database of a data dir (safe while the server runs: SQLite in WAL mode, or PostgreSQL).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use ferry_store::Store;
+use ferry_store::secret::SecretBox;
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    /// The data dir of the server to manage.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = "ferry-data")]
+    data_dir: PathBuf,
+    /// The server's database, when it is not the SQLite file in the data dir.
+    #[arg(long, env = "FERRY_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The master key, when it is not <data-dir>/master.key.
+    #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create a user.
+    CreateUser { name: String },
+    /// List users.
+    ListUsers,
+    /// Create an access key for a user; prints it in the shared-credentials format.
+    CreateAccessKey { user: String },
+    /// Create HTTPS git credentials (user name and password) for a user.
+    CreateGitCredential { user: String },
+}
+
+pub async fn run(args: AdminArgs) -> Result<()> {
+    let dir = &args.data_dir;
+    if !dir.join("ferry.db").exists() && args.database_url.is_none() {
+        anyhow::bail!("{} holds no Ferry data: start `ferry serve --data-dir {}` once first", dir.display(), dir.display());
+    }
+    let secrets = match &args.master_key {
+        Some(k) => SecretBox::from_hex(k)?,
+        None => SecretBox::load_or_create(dir)?,
+    };
+    let url = args.database_url.clone().unwrap_or_else(|| Store::sqlite_url(dir));
+    let store = Store::open(&url, secrets).await.context("opening the store")?;
+    store.account_id().await?.context("the store is not initialised: start `ferry serve` once first")?;
+    match args.command {
+        AdminCommand::CreateUser { name } => {
+            let p = store.create_user(&name).await.with_context(|| format!("creating user {name}"))?;
+            println!("{}", p.arn);
+        }
+        AdminCommand::ListUsers => {
+            for p in store.list_users().await? {
+                println!("{}\t{}", p.user_name, p.arn);
+            }
+        }
+        AdminCommand::CreateAccessKey { user } => {
+            let (akid, secret) = store.create_access_key(&user).await.with_context(|| format!("user {user}"))?;
+            println!("[{user}]\naws_access_key_id = {akid}\naws_secret_access_key = {secret}");
+        }
+        AdminCommand::CreateGitCredential { user } => {
+            let (name, password) =
+                store.create_git_credential(&user).await.with_context(|| format!("user {user}"))?;
+            println!("username = {name}\npassword = {password}");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `ferry serve` settings from, in order of precedence: flags, `FERRY_*` environment
+//! variables, `ferry.toml` (in the working directory, or `--config`), defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ferry_server::ServerConfig;
+use ferry_server::config::DEFAULT_LISTEN;
+use serde::Deserialize;
+
+/// Flags of `ferry serve` (each also read from its `FERRY_*` variable).
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Settings file (default: ./ferry.toml when present).
+    #[arg(long, env = "FERRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where Ferry keeps its data (default ./ferry-data).
+    #[arg(long, env = "FERRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:4590).
+    #[arg(long, env = "FERRY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// sqlite://PATH or postgres://... (default: SQLite file in the data dir).
+    #[arg(long, env = "FERRY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// URL that clone URLs and endpoints advertise (default http://<listen>).
+    #[arg(long, env = "FERRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Region of ARNs (default us-east-1).
+    #[arg(long, env = "FERRY_REGION")]
+    pub region: Option<String>,
+    /// Master key for secrets at rest, 64 hex digits (default: <data-dir>/master.key).
+    #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Log level filter (default info).
+    #[arg(long, env = "FERRY_LOG")]
+    pub log: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, env = "FERRY_LOG_JSON")]
+    pub log_json: Option<bool>,
+}
+
+/// The same settings as a `ferry.toml` file holds them.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    region: Option<String>,
+    master_key: Option<String>,
+    log: Option<String>,
+    log_json: Option<bool>,
+}
+
+/// Settings after merging.
+pub struct Resolved {
+    pub server: ServerConfig,
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+/// Merges flags/environment over the file over defaults.
+pub fn resolve(args: ServeArgs) -> Result<Resolved> {
+    let file_path = args.config.clone().or_else(|| {
+        let p = PathBuf::from("ferry.toml");
+        p.exists().then_some(p)
+    });
+    let file: FileSettings = match &file_path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+        }
+        None => FileSettings::default(),
+    };
+    let mut server = ServerConfig::new(args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("ferry-data")));
+    server.listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid"));
+    server.database_url = args.database_url.or(file.database_url);
+    server.public_url = args.public_url.or(file.public_url);
+    server.region = args.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
+    server.master_key = args.master_key.or(file.master_key);
+    server.root_access_key = match (std::env::var("FERRY_ROOT_ACCESS_KEY_ID"), std::env::var("FERRY_ROOT_SECRET_ACCESS_KEY")) {
+        (Ok(a), Ok(s)) if !a.is_empty() && !s.is_empty() => Some((a, s)),
+        _ => None,
+    };
+    Ok(Resolved {
+        server,
+        log_level: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+        log_json: args.log_json.or(file.log_json).unwrap_or(false),
+    })
+}
+
+/// Installs the log subscriber.
+pub fn init_logging(level: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
