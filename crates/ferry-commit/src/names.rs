@@ -5,7 +5,9 @@
 pub fn valid_repository_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         && name != "."
         && name != ".."
         && !name.to_ascii_lowercase().ends_with(".git")
@@ -24,8 +26,12 @@ pub fn valid_branch_name(name: &str) -> bool {
         && !name.contains("..")
         && !name.contains("//")
         && !name.contains("@{")
-        && !name.bytes().any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
-        && name.split('/').all(|c| !c.starts_with('.') && !c.ends_with(".lock"))
+        && !name
+            .bytes()
+            .any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
+        && name
+            .split('/')
+            .all(|c| !c.starts_with('.') && !c.ends_with(".lock"))
 }
 
 /// Whether `id` is a full 40-hex SHA-1 commit id.
@@ -42,7 +48,17 @@ mod tests {
         for ok in ["a", "my-repo", "My_Repo.v2", &"x".repeat(100)] {
             assert!(valid_repository_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "a b", "repo.git", "REPO.GIT", &"x".repeat(101), "é"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "repo.git",
+            "REPO.GIT",
+            &"x".repeat(101),
+            "é",
+        ] {
             assert!(!valid_repository_name(bad), "{bad}");
         }
     }
@@ -52,7 +68,9 @@ mod tests {
         for ok in ["main", "feature/x", "refs/heads/dev", "v1.2"] {
             assert!(valid_branch_name(ok), "{ok}");
         }
-        for bad in ["", "-x", "a..b", "a b", "a~1", "x.lock", "a//b", "a/", ".hidden", "a@{1}", "@", "x:y"] {
+        for bad in [
+            "", "-x", "a..b", "a b", "a~1", "x.lock", "a//b", "a/", ".hidden", "a@{1}", "@", "x:y",
+        ] {
             assert!(!valid_branch_name(bad), "{bad}");
         }
     }

@@ -46,13 +46,18 @@ impl CommitService {
     pub async fn begin_ref_change(&self, repo: &RepoRow) -> Result<RefChange, GitError> {
         let guard = self.locks.lock(&repo.id).await;
         let before = self.git.refs(&repo.id).await?.into_iter().collect();
-        Ok(RefChange { repo: repo.clone(), before, _guard: guard })
+        Ok(RefChange {
+            repo: repo.clone(),
+            before,
+            _guard: guard,
+        })
     }
 
     /// Compares the refs with before, updates the metadata, publishes events and releases the
     /// lock. Returns what changed.
     pub async fn finish_ref_change(&self, change: RefChange) -> Result<Vec<RefUpdate>, GitError> {
-        let after: BTreeMap<String, String> = self.git.refs(&change.repo.id).await?.into_iter().collect();
+        let after: BTreeMap<String, String> =
+            self.git.refs(&change.repo.id).await?.into_iter().collect();
         let mut updates: Vec<RefUpdate> = Vec::new();
         for (name, new) in &after {
             match change.before.get(name) {
@@ -69,8 +74,16 @@ impl CommitService {
             return Ok(updates);
         }
         let now = Timestamp::now().millis();
-        let current = self.store.repository_by_id(&change.repo.id).await.ok().flatten();
-        let has_default = current.as_ref().and_then(|r| r.default_branch.as_ref()).is_some();
+        let current = self
+            .store
+            .repository_by_id(&change.repo.id)
+            .await
+            .ok()
+            .flatten();
+        let has_default = current
+            .as_ref()
+            .and_then(|r| r.default_branch.as_ref())
+            .is_some();
         if !has_default {
             let created: Vec<&str> = updates
                 .iter()
@@ -81,10 +94,14 @@ impl CommitService {
                 .into_iter()
                 .find(|p| created.contains(p))
                 .or_else(|| created.first().copied());
-            if let Some(branch) = pick {
-                if self.store.set_default_branch(&change.repo.id, branch, true, now).await.unwrap_or(false) {
-                    self.git.set_head(&change.repo.id, branch).await?;
-                }
+            if let Some(branch) = pick
+                && self
+                    .store
+                    .set_default_branch(&change.repo.id, branch, true, now)
+                    .await
+                    .unwrap_or(false)
+            {
+                self.git.set_head(&change.repo.id, branch).await?;
             }
         }
         if let Err(e) = self.store.touch_repository(&change.repo.id, now).await {

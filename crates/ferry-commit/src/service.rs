@@ -27,7 +27,12 @@ pub struct CommitService {
 impl CommitService {
     /// A service over `store` with repositories under `git`.
     pub fn new(store: Store, git: GitRepos, settings: CommitSettings) -> Self {
-        Self { store, git, settings, locks: RepoLocks::default() }
+        Self {
+            store,
+            git,
+            settings,
+            locks: RepoLocks::default(),
+        }
     }
 
     /// `<public-url>/v1/repos/<name>`.
@@ -51,7 +56,12 @@ impl CommitService {
 
     /// The repository's ARN.
     pub fn arn(&self, name: &str) -> String {
-        ferry_types::arn::build("codecommit", &self.settings.region, &self.settings.account_id, name)
+        ferry_types::arn::build(
+            "codecommit",
+            &self.settings.region,
+            &self.settings.account_id,
+            name,
+        )
     }
 
     /// Resolves a repository by name for the git transport.
@@ -65,12 +75,18 @@ impl CommitService {
     /// `min_age` (a crash between creating a repository's directory and committing its row,
     /// or between deleting the row and the directory, leaves one behind).
     pub async fn collect_orphans(&self, min_age: std::time::Duration) {
-        let Ok(ids) = self.store.repository_ids().await else { return };
+        let Ok(ids) = self.store.repository_ids().await else {
+            return;
+        };
         let known: std::collections::HashSet<String> = ids.into_iter().collect();
-        let Ok(mut entries) = tokio::fs::read_dir(self.git.root()).await else { return };
+        let Ok(mut entries) = tokio::fs::read_dir(self.git.root()).await else {
+            return;
+        };
         while let Ok(Some(entry)) = entries.next_entry().await {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(id) = name.strip_suffix(".git") else { continue };
+            let Some(id) = name.strip_suffix(".git") else {
+                continue;
+            };
             if known.contains(id) {
                 continue;
             }

@@ -98,13 +98,19 @@ pub fn spawn(
         cmd.arg("--advertise-refs");
     }
     cmd.arg(".");
-    if let Some(p) = git_protocol.filter(|p| p.len() < 256 && p.bytes().all(|b| b.is_ascii_graphic() || b == b' ')) {
+    if let Some(p) = git_protocol
+        .filter(|p| p.len() < 256 && p.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+    {
         cmd.env("GIT_PROTOCOL", p);
     }
-    cmd.stdin(if advertise { Stdio::null() } else { Stdio::piped() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    cmd.stdin(if advertise {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
 }
 
 #[cfg(test)]
@@ -122,7 +128,10 @@ mod tests {
             advertisement_prefix(GitService::ReceivePack, Some("version=2")),
             b"001f# service=git-receive-pack\n0000".to_vec()
         );
-        assert_eq!(GitService::from_name("git-receive-pack"), Some(GitService::ReceivePack));
+        assert_eq!(
+            GitService::from_name("git-receive-pack"),
+            Some(GitService::ReceivePack)
+        );
         assert_eq!(GitService::from_name("git-evil"), None);
     }
 }

@@ -132,6 +132,19 @@ fn codecommit_validation() {
         check(cc, "GetFile", json!({"repositoryName": "r"})).unwrap_err(),
         "PathRequiredException"
     );
+    assert_eq!(
+        check(
+            cc,
+            "TagResource",
+            json!({"resourceArn": "arn", "tags": {"": "v"}})
+        )
+        .unwrap_err(),
+        "InvalidTagsMapException"
+    );
+    assert_eq!(
+        check(cc, "UntagResource", json!({"resourceArn": "arn"})).unwrap_err(),
+        "TagKeysListRequiredException"
+    );
 }
 
 #[test]

@@ -18,8 +18,12 @@ use crate::state::SharedState;
 /// The largest API request body read (PutFile's 6 MB of content as base64, with room).
 pub const MAX_API_BODY: usize = 16 * 1024 * 1024;
 
-const JSON_SERVICES: [&Service; 4] =
-    [&codecommit::SERVICE, &codebuild::SERVICE, &codedeploy::SERVICE, &codepipeline::SERVICE];
+const JSON_SERVICES: [&Service; 4] = [
+    &codecommit::SERVICE,
+    &codebuild::SERVICE,
+    &codedeploy::SERVICE,
+    &codepipeline::SERVICE,
+];
 
 /// Services whose every operation still answers `NotImplementedException`.
 pub struct NotYet;
@@ -42,21 +46,34 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
     let query = parts.uri.query().unwrap_or("").to_owned();
     let method = parts.method.as_str().to_owned();
 
-    let route = match parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        Some(target) => match ferry_wire::target::split(target)
-            .and_then(|(prefix, op)| JSON_SERVICES.iter().find(|s| s.target_prefix == prefix).map(|s| (*s, op)))
-        {
+    let route = match parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(target) => match ferry_wire::target::split(target).and_then(|(prefix, op)| {
+            JSON_SERVICES
+                .iter()
+                .find(|s| s.target_prefix == prefix)
+                .map(|s| (*s, op))
+        }) {
             Some((svc, op)) => Route::Json(svc, op.to_owned()),
             None => {
-                let e = AwsError::new("UnknownOperationException", format!("Unknown operation target {target}"));
+                let e = AwsError::new(
+                    "UnknownOperationException",
+                    format!("Unknown operation target {target}"),
+                );
                 return finish(&st, &request_id, "unknown", "unknown", started, Err(e));
             }
         },
         None => match ferry_wire::rest::route(&codeartifact::SERVICE, &method, &path) {
             Some(op) => Route::Rest(op),
             None => {
-                let e = AwsError::new("UnknownOperationException", format!("No operation at {method} {path}"))
-                    .with_status(404);
+                let e = AwsError::new(
+                    "UnknownOperationException",
+                    format!("No operation at {method} {path}"),
+                )
+                .with_status(404);
                 return finish(&st, &request_id, "unknown", "unknown", started, Err(e));
             }
         },
@@ -69,21 +86,15 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
     let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            let e = AwsError::new("RequestEntityTooLargeException", "Request body is too large").with_status(413);
+            let e = AwsError::new(
+                "RequestEntityTooLargeException",
+                "Request body is too large",
+            )
+            .with_status(413);
             return finish(&st, &request_id, service.name, &operation, started, Err(e));
         }
     };
-    let caller = match verify_api(
-        &st.store,
-        &st.keys,
-        &method,
-        &path,
-        &query,
-        &parts.headers,
-        &body,
-        &[service.signing_name],
-    )
-    .await
+    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &[service.signing_name]).await
     {
         Ok(c) => c,
         Err(e) => return finish(&st, &request_id, service.name, &operation, started, Err(e)),
@@ -106,8 +117,10 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             };
             out.map(|bytes| {
                 let mut r = Response::new(Body::from(bytes));
-                r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-amz-json-1.1"),
+                );
                 r
             })
         }
@@ -115,31 +128,33 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             let headers: Vec<(String, String)> = parts
                 .headers
                 .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+                .filter_map(|(k, v)| {
+                    v.to_str()
+                        .ok()
+                        .map(|v| (k.as_str().to_owned(), v.to_owned()))
+                })
                 .collect();
-            codeartifact::dispatch(&NotYet, &ctx, op, &query, &headers, &body).await.map(|rest| {
-                let mut r = Response::new(Body::from(rest.body));
-                *r.status_mut() = StatusCode::from_u16(rest.status).unwrap_or(StatusCode::OK);
-                if let Some(ct) = rest.content_type {
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-                }
-                for (k, v) in rest.headers {
-                    if let (Ok(k), Ok(v)) =
-                        (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v))
-                    {
-                        r.headers_mut().insert(k, v);
+            codeartifact::dispatch(&NotYet, &ctx, op, &query, &headers, &body)
+                .await
+                .map(|rest| {
+                    let mut r = Response::new(Body::from(rest.body));
+                    *r.status_mut() = StatusCode::from_u16(rest.status).unwrap_or(StatusCode::OK);
+                    if let Some(ct) = rest.content_type {
+                        r.headers_mut()
+                            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
                     }
-                }
-                r
-            })
+                    for (k, v) in rest.headers {
+                        if let (Ok(k), Ok(v)) = (
+                            header::HeaderName::from_bytes(k.as_bytes()),
+                            HeaderValue::from_str(&v),
+                        ) {
+                            r.headers_mut().insert(k, v);
+                        }
+                    }
+                    r
+                })
         }
     };
-    let result = result.map_err(|mut e| {
-        if service.name == "codeartifact" && e.status == 400 {
-            e.status = service.error_status(&e.code);
-        }
-        e
-    });
     finish(&st, &request_id, service.name, &operation, started, result)
 }
 
@@ -154,7 +169,14 @@ fn finish(
     let elapsed = started.elapsed();
     let mut response = match result {
         Ok(r) => {
-            tracing::info!(request_id, service, operation, status = 200, micros = elapsed.as_micros() as u64, "api");
+            tracing::info!(
+                request_id,
+                service,
+                operation,
+                status = 200,
+                micros = elapsed.as_micros() as u64,
+                "api"
+            );
             r
         }
         Err(e) => {
@@ -166,7 +188,12 @@ fn finish(
             error_response(&e)
         }
     };
-    st.metrics.record(service, operation, elapsed, response.status() != StatusCode::OK);
+    st.metrics.record(
+        service,
+        operation,
+        elapsed,
+        response.status() != StatusCode::OK,
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert("x-amzn-requestid", v);
     }
@@ -178,7 +205,10 @@ pub fn error_response(e: &AwsError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut r = (status, e.to_json()).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
     if let Ok(v) = HeaderValue::from_str(&e.code) {
         h.insert("x-amzn-errortype", v);
     }

@@ -22,11 +22,40 @@ pub const UNKNOWN_KEY_TTL: Duration = Duration::from_secs(2);
 /// Regions a git password is also checked against when the server's own region does not
 /// match (the credential helper signs with the user's profile region).
 const KNOWN_REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1",
-    "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "ap-south-1", "ap-south-2", "ap-northeast-1",
-    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-    "ap-east-1", "ca-central-1", "ca-west-1", "sa-east-1", "me-south-1", "me-central-1", "af-south-1",
-    "il-central-1", "mx-central-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-east-1",
+    "ca-central-1",
+    "ca-west-1",
+    "sa-east-1",
+    "me-south-1",
+    "me-central-1",
+    "af-south-1",
+    "il-central-1",
+    "mx-central-1",
+    "us-gov-west-1",
+    "us-gov-east-1",
+    "cn-north-1",
+    "cn-northwest-1",
 ];
 
 /// A short-lived cache of access keys.
@@ -38,8 +67,17 @@ pub struct KeyCache {
 impl KeyCache {
     /// The key with id `akid`, from the cache or the store.
     pub async fn get(&self, store: &Store, akid: &str) -> Result<Option<AccessKey>, AwsError> {
-        if let Some((key, at)) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(akid) {
-            let ttl = if key.is_some() { KEY_TTL } else { UNKNOWN_KEY_TTL };
+        if let Some((key, at)) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(akid)
+        {
+            let ttl = if key.is_some() {
+                KEY_TTL
+            } else {
+                UNKNOWN_KEY_TTL
+            };
             if at.elapsed() < ttl {
                 return Ok(key.clone());
             }
@@ -68,27 +106,48 @@ pub struct ApiCaller {
 pub async fn verify_api(
     store: &Store,
     keys: &KeyCache,
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
+    parts: &axum::http::request::Parts,
     body: &[u8],
     services: &[&str],
 ) -> Result<ApiCaller, AwsError> {
+    let (method, path, query, headers) = (
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+    );
     let pairs: Vec<(&str, &str)> = headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
-    let req = sigv4::Request { method, path, query, headers: &pairs };
+    let req = sigv4::Request {
+        method,
+        path,
+        query,
+        headers: &pairs,
+    };
     let cred = sigv4::parse(&req)?;
     let key = keys
         .get(store, &cred.access_key_id)
         .await?
         .filter(|k| k.active)
         .ok_or(AuthError::UnknownKey)?;
-    let opts = sigv4::Options { services, double_encode_path: true, now: now_secs() };
-    sigv4::verify(&req, &cred, &key.secret_access_key, Payload::Bytes(body), &opts)?;
-    Ok(ApiCaller { key, region: cred.region })
+    let opts = sigv4::Options {
+        services,
+        double_encode_path: true,
+        now: now_secs(),
+    };
+    sigv4::verify(
+        &req,
+        &cred,
+        &key.secret_access_key,
+        Payload::Bytes(body),
+        &opts,
+    )?;
+    Ok(ApiCaller {
+        key,
+        region: cred.region,
+    })
 }
 
 /// Why a git request was not let in.
@@ -126,10 +185,29 @@ pub async fn verify_git(
             .unwrap_or_default();
         let now = now_secs();
         let first = [server_region];
-        let ok = sigv4::verify_git_password(&key.secret_access_key, &first, host, repo_path, &password, now).is_ok()
-            || sigv4::verify_git_password(&key.secret_access_key, KNOWN_REGIONS, host, repo_path, &password, now)
-                .is_ok();
-        return if ok { Ok(key.principal) } else { Err(GitAuthError::Rejected) };
+        let ok = sigv4::verify_git_password(
+            &key.secret_access_key,
+            &first,
+            host,
+            repo_path,
+            &password,
+            now,
+        )
+        .is_ok()
+            || sigv4::verify_git_password(
+                &key.secret_access_key,
+                KNOWN_REGIONS,
+                host,
+                repo_path,
+                &password,
+                now,
+            )
+            .is_ok();
+        return if ok {
+            Ok(key.principal)
+        } else {
+            Err(GitAuthError::Rejected)
+        };
     }
     match store.verify_git_credential(&user, &password).await {
         Ok(Some(p)) => Ok(p),
@@ -141,18 +219,28 @@ pub async fn verify_git(
 /// `host` without a `:port` (IPv6 literals keep their brackets).
 pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_once(']').map(|(h, _)| &host[..h.len() + 1]).unwrap_or(host);
+        return host
+            .split_once(']')
+            .map(|(h, _)| &host[..h.len() + 1])
+            .unwrap_or(host);
     }
-    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+    host.rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_owned(), p.to_owned()))

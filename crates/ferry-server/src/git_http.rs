@@ -19,24 +19,42 @@ use crate::auth::{GitAuthError, verify_git};
 use crate::state::SharedState;
 
 fn plain(status: StatusCode, text: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{text}\n")).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{text}\n"),
+    )
+        .into_response()
 }
 
 fn unauthorized() -> Response {
     let mut r = plain(StatusCode::UNAUTHORIZED, "Authentication required");
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Ferry\""));
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Ferry\""),
+    );
     r
 }
 
 fn no_cache(r: &mut Response) {
     let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, max-age=0, must-revalidate"));
-    h.insert(header::EXPIRES, HeaderValue::from_static("Fri, 01 Jan 1980 00:00:00 GMT"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, max-age=0, must-revalidate"),
+    );
+    h.insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Fri, 01 Jan 1980 00:00:00 GMT"),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 /// Handles every request under `/v1/repos/`.
-pub async fn handle(State(st): State<SharedState>, Path(rest): Path<String>, req: Request) -> Response {
+pub async fn handle(
+    State(st): State<SharedState>,
+    Path(rest): Path<String>,
+    req: Request,
+) -> Response {
     let started = Instant::now();
     let (repo_part, action) = if let Some(r) = rest.strip_suffix("/info/refs") {
         (r, "info/refs")
@@ -45,7 +63,10 @@ pub async fn handle(State(st): State<SharedState>, Path(rest): Path<String>, req
     } else if let Some(r) = rest.strip_suffix("/git-receive-pack") {
         (r, "git-receive-pack")
     } else {
-        return plain(StatusCode::NOT_FOUND, "Not found (Ferry serves the git smart-HTTP protocol only)");
+        return plain(
+            StatusCode::NOT_FOUND,
+            "Not found (Ferry serves the git smart-HTTP protocol only)",
+        );
     };
     let name = repo_part.strip_suffix(".git").unwrap_or(repo_part);
     if !ferry_commit::names::valid_repository_name(name) {
@@ -54,9 +75,18 @@ pub async fn handle(State(st): State<SharedState>, Path(rest): Path<String>, req
     let service = match action {
         "info/refs" => {
             let q = req.uri().query().unwrap_or("");
-            match q.split('&').find_map(|kv| kv.strip_prefix("service=")).and_then(GitService::from_name) {
+            match q
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("service="))
+                .and_then(GitService::from_name)
+            {
                 Some(s) => s,
-                None => return plain(StatusCode::FORBIDDEN, "Ferry does not serve the dumb HTTP protocol"),
+                None => {
+                    return plain(
+                        StatusCode::FORBIDDEN,
+                        "Ferry does not serve the dumb HTTP protocol",
+                    );
+                }
             }
         }
         other => GitService::from_name(other).expect("matched above"),
@@ -66,19 +96,28 @@ pub async fn handle(State(st): State<SharedState>, Path(rest): Path<String>, req
         return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
     }
     let repo_path = format!("/v1/repos/{repo_part}");
-    let principal = match verify_git(&st.store, &st.keys, &st.region, req.headers(), &repo_path).await {
-        Ok(p) => p,
-        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
-        Err(GitAuthError::Internal(e)) => {
-            tracing::error!(error = %e, "git authentication failed internally");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
-        }
-    };
+    let principal =
+        match verify_git(&st.store, &st.keys, &st.region, req.headers(), &repo_path).await {
+            Ok(p) => p,
+            Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
+            Err(GitAuthError::Internal(e)) => {
+                tracing::error!(error = %e, "git authentication failed internally");
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
+            }
+        };
     let Some(repo) = st.commit.repository_for_git(name).await else {
         return plain(StatusCode::NOT_FOUND, "Repository not found");
     };
-    let git_protocol = req.headers().get("git-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let op = if advertise { format!("info/refs:{}", service.name()) } else { service.name().to_owned() };
+    let git_protocol = req
+        .headers()
+        .get("git-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let op = if advertise {
+        format!("info/refs:{}", service.name())
+    } else {
+        service.name().to_owned()
+    };
     tracing::info!(repository = %repo.name, user = %principal.user_name, op, "git");
 
     let response = if advertise {
@@ -86,11 +125,21 @@ pub async fn handle(State(st): State<SharedState>, Path(rest): Path<String>, req
     } else {
         run_service(&st, &repo, service, git_protocol.as_deref(), req).await
     };
-    st.metrics.record("git", &op, started.elapsed(), !response.status().is_success());
+    st.metrics.record(
+        "git",
+        &op,
+        started.elapsed(),
+        !response.status().is_success(),
+    );
     response
 }
 
-async fn advertise_refs(st: &SharedState, id: &str, service: GitService, proto: Option<&str>) -> Response {
+async fn advertise_refs(
+    st: &SharedState,
+    id: &str,
+    service: GitService,
+    proto: Option<&str>,
+) -> Response {
     let mut child = match transport::spawn(&st.commit.git, id, service, true, proto) {
         Ok(c) => c,
         Err(e) => {
@@ -104,11 +153,16 @@ async fn advertise_refs(st: &SharedState, id: &str, service: GitService, proto: 
         let _ = child.wait().await;
     });
     let prefix = transport::advertisement_prefix(service, proto);
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(prefix)) })
+    let stream =
+        futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(bytes::Bytes::from(prefix)) },
+        )
         .chain(ReaderStream::new(stdout));
     let mut r = Response::new(Body::from_stream(stream));
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(service.advertisement_content_type()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(service.advertisement_content_type()),
+    );
     no_cache(&mut r);
     r
 }
@@ -123,9 +177,15 @@ async fn run_service(
     req: Request,
 ) -> Response {
     let headers: HeaderMap = req.headers().clone();
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if content_type != service.request_content_type() {
-        return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unexpected content type");
+        return plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unexpected content type",
+        );
     }
     // A push holds the repository's lock from before git starts until it is recorded.
     let change = if service == GitService::ReceivePack {
@@ -154,10 +214,16 @@ async fn run_service(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip"));
-    let body = req.into_body().into_data_stream().map_err(std::io::Error::other);
+    let body = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
     let reader = StreamReader::new(body);
-    let mut input: Box<dyn AsyncRead + Send + Unpin> =
-        if gzip { Box::new(GzipDecoder::new(reader)) } else { Box::new(reader) };
+    let mut input: Box<dyn AsyncRead + Send + Unpin> = if gzip {
+        Box::new(GzipDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
     st.tasks.spawn(async move {
         // A client that goes away mid-upload closes git's input early: git then fails and,
         // for a push, leaves refs and objects as they were (its quarantine is discarded).
@@ -179,13 +245,15 @@ async fn run_service(
                     tracing::info!(repository = %repo_name, refs = updates.len(), "push recorded")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(repository = %repo_name, error = %e, "cannot record push"),
+                Err(e) => {
+                    tracing::error!(repository = %repo_name, error = %e, "cannot record push")
+                }
             }
         }
-        if let Ok(s) = status {
-            if !s.success() {
-                tracing::info!(repository = %repo_name, status = %s, "git service exited with failure");
-            }
+        if let Ok(s) = status
+            && !s.success()
+        {
+            tracing::info!(repository = %repo_name, status = %s, "git service exited with failure");
         }
         let _ = done_tx.send(());
     });
@@ -194,7 +262,10 @@ async fn run_service(
         Ok::<_, std::io::Error>(bytes::Bytes::new())
     });
     let mut r = Response::new(Body::from_stream(ReaderStream::new(stdout).chain(done)));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(service.result_content_type()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(service.result_content_type()),
+    );
     no_cache(&mut r);
     r
 }

@@ -41,19 +41,33 @@ impl Metrics {
 
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
-        let map = self.series.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let map = self
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut out = String::new();
         out.push_str("# HELP ferry_requests_total Requests answered, by service and operation.\n");
         out.push_str("# TYPE ferry_requests_total counter\n");
         for ((svc, op), s) in &map {
-            let _ = writeln!(out, "ferry_requests_total{{service=\"{svc}\",operation=\"{op}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "ferry_requests_total{{service=\"{svc}\",operation=\"{op}\"}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP ferry_request_errors_total Requests answered with an error.\n");
         out.push_str("# TYPE ferry_request_errors_total counter\n");
         for ((svc, op), s) in &map {
-            let _ = writeln!(out, "ferry_request_errors_total{{service=\"{svc}\",operation=\"{op}\"}} {}", s.errors);
+            let _ = writeln!(
+                out,
+                "ferry_request_errors_total{{service=\"{svc}\",operation=\"{op}\"}} {}",
+                s.errors
+            );
         }
-        out.push_str("# HELP ferry_request_duration_seconds Time to answer, by service and operation.\n");
+        out.push_str(
+            "# HELP ferry_request_duration_seconds Time to answer, by service and operation.\n",
+        );
         out.push_str("# TYPE ferry_request_duration_seconds histogram\n");
         for ((svc, op), s) in &map {
             let labels = format!("service=\"{svc}\",operation=\"{op}\"");
@@ -65,9 +79,21 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "ferry_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "ferry_request_duration_seconds_sum{{{labels}}} {}", s.sum_secs);
-            let _ = writeln!(out, "ferry_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "ferry_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "ferry_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_secs
+            );
+            let _ = writeln!(
+                out,
+                "ferry_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out
     }
@@ -80,11 +106,25 @@ mod tests {
     #[test]
     fn renders_counts_and_buckets() {
         let m = Metrics::default();
-        m.record("codecommit", "GetRepository", Duration::from_micros(300), false);
-        m.record("codecommit", "GetRepository", Duration::from_millis(3), true);
+        m.record(
+            "codecommit",
+            "GetRepository",
+            Duration::from_micros(300),
+            false,
+        );
+        m.record(
+            "codecommit",
+            "GetRepository",
+            Duration::from_millis(3),
+            true,
+        );
         let text = m.render();
-        assert!(text.contains("ferry_requests_total{service=\"codecommit\",operation=\"GetRepository\"} 2"));
-        assert!(text.contains("ferry_request_errors_total{service=\"codecommit\",operation=\"GetRepository\"} 1"));
+        assert!(text.contains(
+            "ferry_requests_total{service=\"codecommit\",operation=\"GetRepository\"} 2"
+        ));
+        assert!(text.contains(
+            "ferry_request_errors_total{service=\"codecommit\",operation=\"GetRepository\"} 1"
+        ));
         assert!(text.contains("le=\"0.0005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 2"));
     }

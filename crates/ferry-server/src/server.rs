@@ -75,9 +75,15 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         Some(hex_key) => SecretBox::from_hex(hex_key)?,
         None => SecretBox::load_or_create(dir)?,
     };
-    let url = config.database_url.clone().unwrap_or_else(|| Store::sqlite_url(dir));
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| Store::sqlite_url(dir));
     let store = Store::open(&url, secrets).await?;
-    let root = config.root_access_key.as_ref().map(|(a, s)| (a.as_str(), s.as_str()));
+    let root = config
+        .root_access_key
+        .as_ref()
+        .map(|(a, s)| (a.as_str(), s.as_str()));
     let init = store.initialize(None, root).await?;
     let generated_root_key = match (&init.new_root_key, &config.root_access_key) {
         (Some((akid, secret)), None) => {
@@ -90,15 +96,23 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         _ => None,
     };
 
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.map_err(|e| StartError::Bind(config.listen, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind(config.listen, e))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Bind(config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(config.listen, e))?;
     let public_url = config.public_url_for(addr);
-    let git = GitRepos::new(dir.join("git")).map_err(|e| StartError::DataDir(dir.join("git"), e))?;
+    let git =
+        GitRepos::new(dir.join("git")).map_err(|e| StartError::DataDir(dir.join("git"), e))?;
     let commit = Arc::new(CommitService::new(
         store.clone(),
         git,
-        CommitSettings { public_url: public_url.clone(), region: config.region.clone(), account_id: init.account_id.clone() },
+        CommitSettings {
+            public_url: public_url.clone(),
+            region: config.region.clone(),
+            account_id: init.account_id.clone(),
+        },
     ));
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
@@ -109,7 +123,11 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         region: config.region.clone(),
         tasks: TaskTracker::new(),
     });
-    state.tasks.spawn(async move { commit.collect_orphans(std::time::Duration::from_secs(3600)).await });
+    state.tasks.spawn(async move {
+        commit
+            .collect_orphans(std::time::Duration::from_secs(3600))
+            .await
+    });
 
     let app = router(state.clone());
     let (stop, mut stopped) = watch::channel(false);
@@ -121,7 +139,15 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             .await
     });
     tracing::info!(%addr, %public_url, account = %init.account_id, "ferry is serving");
-    Ok(Ferry { addr, public_url, account_id: init.account_id, generated_root_key, state, stop, task })
+    Ok(Ferry {
+        addr,
+        public_url,
+        account_id: init.account_id,
+        generated_root_key,
+        state,
+        stop,
+        task,
+    })
 }
 
 /// The HTTP routes.
@@ -130,9 +156,17 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/metrics",
-            get(|axum::extract::State(st): axum::extract::State<SharedState>| async move {
-                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
-            }),
+            get(
+                |axum::extract::State(st): axum::extract::State<SharedState>| async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
+                        st.metrics.render(),
+                    )
+                },
+            ),
         )
         .route("/v1/repos/{*rest}", any(git_http::handle))
         .fallback(api::handle)

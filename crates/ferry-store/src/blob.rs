@@ -50,9 +50,9 @@ impl LocalBlobStore {
     fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
         let valid = !key.is_empty()
             && !key.starts_with('/')
-            && key
-                .split('/')
-                .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp"))
+            && key.split('/').all(|seg| {
+                !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp")
+            })
             && !key.contains('\0')
             && !key.contains('\\');
         if !valid {
@@ -63,9 +63,16 @@ impl LocalBlobStore {
 }
 
 impl BlobStore for LocalBlobStore {
-    async fn put<R: AsyncRead + Unpin + Send>(&self, key: &str, mut reader: R) -> Result<BlobInfo, StoreError> {
+    async fn put<R: AsyncRead + Unpin + Send>(
+        &self,
+        key: &str,
+        mut reader: R,
+    ) -> Result<BlobInfo, StoreError> {
         let dest = self.path_of(key)?;
-        let tmp = self.root.join(".tmp").join(uuid::Uuid::new_v4().to_string());
+        let tmp = self
+            .root
+            .join(".tmp")
+            .join(uuid::Uuid::new_v4().to_string());
         let result = async {
             let mut file = tokio::fs::File::create(&tmp).await?;
             let mut hasher = Sha256::new();
@@ -86,7 +93,10 @@ impl BlobStore for LocalBlobStore {
                 tokio::fs::create_dir_all(parent).await?;
             }
             tokio::fs::rename(&tmp, &dest).await?;
-            Ok::<_, std::io::Error>(BlobInfo { size, sha256: hex::encode(hasher.finalize()) })
+            Ok::<_, std::io::Error>(BlobInfo {
+                size,
+                sha256: hex::encode(hasher.finalize()),
+            })
         }
         .await;
         if result.is_err() {
@@ -146,16 +156,29 @@ mod tests {
         let store = LocalBlobStore::new(dir.path()).unwrap();
         let info = store.put("a/b/c.bin", &b"hello\n"[..]).await.unwrap();
         assert_eq!(info.size, 6);
-        assert_eq!(info.sha256, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+        assert_eq!(
+            info.sha256,
+            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        );
         assert_eq!(store.get("a/b/c.bin").await.unwrap(), b"hello\n");
         assert!(store.put("a/b/c.bin", Broken(false)).await.is_err());
-        assert_eq!(store.get("a/b/c.bin").await.unwrap(), b"hello\n", "failed write leaves the old object");
+        assert_eq!(
+            store.get("a/b/c.bin").await.unwrap(),
+            b"hello\n",
+            "failed write leaves the old object"
+        );
         assert!(store.put("x/y", Broken(false)).await.is_err());
         assert!(matches!(store.get("x/y").await, Err(StoreError::NotFound)));
-        assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+            0
+        );
         store.delete("a/b/c.bin").await.unwrap();
         store.delete("a/b/c.bin").await.unwrap();
-        assert!(matches!(store.get("a/b/c.bin").await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store.get("a/b/c.bin").await,
+            Err(StoreError::NotFound)
+        ));
         for bad in ["../etc/passwd", "/abs", "a/../b", "", "a//b", ".tmp/x"] {
             assert!(store.get(bad).await.is_err(), "{bad}");
         }

@@ -26,7 +26,9 @@ pub struct EventBus {
 impl EventBus {
     /// A bus that buffers up to 1024 events per slow listener.
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(1024).0 }
+        Self {
+            tx: broadcast::channel(1024).0,
+        }
     }
 
     /// Publishes an event; nobody listening is fine.

@@ -50,7 +50,9 @@ impl Store {
         root_key: Option<(&str, &str)>,
     ) -> Result<Initialized, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let candidate = account_id.map(str::to_owned).unwrap_or_else(ferry_types::ids::account_id);
+        let candidate = account_id
+            .map(str::to_owned)
+            .unwrap_or_else(ferry_types::ids::account_id);
         let inserted = sqlx::query(
             "INSERT INTO meta (meta_key, meta_value) VALUES ('account_id', $1) ON CONFLICT (meta_key) DO NOTHING",
         )
@@ -62,7 +64,10 @@ impl Store {
         if !inserted {
             tx.rollback().await?;
             let account_id = self.account_id().await?.ok_or(StoreError::NotFound)?;
-            return Ok(Initialized { account_id, new_root_key: None });
+            return Ok(Initialized {
+                account_id,
+                new_root_key: None,
+            });
         }
         let arn = format!("arn:aws:iam::{candidate}:root");
         sqlx::query("INSERT INTO users (user_name, arn, created_ms) VALUES ('root', $1, $2)")
@@ -72,7 +77,10 @@ impl Store {
             .await?;
         let (akid, secret) = match root_key {
             Some((a, s)) => (a.to_owned(), s.to_owned()),
-            None => (ferry_types::ids::access_key_id(), ferry_types::ids::secret_access_key()),
+            None => (
+                ferry_types::ids::access_key_id(),
+                ferry_types::ids::secret_access_key(),
+            ),
         };
         sqlx::query(
             "INSERT INTO access_keys (access_key_id, user_name, secret_enc, status, created_ms) VALUES ($1, 'root', $2, 'Active', $3)",
@@ -83,7 +91,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Initialized { account_id: candidate, new_root_key: Some((akid, secret)) })
+        Ok(Initialized {
+            account_id: candidate,
+            new_root_key: Some((akid, secret)),
+        })
     }
 
     /// The installation's account id, once initialised.
@@ -98,7 +109,9 @@ impl Store {
     pub async fn create_user(&self, name: &str) -> Result<Principal, StoreError> {
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !valid {
             return Err(StoreError::Secret(format!("invalid user name {name:?}")));
         }
@@ -111,7 +124,10 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::from_insert(e, name))?;
-        Ok(Principal { user_name: name.to_owned(), arn })
+        Ok(Principal {
+            user_name: name.to_owned(),
+            arn,
+        })
     }
 
     /// A user by name.
@@ -121,13 +137,24 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(Principal { user_name: row.get(0), arn: row.get(1) })
+        Ok(Principal {
+            user_name: row.get(0),
+            arn: row.get(1),
+        })
     }
 
     /// All users, by name.
     pub async fn list_users(&self) -> Result<Vec<Principal>, StoreError> {
-        let rows = sqlx::query("SELECT user_name, arn FROM users ORDER BY user_name").fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| Principal { user_name: r.get(0), arn: r.get(1) }).collect())
+        let rows = sqlx::query("SELECT user_name, arn FROM users ORDER BY user_name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Principal {
+                user_name: r.get(0),
+                arn: r.get(1),
+            })
+            .collect())
     }
 
     /// Creates an access key for a user and returns `(access key id, secret)`.
@@ -162,7 +189,10 @@ impl Store {
         Ok(Some(AccessKey {
             access_key_id: row.get(0),
             secret_access_key: self.secrets.open(&sealed)?,
-            principal: Principal { user_name: row.get(3), arn: row.get(4) },
+            principal: Principal {
+                user_name: row.get(3),
+                arn: row.get(4),
+            },
             active: status == "Active",
         }))
     }
@@ -177,12 +207,18 @@ impl Store {
             .await?
             .get(0);
         if count >= MAX_GIT_CREDENTIALS_PER_USER {
-            return Err(StoreError::Conflict(format!("{user} already has {count} git credentials")));
+            return Err(StoreError::Conflict(format!(
+                "{user} already has {count} git credentials"
+            )));
         }
         let base = format!("{user}-at-{account}");
         let password = ferry_types::ids::random_alnum(44);
         for n in 0..MAX_GIT_CREDENTIALS_PER_USER {
-            let username = if n == 0 { base.clone() } else { format!("{base}-{n}") };
+            let username = if n == 0 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
             let res = sqlx::query(
                 "INSERT INTO git_credentials (service_user_name, user_name, password_sha256, created_ms) VALUES ($1, $2, $3, $4)",
             )
@@ -204,7 +240,11 @@ impl Store {
     }
 
     /// The user behind a git user name and password, or `None` when they do not match.
-    pub async fn verify_git_credential(&self, username: &str, password: &str) -> Result<Option<Principal>, StoreError> {
+    pub async fn verify_git_credential(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(
             "SELECT g.password_sha256, u.user_name, u.arn FROM git_credentials g \
              JOIN users u ON u.user_name = g.user_name WHERE g.service_user_name = $1",
@@ -215,7 +255,10 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let stored: String = row.get(0);
         if bool::from(stored.as_bytes().ct_eq(sha256_hex(password).as_bytes())) {
-            Ok(Some(Principal { user_name: row.get(1), arn: row.get(2) }))
+            Ok(Some(Principal {
+                user_name: row.get(1),
+                arn: row.get(2),
+            }))
         } else {
             Ok(None)
         }

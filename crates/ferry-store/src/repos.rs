@@ -25,8 +25,7 @@ pub enum RepoSort {
     LastModified,
 }
 
-const COLUMNS: &str =
-    "repository_id, repository_name, description, default_branch, kms_key_id, created_ms, modified_ms";
+const COLUMNS: &str = "repository_id, repository_name, description, default_branch, kms_key_id, created_ms, modified_ms";
 
 fn row_to_repo(r: &AnyRow) -> RepoRow {
     RepoRow {
@@ -43,35 +42,41 @@ fn row_to_repo(r: &AnyRow) -> RepoRow {
 impl Store {
     /// Inserts a new repository; `Conflict` when the name is taken.
     pub async fn insert_repository(&self, repo: &RepoRow) -> Result<(), StoreError> {
-        sqlx::query(&format!("INSERT INTO cc_repositories ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(&repo.id)
-            .bind(&repo.name)
-            .bind(&repo.description)
-            .bind(&repo.default_branch)
-            .bind(&repo.kms_key_id)
-            .bind(repo.created_ms)
-            .bind(repo.modified_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::from_insert(e, &repo.name))?;
+        sqlx::query(&format!(
+            "INSERT INTO cc_repositories ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&repo.id)
+        .bind(&repo.name)
+        .bind(&repo.description)
+        .bind(&repo.default_branch)
+        .bind(&repo.kms_key_id)
+        .bind(repo.created_ms)
+        .bind(repo.modified_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_insert(e, &repo.name))?;
         Ok(())
     }
 
     /// A repository by name.
     pub async fn repository(&self, name: &str) -> Result<Option<RepoRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cc_repositories WHERE repository_name = $1"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM cc_repositories WHERE repository_name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(row_to_repo))
     }
 
     /// A repository by id.
     pub async fn repository_by_id(&self, id: &str) -> Result<Option<RepoRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cc_repositories WHERE repository_id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM cc_repositories WHERE repository_id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(row_to_repo))
     }
 
@@ -85,7 +90,11 @@ impl Store {
         after: Option<(i64, String)>,
         limit: i64,
     ) -> Result<Vec<RepoRow>, StoreError> {
-        let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+        let (cmp, dir) = if descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         let rows = match (sort, after) {
             (RepoSort::Name, None) => {
                 sqlx::query(&format!(
@@ -131,19 +140,29 @@ impl Store {
 
     /// Deletes a repository by name and returns what was deleted.
     pub async fn delete_repository(&self, name: &str) -> Result<Option<RepoRow>, StoreError> {
-        let row = sqlx::query(&format!("DELETE FROM cc_repositories WHERE repository_name = $1 RETURNING {COLUMNS}"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM cc_repositories WHERE repository_name = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         let repo = row.as_ref().map(row_to_repo);
         if let Some(r) = &repo {
-            sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1").bind(&r.id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1")
+                .bind(&r.id)
+                .execute(&self.pool)
+                .await?;
         }
         Ok(repo)
     }
 
     /// Renames a repository: `NotFound` when `old` does not exist, `Conflict` when `new` does.
-    pub async fn rename_repository(&self, old: &str, new: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn rename_repository(
+        &self,
+        old: &str,
+        new: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let res = sqlx::query("UPDATE cc_repositories SET repository_name = $1, modified_ms = $2 WHERE repository_name = $3")
             .bind(new)
             .bind(now_ms)
@@ -151,7 +170,11 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::from_insert(e, new))?;
-        if res.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if res.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sets a repository's description (`None` clears it).
@@ -167,7 +190,11 @@ impl Store {
             .bind(name)
             .execute(&self.pool)
             .await?;
-        if res.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if res.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sets the default branch. With `only_if_unset`, changes nothing when one is set already
@@ -184,7 +211,12 @@ impl Store {
         } else {
             "UPDATE cc_repositories SET default_branch = $1, modified_ms = $2 WHERE repository_id = $3"
         };
-        let res = sqlx::query(sql).bind(branch).bind(now_ms).bind(id).execute(&self.pool).await?;
+        let res = sqlx::query(sql)
+            .bind(branch)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(res.rows_affected() == 1)
     }
 
@@ -210,7 +242,9 @@ impl Store {
 
     /// Every repository id (for garbage-collecting orphaned git directories).
     pub async fn repository_ids(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT repository_id FROM cc_repositories").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT repository_id FROM cc_repositories")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

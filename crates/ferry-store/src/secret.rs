@@ -22,15 +22,18 @@ pub struct SecretBox {
 impl SecretBox {
     /// A sealer for a raw 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
-        Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
+        Self {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+        }
     }
 
     /// A sealer for a key given as 64 hex digits.
     pub fn from_hex(hex_key: &str) -> Result<Self, StoreError> {
-        let bytes = hex::decode(hex_key.trim()).map_err(|_| StoreError::Secret("master key is not hex".into()))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| StoreError::Secret("master key must be 32 bytes (64 hex digits)".into()))?;
+        let bytes = hex::decode(hex_key.trim())
+            .map_err(|_| StoreError::Secret("master key is not hex".into()))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| {
+            StoreError::Secret("master key must be 32 bytes (64 hex digits)".into())
+        })?;
         Ok(Self::new(key))
     }
 
@@ -64,7 +67,9 @@ impl SecretBox {
 
     /// Opens what [`seal`](Self::seal) produced.
     pub fn open(&self, sealed: &str) -> Result<String, StoreError> {
-        let raw = STANDARD.decode(sealed).map_err(|_| StoreError::Secret("sealed secret is not base64".into()))?;
+        let raw = STANDARD
+            .decode(sealed)
+            .map_err(|_| StoreError::Secret("sealed secret is not base64".into()))?;
         if raw.len() < 12 {
             return Err(StoreError::Secret("sealed secret too short".into()));
         }
@@ -103,7 +108,10 @@ mod tests {
         let a = SecretBox::new([7; 32]);
         let sealed = a.seal("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
         assert!(!sealed.contains("wJalr"));
-        assert_eq!(a.open(&sealed).unwrap(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        assert_eq!(
+            a.open(&sealed).unwrap(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        );
         assert!(SecretBox::new([8; 32]).open(&sealed).is_err());
         assert!(a.open("%%%").is_err());
     }
@@ -118,7 +126,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

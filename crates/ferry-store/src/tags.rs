@@ -9,10 +9,12 @@ use crate::{Store, StoreError};
 impl Store {
     /// The tags of a resource.
     pub async fn tags(&self, resource_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
-        let rows = sqlx::query("SELECT tag_key, tag_value FROM resource_tags WHERE resource_id = $1 ORDER BY tag_key")
-            .bind(resource_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT tag_key, tag_value FROM resource_tags WHERE resource_id = $1 ORDER BY tag_key",
+        )
+        .bind(resource_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 

@@ -24,8 +24,12 @@ pub async fn new_postgres_database(admin_url: &str) -> Result<String, StoreError
     sqlx::any::install_default_drivers();
     let name = format!("ferry_t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url).await?;
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
     Ok(format!("{base}/{name}"))
 }
 

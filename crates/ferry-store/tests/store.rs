@@ -21,31 +21,63 @@ fn repo(name: &str, ms: i64) -> RepoRow {
 async fn initialize_is_idempotent_and_keys_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     for store in testing::stores(dir.path()).await.unwrap() {
-        let first = store.initialize(None, Some(("AKIDEXAMPLE", "secret-1"))).await.unwrap();
+        let first = store
+            .initialize(None, Some(("AKIDEXAMPLE", "secret-1")))
+            .await
+            .unwrap();
         assert_eq!(first.account_id.len(), 12);
-        assert_eq!(first.new_root_key, Some(("AKIDEXAMPLE".into(), "secret-1".into())));
+        assert_eq!(
+            first.new_root_key,
+            Some(("AKIDEXAMPLE".into(), "secret-1".into()))
+        );
         let again = store.initialize(None, None).await.unwrap();
         assert_eq!(again.account_id, first.account_id);
         assert_eq!(again.new_root_key, None);
         let key = store.access_key("AKIDEXAMPLE").await.unwrap().unwrap();
         assert_eq!(key.secret_access_key, "secret-1");
-        assert_eq!(key.principal.arn, format!("arn:aws:iam::{}:root", first.account_id));
+        assert_eq!(
+            key.principal.arn,
+            format!("arn:aws:iam::{}:root", first.account_id)
+        );
         assert!(store.access_key("AKIDNOPE").await.unwrap().is_none());
 
         let alice = store.create_user("alice").await.unwrap();
-        assert!(matches!(store.create_user("alice").await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            store.create_user("alice").await,
+            Err(StoreError::Conflict(_))
+        ));
         assert!(store.create_user("bad/name").await.is_err());
         let (akid, secret) = store.create_access_key("alice").await.unwrap();
-        assert_eq!(store.access_key(&akid).await.unwrap().unwrap().secret_access_key, secret);
+        assert_eq!(
+            store
+                .access_key(&akid)
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_access_key,
+            secret
+        );
 
         let (u1, p1) = store.create_git_credential("alice").await.unwrap();
         assert_eq!(u1, format!("alice-at-{}", first.account_id));
         let (u2, _) = store.create_git_credential("alice").await.unwrap();
         assert_ne!(u1, u2);
-        assert!(store.create_git_credential("alice").await.is_err(), "two per user at most");
-        assert_eq!(store.verify_git_credential(&u1, &p1).await.unwrap(), Some(alice));
-        assert_eq!(store.verify_git_credential(&u1, "wrong").await.unwrap(), None);
-        assert_eq!(store.verify_git_credential("nobody", &p1).await.unwrap(), None);
+        assert!(
+            store.create_git_credential("alice").await.is_err(),
+            "two per user at most"
+        );
+        assert_eq!(
+            store.verify_git_credential(&u1, &p1).await.unwrap(),
+            Some(alice)
+        );
+        assert_eq!(
+            store.verify_git_credential(&u1, "wrong").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.verify_git_credential("nobody", &p1).await.unwrap(),
+            None
+        );
     }
 }
 
@@ -54,22 +86,45 @@ async fn repositories_crud_rename_and_pagination() {
     let dir = tempfile::tempdir().unwrap();
     for store in testing::stores(dir.path()).await.unwrap() {
         for (i, name) in ["b", "a", "C", "d", "_e"].iter().enumerate() {
-            store.insert_repository(&repo(name, 1000 + i as i64)).await.unwrap();
+            store
+                .insert_repository(&repo(name, 1000 + i as i64))
+                .await
+                .unwrap();
         }
-        assert!(matches!(store.insert_repository(&repo("a", 5)).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            store.insert_repository(&repo("a", 5)).await,
+            Err(StoreError::Conflict(_))
+        ));
         let names = |v: Vec<RepoRow>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
         // Byte order on both backends.
-        let all = store.list_repositories(RepoSort::Name, false, None, 100).await.unwrap();
+        let all = store
+            .list_repositories(RepoSort::Name, false, None, 100)
+            .await
+            .unwrap();
         assert_eq!(names(all), ["C", "_e", "a", "b", "d"]);
-        let page1 = store.list_repositories(RepoSort::Name, false, None, 2).await.unwrap();
+        let page1 = store
+            .list_repositories(RepoSort::Name, false, None, 2)
+            .await
+            .unwrap();
         let last = page1.last().unwrap().clone();
-        let page2 = store.list_repositories(RepoSort::Name, false, Some((0, last.name)), 2).await.unwrap();
+        let page2 = store
+            .list_repositories(RepoSort::Name, false, Some((0, last.name)), 2)
+            .await
+            .unwrap();
         assert_eq!(names(page2), ["a", "b"]);
-        let desc = store.list_repositories(RepoSort::LastModified, true, None, 2).await.unwrap();
+        let desc = store
+            .list_repositories(RepoSort::LastModified, true, None, 2)
+            .await
+            .unwrap();
         assert_eq!(names(desc.clone()), ["_e", "d"]);
         let l = desc.last().unwrap();
         let next = store
-            .list_repositories(RepoSort::LastModified, true, Some((l.modified_ms, l.name.clone())), 10)
+            .list_repositories(
+                RepoSort::LastModified,
+                true,
+                Some((l.modified_ms, l.name.clone())),
+                10,
+            )
             .await
             .unwrap();
         assert_eq!(names(next), ["C", "a", "b"]);
@@ -77,22 +132,65 @@ async fn repositories_crud_rename_and_pagination() {
         store.rename_repository("a", "z", 2000).await.unwrap();
         assert!(store.repository("a").await.unwrap().is_none());
         assert_eq!(store.repository("z").await.unwrap().unwrap().id, "id-a");
-        assert!(matches!(store.rename_repository("z", "b", 1).await, Err(StoreError::Conflict(_))));
-        assert!(matches!(store.rename_repository("nope", "q", 1).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store.rename_repository("z", "b", 1).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.rename_repository("nope", "q", 1).await,
+            Err(StoreError::NotFound)
+        ));
 
-        assert!(store.set_default_branch("id-b", "main", true, 3000).await.unwrap());
-        assert!(!store.set_default_branch("id-b", "dev", true, 3000).await.unwrap());
-        assert_eq!(store.repository("b").await.unwrap().unwrap().default_branch.as_deref(), Some("main"));
-        store.set_repository_description("b", Some("hello"), 3001).await.unwrap();
-        assert_eq!(store.repository_by_id("id-b").await.unwrap().unwrap().description.as_deref(), Some("hello"));
+        assert!(
+            store
+                .set_default_branch("id-b", "main", true, 3000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_default_branch("id-b", "dev", true, 3000)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .repository("b")
+                .await
+                .unwrap()
+                .unwrap()
+                .default_branch
+                .as_deref(),
+            Some("main")
+        );
+        store
+            .set_repository_description("b", Some("hello"), 3001)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .repository_by_id("id-b")
+                .await
+                .unwrap()
+                .unwrap()
+                .description
+                .as_deref(),
+            Some("hello")
+        );
 
         let mut tags = BTreeMap::new();
         tags.insert("team".to_string(), "x".to_string());
         store.put_tags("id-b", &tags, 50).await.unwrap();
         tags.insert("k2".into(), "v".into());
-        assert!(store.put_tags("id-b", &tags, 1).await.is_err(), "over the limit changes nothing");
+        assert!(
+            store.put_tags("id-b", &tags, 1).await.is_err(),
+            "over the limit changes nothing"
+        );
         assert_eq!(store.tags("id-b").await.unwrap().len(), 1);
-        store.remove_tags("id-b", &["team".into(), "absent".into()]).await.unwrap();
+        store
+            .remove_tags("id-b", &["team".into(), "absent".into()])
+            .await
+            .unwrap();
         assert!(store.tags("id-b").await.unwrap().is_empty());
 
         let gone = store.delete_repository("b").await.unwrap().unwrap();

@@ -38,7 +38,10 @@ mod tests {
         let a = super::build("codecommit", "us-east-1", "123456789012", "my-repo");
         assert_eq!(a, "arn:aws:codecommit:us-east-1:123456789012:my-repo");
         let p = super::parse(&a).unwrap();
-        assert_eq!((p.service, p.account, p.resource), ("codecommit", "123456789012", "my-repo"));
+        assert_eq!(
+            (p.service, p.account, p.resource),
+            ("codecommit", "123456789012", "my-repo")
+        );
         assert!(super::parse("arn:aws").is_none());
         assert!(super::parse("nope:aws:a:b:c:d").is_none());
     }

@@ -18,7 +18,9 @@ pub fn account_id() -> String {
 pub fn access_key_id() -> String {
     const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut rng = rand::thread_rng();
-    let tail: String = (0..16).map(|_| SET[rng.gen_range(0..SET.len())] as char).collect();
+    let tail: String = (0..16)
+        .map(|_| SET[rng.gen_range(0..SET.len())] as char)
+        .collect();
     format!("AKIA{tail}")
 }
 
@@ -26,7 +28,9 @@ pub fn access_key_id() -> String {
 pub fn secret_access_key() -> String {
     const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut rng = rand::thread_rng();
-    (0..40).map(|_| SET[rng.gen_range(0..SET.len())] as char).collect()
+    (0..40)
+        .map(|_| SET[rng.gen_range(0..SET.len())] as char)
+        .collect()
 }
 
 /// A random alphanumeric string (passwords, tokens).

@@ -21,7 +21,10 @@ mod tests {
     #[test]
     fn round_trip_and_reject_garbage() {
         let t = super::encode("repo-42");
-        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_eq!(super::decode(&t).as_deref(), Some("repo-42"));
         assert_eq!(super::decode("not a token"), None);
         assert_eq!(super::decode(&super::encode("")).as_deref(), Some(""));

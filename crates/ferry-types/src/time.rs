@@ -73,7 +73,11 @@ impl<'de> Deserialize<'de> for Timestamp {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
                 Timestamp::parse_iso8601(v)
-                    .or_else(|| v.parse::<f64>().ok().map(|f| Timestamp((f * 1000.0).round() as i64)))
+                    .or_else(|| {
+                        v.parse::<f64>()
+                            .ok()
+                            .map(|f| Timestamp((f * 1000.0).round() as i64))
+                    })
                     .ok_or_else(|| E::custom("invalid timestamp"))
             }
         }
@@ -87,8 +91,14 @@ mod tests {
 
     #[test]
     fn wire_form_is_epoch_seconds() {
-        assert_eq!(serde_json::to_string(&Timestamp(1_732_601_234_000)).unwrap(), "1732601234");
-        assert_eq!(serde_json::to_string(&Timestamp(1_732_601_234_567)).unwrap(), "1732601234.567");
+        assert_eq!(
+            serde_json::to_string(&Timestamp(1_732_601_234_000)).unwrap(),
+            "1732601234"
+        );
+        assert_eq!(
+            serde_json::to_string(&Timestamp(1_732_601_234_567)).unwrap(),
+            "1732601234.567"
+        );
     }
 
     #[test]

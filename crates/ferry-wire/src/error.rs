@@ -62,7 +62,8 @@ impl AwsError {
 
     /// A failure inside Ferry. The detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        let mut e = Self::new("InternalFailure", "An internal error occurred in Ferry").with_status(500);
+        let mut e =
+            Self::new("InternalFailure", "An internal error occurred in Ferry").with_status(500);
         e.detail = Some(detail.to_string());
         e
     }
@@ -98,7 +99,8 @@ mod tests {
 
     #[test]
     fn envelope_has_type_and_message() {
-        let e = AwsError::new("RepositoryDoesNotExistException", "nope").with_field("resourceId", "r");
+        let e =
+            AwsError::new("RepositoryDoesNotExistException", "nope").with_field("resourceId", "r");
         let v: Value = serde_json::from_slice(&e.to_json()).unwrap();
         assert_eq!(v["__type"], "RepositoryDoesNotExistException");
         assert_eq!(v["message"], "nope");

@@ -4,11 +4,11 @@
 
 pub mod context;
 pub mod error;
+pub mod rest;
 pub mod shape;
 pub mod sigv4;
 pub mod target;
 pub mod validate;
-pub mod rest;
 
 pub use context::RequestContext;
 pub use error::AwsError;

@@ -106,7 +106,9 @@ pub fn parse(req: &Request<'_>) -> Result<Credential, AuthError> {
 
 fn parse_header(req: &Request<'_>, auth: &str) -> Result<Credential, AuthError> {
     let rest = auth.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(|| {
-        AuthError::Incomplete("Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into())
+        AuthError::Incomplete(
+            "Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into(),
+        )
     })?;
     let (mut cred, mut signed, mut sig) = (None, None, None);
     for part in rest.split(',') {
@@ -154,7 +156,11 @@ fn parse_query(req: &Request<'_>) -> Result<Credential, AuthError> {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| AuthError::Incomplete(format!("Query-string authentication requires the {name} parameter.")))
+            .ok_or_else(|| {
+                AuthError::Incomplete(format!(
+                    "Query-string authentication requires the {name} parameter."
+                ))
+            })
     };
     if get("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
         return Err(AuthError::Incomplete(
@@ -165,7 +171,9 @@ fn parse_query(req: &Request<'_>) -> Result<Credential, AuthError> {
         .parse()
         .ok()
         .filter(|e| (0..=MAX_PRESIGN_EXPIRES).contains(e))
-        .ok_or_else(|| AuthError::Incomplete("X-Amz-Expires must be between 0 and 604800 seconds.".into()))?;
+        .ok_or_else(|| {
+            AuthError::Incomplete("X-Amz-Expires must be between 0 and 604800 seconds.".into())
+        })?;
     let token = params
         .iter()
         .find(|(k, _)| k == "X-Amz-Security-Token")
@@ -198,7 +206,10 @@ fn build(
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AuthError::BadSignature);
     }
-    let signed_headers: Vec<String> = signed.split(';').map(|h| h.trim().to_ascii_lowercase()).collect();
+    let signed_headers: Vec<String> = signed
+        .split(';')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
     if !signed_headers.iter().any(|h| h == "host") {
         return Err(AuthError::Incomplete(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
@@ -254,7 +265,10 @@ pub fn verify(
         )));
     }
     let when = parse_amz_date(&cred.amz_date).ok_or_else(|| {
-        AuthError::Incomplete(format!("Date must be in ISO-8601 'basic format'. Got '{}'.", cred.amz_date))
+        AuthError::Incomplete(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{}'.",
+            cred.amz_date
+        ))
     })?;
     if !cred.amz_date.starts_with(&cred.date) {
         return Err(AuthError::WrongScope(format!(
@@ -285,7 +299,10 @@ pub fn verify(
     }
     let payload_hash = payload_hash(req, cred, payload)?;
     let canonical = canonical_request(req, cred, &payload_hash, opts.double_encode_path)?;
-    let scope = format!("{}/{}/{}/aws4_request", cred.date, cred.region, cred.service);
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        cred.date, cred.region, cred.service
+    );
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{}\n{}\n{}",
         cred.amz_date,
@@ -301,11 +318,17 @@ pub fn verify(
     }
 }
 
-fn payload_hash(req: &Request<'_>, cred: &Credential, payload: Payload<'_>) -> Result<String, AuthError> {
+fn payload_hash(
+    req: &Request<'_>,
+    cred: &Credential,
+    payload: Payload<'_>,
+) -> Result<String, AuthError> {
     let declared = req.header("x-amz-content-sha256").map(str::trim);
     match (payload, declared) {
         (Payload::Declared, Some(d)) => Ok(d.to_owned()),
-        (Payload::Declared, None) if cred.presigned_expires.is_some() => Ok("UNSIGNED-PAYLOAD".into()),
+        (Payload::Declared, None) if cred.presigned_expires.is_some() => {
+            Ok("UNSIGNED-PAYLOAD".into())
+        }
         (Payload::Declared, None) => Err(AuthError::Incomplete(
             "Missing required header for this request: x-amz-content-sha256".into(),
         )),
@@ -397,7 +420,10 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// The git password `aws codecommit credential-helper` computes: `<ts>Z<signature>`.
 pub fn git_password(secret: &str, region: &str, host: &str, repo_path: &str, ts: &str) -> String {
-    format!("{ts}Z{}", hex::encode(git_signature(secret, region, host, repo_path, ts)))
+    format!(
+        "{ts}Z{}",
+        hex::encode(git_signature(secret, region, host, repo_path, ts))
+    )
 }
 
 fn git_signature(secret: &str, region: &str, host: &str, repo_path: &str, ts: &str) -> [u8; 32] {
@@ -407,7 +433,10 @@ fn git_signature(secret: &str, region: &str, host: &str, repo_path: &str, ts: &s
         "AWS4-HMAC-SHA256\n{ts}\n{date}/{region}/codecommit/aws4_request\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    hmac(&signing_key(secret, date, region, "codecommit"), string_to_sign.as_bytes())
+    hmac(
+        &signing_key(secret, date, region, "codecommit"),
+        string_to_sign.as_bytes(),
+    )
 }
 
 /// Whether a Basic-auth password has the shape of a SigV4-derived git password.
@@ -418,7 +447,9 @@ pub fn is_git_sigv4_password(password: &str) -> bool {
         && b[8] == b'T'
         && b[9..15].iter().all(u8::is_ascii_digit)
         && b[15] == b'Z'
-        && b[16..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        && b[16..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// Checks a SigV4-derived git password for `repo_path` (`/v1/repos/<name>`) at `host`
@@ -457,7 +488,9 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let dt = jiff::civil::DateTime::new(
         num(0..4)? as i16,
@@ -469,7 +502,12 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
         0,
     )
     .ok()?;
-    Some(dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second())
+    Some(
+        dt.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
 }
 
 /// Formats epoch seconds as `yyyymmddTHHMMSSZ`.
@@ -493,7 +531,9 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// RFC 3986 encoding: unreserved characters stay, everything else is `%XX`; `/` stays when
@@ -501,7 +541,9 @@ fn percent_decode(s: &str) -> String {
 pub fn uri_encode(s: &str, encode_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (b == b'/' && !encode_slash);
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (b == b'/' && !encode_slash);
         if keep {
             out.push(b as char);
         } else {
@@ -554,58 +596,165 @@ mod tests {
             ("Authorization", auth),
             ("User-Agent", "aws-cli/1.45.11"),
         ];
-        let req = Request { method: "POST", path: "/", query: "", headers: &headers };
+        let req = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+        };
         let cred = parse(&req).unwrap();
         assert_eq!(cred.access_key_id, "AKIDEXAMPLE");
-        let opts = Options { services: &["codecommit"], double_encode_path: true, now: now_of("20261126T071004Z") };
+        let opts = Options {
+            services: &["codecommit"],
+            double_encode_path: true,
+            now: now_of("20261126T071004Z"),
+        };
         verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &opts).unwrap();
-        let canonical = canonical_request(&req, &cred, &hex::encode(Sha256::digest(b"{}")), true).unwrap();
-        assert!(canonical.ends_with("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"));
+        let canonical =
+            canonical_request(&req, &cred, &hex::encode(Sha256::digest(b"{}")), true).unwrap();
+        assert!(
+            canonical.ends_with("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        );
         // Wrong secret, tampered body, wrong service, outside the clock window.
-        assert_eq!(verify(&req, &cred, "other", Payload::Bytes(b"{}"), &opts), Err(AuthError::BadSignature));
-        assert_eq!(verify(&req, &cred, SECRET, Payload::Bytes(b"{ }"), &opts), Err(AuthError::BadSignature));
-        let other = Options { services: &["codebuild"], ..opts };
-        assert!(matches!(verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &other), Err(AuthError::WrongScope(_))));
-        let late = Options { now: opts.now + 16 * 60, ..opts };
-        assert!(matches!(verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &late), Err(AuthError::Expired(_))));
-        let ok_late = Options { now: opts.now + 14 * 60, ..opts };
+        assert_eq!(
+            verify(&req, &cred, "other", Payload::Bytes(b"{}"), &opts),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            verify(&req, &cred, SECRET, Payload::Bytes(b"{ }"), &opts),
+            Err(AuthError::BadSignature)
+        );
+        let other = Options {
+            services: &["codebuild"],
+            ..opts
+        };
+        assert!(matches!(
+            verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &other),
+            Err(AuthError::WrongScope(_))
+        ));
+        let late = Options {
+            now: opts.now + 16 * 60,
+            ..opts
+        };
+        assert!(matches!(
+            verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &late),
+            Err(AuthError::Expired(_))
+        ));
+        let ok_late = Options {
+            now: opts.now + 14 * 60,
+            ..opts
+        };
         verify(&req, &cred, SECRET, Payload::Bytes(b"{}"), &ok_late).unwrap();
     }
 
     #[test]
     fn reference_vector_rest_describe_domain() {
         let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/codeartifact/aws4_request, SignedHeaders=host;x-amz-date, Signature=a929625acca16d3055ccb4b5e769da23b1e66fe0e3311eb1f8b32b1fd1920a1f";
-        let headers = [("host", "127.0.0.1:8765"), ("x-amz-date", "20261126T071005Z"), ("authorization", auth)];
-        let req = Request { method: "GET", path: "/v1/domain", query: "domain=d1", headers: &headers };
+        let headers = [
+            ("host", "127.0.0.1:8765"),
+            ("x-amz-date", "20261126T071005Z"),
+            ("authorization", auth),
+        ];
+        let req = Request {
+            method: "GET",
+            path: "/v1/domain",
+            query: "domain=d1",
+            headers: &headers,
+        };
         let cred = parse(&req).unwrap();
-        let opts = Options { services: &["codeartifact"], double_encode_path: true, now: now_of("20261126T071005Z") };
+        let opts = Options {
+            services: &["codeartifact"],
+            double_encode_path: true,
+            now: now_of("20261126T071005Z"),
+        };
         verify(&req, &cred, SECRET, Payload::Bytes(b""), &opts).unwrap();
     }
 
     #[test]
     fn reference_vector_git_password() {
-        let pw = git_password(SECRET, "us-east-1", "git.example.internal", "/v1/repos/myrepo", "20261126T071917");
-        assert_eq!(pw, "20261126T071917Z10d28b9ea3d669ef32bce1350978436aafef3866aea31d524792c5b57ea8f3bd");
+        let pw = git_password(
+            SECRET,
+            "us-east-1",
+            "git.example.internal",
+            "/v1/repos/myrepo",
+            "20261126T071917",
+        );
+        assert_eq!(
+            pw,
+            "20261126T071917Z10d28b9ea3d669ef32bce1350978436aafef3866aea31d524792c5b57ea8f3bd"
+        );
         let now = now_of("20261126T071917Z");
-        verify_git_password(SECRET, &["eu-west-1", "us-east-1"], "git.example.internal", "/v1/repos/myrepo", &pw, now).unwrap();
-        assert!(verify_git_password(SECRET, &["us-east-1"], "git.example.internal", "/v1/repos/other", &pw, now).is_err());
-        assert!(verify_git_password(SECRET, &["us-east-1"], "git.example.internal", "/v1/repos/myrepo", &pw, now + 3600).is_err());
+        verify_git_password(
+            SECRET,
+            &["eu-west-1", "us-east-1"],
+            "git.example.internal",
+            "/v1/repos/myrepo",
+            &pw,
+            now,
+        )
+        .unwrap();
+        assert!(
+            verify_git_password(
+                SECRET,
+                &["us-east-1"],
+                "git.example.internal",
+                "/v1/repos/other",
+                &pw,
+                now
+            )
+            .is_err()
+        );
+        assert!(
+            verify_git_password(
+                SECRET,
+                &["us-east-1"],
+                "git.example.internal",
+                "/v1/repos/myrepo",
+                &pw,
+                now + 3600
+            )
+            .is_err()
+        );
         assert!(!is_git_sigv4_password("hunter2"));
         assert!(is_git_sigv4_password(&pw));
     }
 
     #[test]
     fn missing_and_malformed_headers() {
-        let req = Request { method: "POST", path: "/", query: "", headers: &[("host", "h")] };
+        let req = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &[("host", "h")],
+        };
         assert_eq!(parse(&req), Err(AuthError::Missing));
-        let h = [("host", "h"), ("authorization", "AWS4-HMAC-SHA256 Credential=AK/2026/us-east-1/codecommit/aws4_request")];
-        let req = Request { method: "POST", path: "/", query: "", headers: &h };
+        let h = [
+            ("host", "h"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AK/2026/us-east-1/codecommit/aws4_request",
+            ),
+        ];
+        let req = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+        };
         assert!(matches!(parse(&req), Err(AuthError::Incomplete(_))));
         let h = [("host", "h"), ("authorization", "Basic Zm9vOmJhcg==")];
-        let req = Request { method: "POST", path: "/", query: "", headers: &h };
+        let req = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+        };
         assert!(matches!(parse(&req), Err(AuthError::Incomplete(_))));
         let e: AwsError = AuthError::Missing.into();
-        assert_eq!((e.code.as_ref(), e.status), ("MissingAuthenticationTokenException", 403));
+        assert_eq!(
+            (e.code.as_ref(), e.status),
+            ("MissingAuthenticationTokenException", 403)
+        );
         let e: AwsError = AuthError::UnknownKey.into();
         assert_eq!(e.code, "UnrecognizedClientException");
     }
@@ -618,21 +767,46 @@ mod tests {
             "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261126%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={amz}&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
         );
         let headers = [("host", "127.0.0.1:8765")];
-        let unsigned = Request { method: "GET", path: "/bucket/key.txt", query: &base, headers: &headers };
-        let mut cred = parse_query(&Request { query: &format!("{base}&X-Amz-Signature={}", "0".repeat(64)), ..unsigned.clone() }).unwrap();
+        let unsigned = Request {
+            method: "GET",
+            path: "/bucket/key.txt",
+            query: &base,
+            headers: &headers,
+        };
+        let mut cred = parse_query(&Request {
+            query: &format!("{base}&X-Amz-Signature={}", "0".repeat(64)),
+            ..unsigned.clone()
+        })
+        .unwrap();
         let canonical = canonical_request(&unsigned, &cred, "UNSIGNED-PAYLOAD", false).unwrap();
         let sts = format!(
             "AWS4-HMAC-SHA256\n{amz}\n20261126/us-east-1/s3/aws4_request\n{}",
             hex::encode(Sha256::digest(canonical.as_bytes()))
         );
-        cred.signature = hex::encode(hmac(&signing_key(SECRET, "20261126", "us-east-1", "s3"), sts.as_bytes()));
+        cred.signature = hex::encode(hmac(
+            &signing_key(SECRET, "20261126", "us-east-1", "s3"),
+            sts.as_bytes(),
+        ));
         let query = format!("{base}&X-Amz-Signature={}", cred.signature);
-        let req = Request { query: &query, ..unsigned };
+        let req = Request {
+            query: &query,
+            ..unsigned
+        };
         let parsed = parse(&req).unwrap();
-        let opts = Options { services: &["s3"], double_encode_path: false, now: now_of(amz) + 60 };
+        let opts = Options {
+            services: &["s3"],
+            double_encode_path: false,
+            now: now_of(amz) + 60,
+        };
         verify(&req, &parsed, SECRET, Payload::Declared, &opts).unwrap();
-        let expired = Options { now: now_of(amz) + 301, ..opts };
-        assert!(matches!(verify(&req, &parsed, SECRET, Payload::Declared, &expired), Err(AuthError::Expired(_))));
+        let expired = Options {
+            now: now_of(amz) + 301,
+            ..opts
+        };
+        assert!(matches!(
+            verify(&req, &parsed, SECRET, Payload::Declared, &expired),
+            Err(AuthError::Expired(_))
+        ));
     }
 
     #[test]
@@ -640,7 +814,10 @@ mod tests {
         assert_eq!(uri_encode("a b/c~", false), "a%20b/c~");
         assert_eq!(uri_encode("a/b", true), "a%2Fb");
         assert_eq!(normalize_path("/a/./b/../c"), "/a/c");
-        assert_eq!(format_amz_date(parse_amz_date("20261126T071004Z").unwrap()), "20261126T071004Z");
+        assert_eq!(
+            format_amz_date(parse_amz_date("20261126T071004Z").unwrap()),
+            "20261126T071004Z"
+        );
         assert_eq!(parse_amz_date("2026-11-26"), None);
     }
 }

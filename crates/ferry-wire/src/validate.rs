@@ -72,6 +72,8 @@ struct Subject {
     name: &'static str,
     /// Whether the value is an element of that (list or map) member.
     element: bool,
+    /// `List` or `Map` when the member is one (CodeCommit models `InvalidTagsMapException`).
+    container: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -239,9 +241,15 @@ impl Walker<'_> {
             } else {
                 format!("{path}.{}", m.name)
             };
+            let container = match self.service.shape(m.target).kind {
+                ShapeKind::List { .. } => Some("List"),
+                ShapeKind::Map { .. } => Some("Map"),
+                _ => None,
+            };
             let subject = Some(Subject {
                 name: m.name,
                 element: false,
+                container,
             });
             match obj.get(m.name) {
                 None | Some(Value::Null) => {
@@ -382,16 +390,21 @@ fn choose_error(service: &Service, op: &Operation, violations: &[Violation]) -> 
 /// The modeled exception named after the violating member: `<Member>RequiredException` when
 /// missing, `Maximum<Member>ExceededException` for too many entries, `Invalid<Member>Exception`
 /// otherwise; leading camel-case words are dropped one by one (`filePath` → `FilePath`, then
-/// `Path`), and an element of a plural member also tries the singular (`repositoryNames` →
-/// `RepositoryName`).
+/// `Path`); an element of a plural member tries the singular first (`repositoryNames` →
+/// `RepositoryName`), and a list or map member also tries its name with `List` / `Map`
+/// appended (`tags` → `InvalidTagsMapException`).
 fn specific_exception(op: &Operation, v: &Violation) -> Option<&'static str> {
     let subject = v.subject?;
-    let mut names = vec![subject.name];
+    let mut names = Vec::with_capacity(3);
     if subject.element
         && let Some(singular) = subject.name.strip_suffix('s')
         && !singular.ends_with('s')
     {
-        names.insert(0, singular);
+        names.push(singular.to_owned());
+    }
+    names.push(subject.name.to_owned());
+    if let Some(container) = subject.container {
+        names.push(format!("{}{container}", subject.name));
     }
     let forms: &[(&str, &str)] = match v.kind {
         Kind::Missing => &[("", "RequiredException")],
@@ -633,8 +646,6 @@ mod tests {
                 max: Some(2),
             },
         },
-        /* 12 */ string("Weird", None, None, Some(r"(?<=x)y"), &[]),
-        /* 13 */ string("Printable", None, None, Some(r"\P{C}+"), &[]),
     ];
 
     static OP: Operation = Operation {
@@ -649,6 +660,7 @@ mod tests {
             "PathRequiredException",
             "MaximumNamesExceededException",
             "InvalidNameException",
+            "InvalidTagsMapException",
         ],
     };
 
@@ -726,6 +738,11 @@ mod tests {
             code(json!({"repositoryName": "r", "filePath": "p", "names": ["a", "b", "c"]})),
             "MaximumNamesExceededException"
         );
+        // A bad key of the `tags` map: `InvalidTagsMapException`.
+        assert_eq!(
+            code(json!({"repositoryName": "r", "filePath": "p", "tags": {"a b": "v"}})),
+            "InvalidTagsMapException"
+        );
     }
 
     #[test]
@@ -775,7 +792,6 @@ mod tests {
             pattern_matches(r"[^\p{C}\p{IsWhitespace}]+", "a b"),
             Some(false)
         );
-        let _ = (&SHAPES[12], &SHAPES[13]);
     }
 
     #[test]

@@ -38,18 +38,33 @@ enum AdminCommand {
 pub async fn run(args: AdminArgs) -> Result<()> {
     let dir = &args.data_dir;
     if !dir.join("ferry.db").exists() && args.database_url.is_none() {
-        anyhow::bail!("{} holds no Ferry data: start `ferry serve --data-dir {}` once first", dir.display(), dir.display());
+        anyhow::bail!(
+            "{} holds no Ferry data: start `ferry serve --data-dir {}` once first",
+            dir.display(),
+            dir.display()
+        );
     }
     let secrets = match &args.master_key {
         Some(k) => SecretBox::from_hex(k)?,
         None => SecretBox::load_or_create(dir)?,
     };
-    let url = args.database_url.clone().unwrap_or_else(|| Store::sqlite_url(dir));
-    let store = Store::open(&url, secrets).await.context("opening the store")?;
-    store.account_id().await?.context("the store is not initialised: start `ferry serve` once first")?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| Store::sqlite_url(dir));
+    let store = Store::open(&url, secrets)
+        .await
+        .context("opening the store")?;
+    store
+        .account_id()
+        .await?
+        .context("the store is not initialised: start `ferry serve` once first")?;
     match args.command {
         AdminCommand::CreateUser { name } => {
-            let p = store.create_user(&name).await.with_context(|| format!("creating user {name}"))?;
+            let p = store
+                .create_user(&name)
+                .await
+                .with_context(|| format!("creating user {name}"))?;
             println!("{}", p.arn);
         }
         AdminCommand::ListUsers => {
@@ -58,12 +73,17 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             }
         }
         AdminCommand::CreateAccessKey { user } => {
-            let (akid, secret) = store.create_access_key(&user).await.with_context(|| format!("user {user}"))?;
+            let (akid, secret) = store
+                .create_access_key(&user)
+                .await
+                .with_context(|| format!("user {user}"))?;
             println!("[{user}]\naws_access_key_id = {akid}\naws_secret_access_key = {secret}");
         }
         AdminCommand::CreateGitCredential { user } => {
-            let (name, password) =
-                store.create_git_credential(&user).await.with_context(|| format!("user {user}"))?;
+            let (name, password) = store
+                .create_git_credential(&user)
+                .await
+                .with_context(|| format!("user {user}"))?;
             println!("username = {name}\npassword = {password}");
         }
     }

@@ -8,7 +8,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ferry", version, about = "Self-hosted AWS developer tools: git hosting, packages, builds, deployments, pipelines")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Self-hosted AWS developer tools: git hosting, packages, builds, deployments, pipelines"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,7 +28,9 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Admin(args) => runtime.block_on(admin::run(args)),
@@ -36,11 +42,16 @@ async fn serve(args: settings::ServeArgs) -> Result<()> {
     settings::init_logging(&resolved.log_level, resolved.log_json);
     let ferry = ferry_server::start(resolved.server).await?;
     if let Some((akid, secret)) = &ferry.generated_root_key {
-        println!("Ferry generated root credentials (also written to root-credentials in the data dir):");
+        println!(
+            "Ferry generated root credentials (also written to root-credentials in the data dir):"
+        );
         println!("  aws_access_key_id = {akid}");
         println!("  aws_secret_access_key = {secret}");
     }
-    println!("Ferry listening on {} (account {})", ferry.public_url, ferry.account_id);
+    println!(
+        "Ferry listening on {} (account {})",
+        ferry.public_url, ferry.account_id
+    );
     let stop = ferry.stop_handle();
     tokio::spawn(async move {
         shutdown_signal().await;

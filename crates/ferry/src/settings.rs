@@ -71,18 +71,32 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
     });
     let file: FileSettings = match &file_path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
         }
         None => FileSettings::default(),
     };
-    let mut server = ServerConfig::new(args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("ferry-data")));
-    server.listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid"));
+    let mut server = ServerConfig::new(
+        args.data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("ferry-data")),
+    );
+    server.listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid"));
     server.database_url = args.database_url.or(file.database_url);
     server.public_url = args.public_url.or(file.public_url);
-    server.region = args.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
+    server.region = args
+        .region
+        .or(file.region)
+        .unwrap_or_else(|| "us-east-1".into());
     server.master_key = args.master_key.or(file.master_key);
-    server.root_access_key = match (std::env::var("FERRY_ROOT_ACCESS_KEY_ID"), std::env::var("FERRY_ROOT_SECRET_ACCESS_KEY")) {
+    server.root_access_key = match (
+        std::env::var("FERRY_ROOT_ACCESS_KEY_ID"),
+        std::env::var("FERRY_ROOT_SECRET_ACCESS_KEY"),
+    ) {
         (Ok(a), Ok(s)) if !a.is_empty() && !s.is_empty() => Some((a, s)),
         _ => None,
     };
@@ -95,8 +109,12 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
 
 /// Installs the log subscriber.
 pub fn init_logging(level: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
     if json {
         builder.json().init();
     } else {

@@ -43,34 +43,118 @@ fn aws_cli_manages_repositories() {
         assert_eq!(md["repositoryDescription"], "first repo");
         assert_eq!(md["accountId"], s.account.as_str());
         assert_eq!(md["cloneUrlHttp"], format!("{}/v1/repos/demo", s.url));
-        assert_eq!(md["Arn"], format!("arn:aws:codecommit:us-east-1:{}:demo", s.account));
-        assert!(md.get("defaultBranch").is_none(), "an empty repository has no default branch");
+        assert_eq!(
+            md["Arn"],
+            format!("arn:aws:codecommit:us-east-1:{}:demo", s.account)
+        );
+        assert!(
+            md.get("defaultBranch").is_none(),
+            "an empty repository has no default branch"
+        );
         let id = md["repositoryId"].as_str().unwrap().to_owned();
 
-        s.aws_error(&["codecommit", "create-repository", "--repository-name", "demo"], "RepositoryNameExistsException");
-        s.aws_error(&["codecommit", "create-repository", "--repository-name", "bad/name"], "InvalidRepositoryNameException");
-        s.aws_error(&["codecommit", "create-repository", "--repository-name", "x.git"], "InvalidRepositoryNameException");
-        s.aws_error(&["codecommit", "get-repository", "--repository-name", "nope"], "RepositoryDoesNotExistException");
+        s.aws_error(
+            &[
+                "codecommit",
+                "create-repository",
+                "--repository-name",
+                "demo",
+            ],
+            "RepositoryNameExistsException",
+        );
+        s.aws_error(
+            &[
+                "codecommit",
+                "create-repository",
+                "--repository-name",
+                "bad/name",
+            ],
+            "InvalidRepositoryNameException",
+        );
+        s.aws_error(
+            &[
+                "codecommit",
+                "create-repository",
+                "--repository-name",
+                "x.git",
+            ],
+            "InvalidRepositoryNameException",
+        );
+        s.aws_error(
+            &["codecommit", "get-repository", "--repository-name", "nope"],
+            "RepositoryDoesNotExistException",
+        );
 
         let got = s.aws_json(&["codecommit", "get-repository", "--repository-name", "demo"]);
         assert_eq!(got["repositoryMetadata"]["repositoryId"], id.as_str());
-        let tags = s.aws_json(&["codecommit", "list-tags-for-resource", "--resource-arn", md["Arn"].as_str().unwrap()]);
+        let tags = s.aws_json(&[
+            "codecommit",
+            "list-tags-for-resource",
+            "--resource-arn",
+            md["Arn"].as_str().unwrap(),
+        ]);
         assert_eq!(tags["tags"]["team"], "ferry");
 
-        s.aws_json(&["codecommit", "create-repository", "--repository-name", "alpha"]);
-        let list = s.aws_json(&["codecommit", "list-repositories", "--sort-by", "repositoryName", "--order", "descending"]);
-        let names: Vec<&str> =
-            list["repositories"].as_array().unwrap().iter().map(|r| r["repositoryName"].as_str().unwrap()).collect();
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "alpha",
+        ]);
+        let list = s.aws_json(&[
+            "codecommit",
+            "list-repositories",
+            "--sort-by",
+            "repositoryName",
+            "--order",
+            "descending",
+        ]);
+        let names: Vec<&str> = list["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["repositoryName"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["demo", "alpha"]);
 
-        s.aws_json(&["codecommit", "update-repository-name", "--old-name", "demo", "--new-name", "renamed"]);
-        s.aws_error(&["codecommit", "get-repository", "--repository-name", "demo"], "RepositoryDoesNotExistException");
-        s.aws_json(&["codecommit", "update-repository-description", "--repository-name", "renamed", "--repository-description", "new text"]);
-        let got = s.aws_json(&["codecommit", "get-repository", "--repository-name", "renamed"]);
+        s.aws_json(&[
+            "codecommit",
+            "update-repository-name",
+            "--old-name",
+            "demo",
+            "--new-name",
+            "renamed",
+        ]);
+        s.aws_error(
+            &["codecommit", "get-repository", "--repository-name", "demo"],
+            "RepositoryDoesNotExistException",
+        );
+        s.aws_json(&[
+            "codecommit",
+            "update-repository-description",
+            "--repository-name",
+            "renamed",
+            "--repository-description",
+            "new text",
+        ]);
+        let got = s.aws_json(&[
+            "codecommit",
+            "get-repository",
+            "--repository-name",
+            "renamed",
+        ]);
         assert_eq!(got["repositoryMetadata"]["repositoryId"], id.as_str());
-        assert_eq!(got["repositoryMetadata"]["repositoryDescription"], "new text");
+        assert_eq!(
+            got["repositoryMetadata"]["repositoryDescription"],
+            "new text"
+        );
 
-        let deleted = s.aws_json(&["codecommit", "delete-repository", "--repository-name", "renamed"]);
+        let deleted = s.aws_json(&[
+            "codecommit",
+            "delete-repository",
+            "--repository-name",
+            "renamed",
+        ]);
         assert_eq!(deleted["repositoryId"], id.as_str());
         let list = s.aws_json(&["codecommit", "list-repositories"]);
         assert_eq!(list["repositories"].as_array().unwrap().len(), 1);
@@ -82,7 +166,12 @@ fn git_push_and_clone_through_the_credential_helper() {
     for db in backends() {
         let mut s = Server::start(db);
         s.use_credential_helper();
-        s.aws_json(&["codecommit", "create-repository", "--repository-name", "app"]);
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "app",
+        ]);
         let tmp = tempfile::tempdir().unwrap();
         let work = tmp.path().join("work");
         let sha = work_tree(&s, &work, "src/main.txt", "hello ferry\n");
@@ -90,31 +179,98 @@ fn git_push_and_clone_through_the_credential_helper() {
         s.git_ok(&work, &["push", "-q", &remote, "main"]);
 
         let md = s.aws_json(&["codecommit", "get-repository", "--repository-name", "app"]);
-        assert_eq!(md["repositoryMetadata"]["defaultBranch"], "main", "first pushed branch becomes default");
-        let branch = s.aws_json(&["codecommit", "get-branch", "--repository-name", "app", "--branch-name", "main"]);
+        assert_eq!(
+            md["repositoryMetadata"]["defaultBranch"], "main",
+            "first pushed branch becomes default"
+        );
+        let branch = s.aws_json(&[
+            "codecommit",
+            "get-branch",
+            "--repository-name",
+            "app",
+            "--branch-name",
+            "main",
+        ]);
         assert_eq!(branch["branch"]["commitId"], sha.as_str());
-        let commit = s.aws_json(&["codecommit", "get-commit", "--repository-name", "app", "--commit-id", &sha]);
+        let commit = s.aws_json(&[
+            "codecommit",
+            "get-commit",
+            "--repository-name",
+            "app",
+            "--commit-id",
+            &sha,
+        ]);
         assert_eq!(commit["commit"]["message"], "first commit\n");
         assert_eq!(commit["commit"]["author"]["name"], "Ferry Test");
-        assert!(commit["commit"]["author"]["date"].as_str().unwrap().contains(' '), "git-style date");
+        assert!(
+            commit["commit"]["author"]["date"]
+                .as_str()
+                .unwrap()
+                .contains(' '),
+            "git-style date"
+        );
 
         // Protocol v2 (git's default) and v0 clones see the same content.
         let clone = tmp.path().join("clone");
-        s.git_ok(tmp.path(), &["clone", "-q", &remote, clone.to_str().unwrap()]);
-        assert_eq!(std::fs::read_to_string(clone.join("src/main.txt")).unwrap(), "hello ferry\n");
+        s.git_ok(
+            tmp.path(),
+            &["clone", "-q", &remote, clone.to_str().unwrap()],
+        );
+        assert_eq!(
+            std::fs::read_to_string(clone.join("src/main.txt")).unwrap(),
+            "hello ferry\n"
+        );
         let clone0 = tmp.path().join("clone0");
-        s.git_ok(tmp.path(), &["-c", "protocol.version=0", "clone", "-q", &remote, clone0.to_str().unwrap()]);
+        s.git_ok(
+            tmp.path(),
+            &[
+                "-c",
+                "protocol.version=0",
+                "clone",
+                "-q",
+                &remote,
+                clone0.to_str().unwrap(),
+            ],
+        );
         assert_eq!(s.git_ok(&clone0, &["rev-parse", "HEAD"]).trim(), sha);
 
         // Branches through the API are visible to git, and the other way round.
-        s.aws_json(&["codecommit", "create-branch", "--repository-name", "app", "--branch-name", "feature", "--commit-id", &sha]);
-        assert!(s.git_ok(&work, &["ls-remote", &remote]).contains("refs/heads/feature"));
+        s.aws_json(&[
+            "codecommit",
+            "create-branch",
+            "--repository-name",
+            "app",
+            "--branch-name",
+            "feature",
+            "--commit-id",
+            &sha,
+        ]);
+        assert!(
+            s.git_ok(&work, &["ls-remote", &remote])
+                .contains("refs/heads/feature")
+        );
         s.aws_error(
-            &["codecommit", "create-branch", "--repository-name", "app", "--branch-name", "feature", "--commit-id", &sha],
+            &[
+                "codecommit",
+                "create-branch",
+                "--repository-name",
+                "app",
+                "--branch-name",
+                "feature",
+                "--commit-id",
+                &sha,
+            ],
             "BranchNameExistsException",
         );
         s.aws_error(
-            &["codecommit", "delete-branch", "--repository-name", "app", "--branch-name", "main"],
+            &[
+                "codecommit",
+                "delete-branch",
+                "--repository-name",
+                "app",
+                "--branch-name",
+                "main",
+            ],
             "DefaultBranchCannotBeDeletedException",
         );
         write(&work.join("b.txt"), "second\n");
@@ -122,9 +278,26 @@ fn git_push_and_clone_through_the_credential_helper() {
         s.git_ok(&work, &["commit", "-q", "-m", "second"]);
         s.git_ok(&work, &["push", "-q", &remote, "main:topic"]);
         let branches = s.aws_json(&["codecommit", "list-branches", "--repository-name", "app"]);
-        assert_eq!(branches["branches"], serde_json::json!(["feature", "main", "topic"]));
-        s.aws_json(&["codecommit", "update-default-branch", "--repository-name", "app", "--default-branch-name", "topic"]);
-        let deleted = s.aws_json(&["codecommit", "delete-branch", "--repository-name", "app", "--branch-name", "feature"]);
+        assert_eq!(
+            branches["branches"],
+            serde_json::json!(["feature", "main", "topic"])
+        );
+        s.aws_json(&[
+            "codecommit",
+            "update-default-branch",
+            "--repository-name",
+            "app",
+            "--default-branch-name",
+            "topic",
+        ]);
+        let deleted = s.aws_json(&[
+            "codecommit",
+            "delete-branch",
+            "--repository-name",
+            "app",
+            "--branch-name",
+            "feature",
+        ]);
         assert_eq!(deleted["deletedBranch"]["commitId"], sha.as_str());
 
         // Everything is still there after a restart.
@@ -134,8 +307,14 @@ fn git_push_and_clone_through_the_credential_helper() {
         assert_eq!(md["repositoryMetadata"]["defaultBranch"], "topic");
         let after = tmp.path().join("after-restart");
         let remote = format!("{}/v1/repos/app", s.url);
-        s.git_ok(tmp.path(), &["clone", "-q", &remote, after.to_str().unwrap()]);
-        assert_eq!(std::fs::read_to_string(after.join("b.txt")).unwrap(), "second\n");
+        s.git_ok(
+            tmp.path(),
+            &["clone", "-q", &remote, after.to_str().unwrap()],
+        );
+        assert_eq!(
+            std::fs::read_to_string(after.join("b.txt")).unwrap(),
+            "second\n"
+        );
     }
 }
 
@@ -143,11 +322,24 @@ fn git_push_and_clone_through_the_credential_helper() {
 fn git_with_https_credentials_and_refusals() {
     for db in backends() {
         let s = Server::start(db);
-        s.aws_json(&["codecommit", "create-repository", "--repository-name", "shared"]);
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "shared",
+        ]);
         s.admin(&["create-user", "alice"]);
         let creds = s.admin(&["create-git-credential", "alice"]);
-        let user = creds.lines().find_map(|l| l.strip_prefix("username = ")).unwrap().to_owned();
-        let pass = creds.lines().find_map(|l| l.strip_prefix("password = ")).unwrap().to_owned();
+        let user = creds
+            .lines()
+            .find_map(|l| l.strip_prefix("username = "))
+            .unwrap()
+            .to_owned();
+        let pass = creds
+            .lines()
+            .find_map(|l| l.strip_prefix("password = "))
+            .unwrap()
+            .to_owned();
         assert_eq!(user, format!("alice-at-{}", s.account));
 
         let host = s.url.strip_prefix("http://").unwrap();
@@ -162,14 +354,30 @@ fn git_with_https_credentials_and_refusals() {
 
         // Wrong password, anonymous, unknown repository: refused, nothing changes.
         let bad = format!("http://{user}:wrong@{host}/v1/repos/shared");
-        let out = s.git(tmp.path()).args(["ls-remote", &bad]).output().unwrap();
+        let out = s
+            .git(tmp.path())
+            .args(["ls-remote", &bad])
+            .output()
+            .unwrap();
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("Authentication failed"), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Authentication failed"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let anon = format!("{}/v1/repos/shared", s.url);
-        let out = s.git(tmp.path()).args(["ls-remote", &anon]).output().unwrap();
+        let out = s
+            .git(tmp.path())
+            .args(["ls-remote", &anon])
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "anonymous access must be refused");
         let missing = format!("http://{user}:{pass}@{host}/v1/repos/missing");
-        let out = s.git(tmp.path()).args(["ls-remote", &missing]).output().unwrap();
+        let out = s
+            .git(tmp.path())
+            .args(["ls-remote", &missing])
+            .output()
+            .unwrap();
         assert!(!out.status.success());
     }
 }
@@ -179,7 +387,12 @@ fn concurrent_pushes_to_one_branch_have_one_winner() {
     for db in backends() {
         let s = Server::start(db);
         s.use_credential_helper();
-        s.aws_json(&["codecommit", "create-repository", "--repository-name", "race"]);
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "race",
+        ]);
         let remote = format!("{}/v1/repos/race", s.url);
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().join("base");
@@ -205,10 +418,17 @@ fn concurrent_pushes_to_one_branch_have_one_winner() {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "exactly one push wins: {outcomes:?}");
+        assert_eq!(
+            outcomes.iter().filter(|ok| **ok).count(),
+            1,
+            "exactly one push wins: {outcomes:?}"
+        );
         let winner = outcomes.iter().position(|ok| *ok).unwrap();
         let tip = s.git_ok(&dirs[winner], &["rev-parse", "HEAD"]);
-        assert!(s.git_ok(&base, &["ls-remote", &remote, "refs/heads/main"]).starts_with(tip.trim()));
+        assert!(
+            s.git_ok(&base, &["ls-remote", &remote, "refs/heads/main"])
+                .starts_with(tip.trim())
+        );
         fsck_all(&s);
     }
 }
@@ -217,7 +437,17 @@ fn concurrent_pushes_to_one_branch_have_one_winner() {
 pub fn fsck_all(s: &Server) {
     for entry in std::fs::read_dir(s.data_dir.join("git")).unwrap() {
         let path = entry.unwrap().path();
-        let out = Command::new("git").arg("--git-dir").arg(&path).args(["fsck", "--strict"]).output().unwrap();
-        assert!(out.status.success(), "fsck {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&path)
+            .args(["fsck", "--strict"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "fsck {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

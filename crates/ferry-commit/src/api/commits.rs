@@ -9,19 +9,36 @@ use crate::git::{GitError, Person};
 use crate::names;
 
 fn user_info(p: Person) -> UserInfo {
-    UserInfo { name: Some(p.name), email: Some(p.email), date: Some(p.date) }
+    UserInfo {
+        name: Some(p.name),
+        email: Some(p.email),
+        date: Some(p.date),
+    }
 }
 
 impl CommitService {
-    pub(crate) async fn api_get_commit(&self, i: GetCommitInput) -> Result<GetCommitOutput, AwsError> {
+    pub(crate) async fn api_get_commit(
+        &self,
+        i: GetCommitInput,
+    ) -> Result<GetCommitOutput, AwsError> {
         let repo = self.existing_repo(&i.repository_name).await?;
         if i.commit_id.is_empty() {
-            return Err(AwsError::new("CommitIdRequiredException", "A commit ID is required, but was not specified."));
+            return Err(AwsError::new(
+                "CommitIdRequiredException",
+                "A commit ID is required, but was not specified.",
+            ));
         }
         if !names::is_full_sha(&i.commit_id) {
-            return Err(AwsError::new("InvalidCommitIdException", format!("The commit ID {} is not valid.", i.commit_id)));
+            return Err(AwsError::new(
+                "InvalidCommitIdException",
+                format!("The commit ID {} is not valid.", i.commit_id),
+            ));
         }
-        let c = match self.git.commit(&repo.id, &i.commit_id.to_ascii_lowercase()).await {
+        let c = match self
+            .git
+            .commit(&repo.id, &i.commit_id.to_ascii_lowercase())
+            .await
+        {
             Ok(c) => c,
             Err(GitError::NotFound) => {
                 return Err(AwsError::new(

@@ -17,7 +17,10 @@ pub(crate) fn git(e: GitError) -> AwsError {
 }
 
 pub(crate) fn repo_does_not_exist(name: &str) -> AwsError {
-    AwsError::new("RepositoryDoesNotExistException", format!("{name} does not exist"))
+    AwsError::new(
+        "RepositoryDoesNotExistException",
+        format!("{name} does not exist"),
+    )
 }
 
 pub(crate) fn invalid_repo_name(name: &str) -> AwsError {
@@ -32,7 +35,10 @@ pub(crate) fn invalid_repo_name(name: &str) -> AwsError {
 /// Checks a repository name without looking it up.
 pub(crate) fn check_repo_name(name: &str) -> Result<(), AwsError> {
     if name.is_empty() {
-        return Err(AwsError::new("RepositoryNameRequiredException", "A repository name is required, but was not specified."));
+        return Err(AwsError::new(
+            "RepositoryNameRequiredException",
+            "A repository name is required, but was not specified.",
+        ));
     }
     if !names::valid_repository_name(name) {
         return Err(invalid_repo_name(name));
@@ -44,6 +50,10 @@ impl CommitService {
     /// The repository called `name`, or the exception AWS answers.
     pub(crate) async fn existing_repo(&self, name: &str) -> Result<RepoRow, AwsError> {
         check_repo_name(name)?;
-        self.store.repository(name).await.map_err(store)?.ok_or_else(|| repo_does_not_exist(name))
+        self.store
+            .repository(name)
+            .await
+            .map_err(store)?
+            .ok_or_else(|| repo_does_not_exist(name))
     }
 }

@@ -18,10 +18,18 @@ use crate::CommitService;
 type R<T> = Result<T, AwsError>;
 
 impl CodeCommit for CommitService {
-    async fn create_repository(&self, ctx: &RequestContext, i: CreateRepositoryInput) -> R<CreateRepositoryOutput> {
+    async fn create_repository(
+        &self,
+        ctx: &RequestContext,
+        i: CreateRepositoryInput,
+    ) -> R<CreateRepositoryOutput> {
         self.api_create_repository(ctx, i).await
     }
-    async fn get_repository(&self, _: &RequestContext, i: GetRepositoryInput) -> R<GetRepositoryOutput> {
+    async fn get_repository(
+        &self,
+        _: &RequestContext,
+        i: GetRepositoryInput,
+    ) -> R<GetRepositoryOutput> {
         self.api_get_repository(i).await
     }
     async fn batch_get_repositories(
@@ -31,13 +39,25 @@ impl CodeCommit for CommitService {
     ) -> R<BatchGetRepositoriesOutput> {
         self.api_batch_get_repositories(i).await
     }
-    async fn list_repositories(&self, _: &RequestContext, i: ListRepositoriesInput) -> R<ListRepositoriesOutput> {
+    async fn list_repositories(
+        &self,
+        _: &RequestContext,
+        i: ListRepositoriesInput,
+    ) -> R<ListRepositoriesOutput> {
         self.api_list_repositories(i).await
     }
-    async fn delete_repository(&self, _: &RequestContext, i: DeleteRepositoryInput) -> R<DeleteRepositoryOutput> {
+    async fn delete_repository(
+        &self,
+        _: &RequestContext,
+        i: DeleteRepositoryInput,
+    ) -> R<DeleteRepositoryOutput> {
         self.api_delete_repository(i).await
     }
-    async fn update_repository_name(&self, _: &RequestContext, i: UpdateRepositoryNameInput) -> R<()> {
+    async fn update_repository_name(
+        &self,
+        _: &RequestContext,
+        i: UpdateRepositoryNameInput,
+    ) -> R<()> {
         self.api_update_repository_name(i).await
     }
     async fn update_repository_description(
@@ -50,16 +70,28 @@ impl CodeCommit for CommitService {
     async fn get_branch(&self, _: &RequestContext, i: GetBranchInput) -> R<GetBranchOutput> {
         self.api_get_branch(i).await
     }
-    async fn list_branches(&self, _: &RequestContext, i: ListBranchesInput) -> R<ListBranchesOutput> {
+    async fn list_branches(
+        &self,
+        _: &RequestContext,
+        i: ListBranchesInput,
+    ) -> R<ListBranchesOutput> {
         self.api_list_branches(i).await
     }
     async fn create_branch(&self, _: &RequestContext, i: CreateBranchInput) -> R<()> {
         self.api_create_branch(i).await
     }
-    async fn delete_branch(&self, _: &RequestContext, i: DeleteBranchInput) -> R<DeleteBranchOutput> {
+    async fn delete_branch(
+        &self,
+        _: &RequestContext,
+        i: DeleteBranchInput,
+    ) -> R<DeleteBranchOutput> {
         self.api_delete_branch(i).await
     }
-    async fn update_default_branch(&self, _: &RequestContext, i: UpdateDefaultBranchInput) -> R<()> {
+    async fn update_default_branch(
+        &self,
+        _: &RequestContext,
+        i: UpdateDefaultBranchInput,
+    ) -> R<()> {
         self.api_update_default_branch(i).await
     }
     async fn get_commit(&self, _: &RequestContext, i: GetCommitInput) -> R<GetCommitOutput> {

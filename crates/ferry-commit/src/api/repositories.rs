@@ -44,7 +44,10 @@ impl CommitService {
         if let Some(tags) = &i.tags {
             check_tags(tags)?;
             if tags.len() > MAX_TAGS {
-                return Err(AwsError::new("TooManyTagsException", format!("A resource can have at most {MAX_TAGS} tags")));
+                return Err(AwsError::new(
+                    "TooManyTagsException",
+                    format!("A resource can have at most {MAX_TAGS} tags"),
+                ));
             }
         }
         let now = Timestamp::now().millis();
@@ -73,14 +76,24 @@ impl CommitService {
             }
         }
         if let Some(tags) = &i.tags {
-            self.store.put_tags(&row.id, tags, MAX_TAGS).await.map_err(store)?;
+            self.store
+                .put_tags(&row.id, tags, MAX_TAGS)
+                .await
+                .map_err(store)?;
         }
-        Ok(CreateRepositoryOutput { repository_metadata: Some(self.metadata(&row)) })
+        Ok(CreateRepositoryOutput {
+            repository_metadata: Some(self.metadata(&row)),
+        })
     }
 
-    pub(crate) async fn api_get_repository(&self, i: GetRepositoryInput) -> Result<GetRepositoryOutput, AwsError> {
+    pub(crate) async fn api_get_repository(
+        &self,
+        i: GetRepositoryInput,
+    ) -> Result<GetRepositoryOutput, AwsError> {
         let row = self.existing_repo(&i.repository_name).await?;
-        Ok(GetRepositoryOutput { repository_metadata: Some(self.metadata(&row)) })
+        Ok(GetRepositoryOutput {
+            repository_metadata: Some(self.metadata(&row)),
+        })
     }
 
     pub(crate) async fn api_batch_get_repositories(
@@ -88,12 +101,17 @@ impl CommitService {
         i: BatchGetRepositoriesInput,
     ) -> Result<BatchGetRepositoriesOutput, AwsError> {
         if i.repository_names.is_empty() {
-            return Err(AwsError::new("RepositoryNamesRequiredException", "At least one repository name is required."));
+            return Err(AwsError::new(
+                "RepositoryNamesRequiredException",
+                "At least one repository name is required.",
+            ));
         }
         if i.repository_names.len() > MAX_BATCH {
             return Err(AwsError::new(
                 "MaximumRepositoryNamesExceededException",
-                format!("The maximum number of allowed repository names ({MAX_BATCH}) was exceeded."),
+                format!(
+                    "The maximum number of allowed repository names ({MAX_BATCH}) was exceeded."
+                ),
             ));
         }
         for name in &i.repository_names {
@@ -110,7 +128,9 @@ impl CommitService {
                     errors.push(BatchGetRepositoriesError {
                         repository_id: None,
                         repository_name: Some(name.clone()),
-                        error_code: Some(BatchGetRepositoriesErrorCodeEnum::RepositoryDoesNotExistException),
+                        error_code: Some(
+                            BatchGetRepositoriesErrorCodeEnum::RepositoryDoesNotExistException,
+                        ),
                         error_message: Some(format!("{name} does not exist")),
                     });
                 }
@@ -135,20 +155,31 @@ impl CommitService {
         let after = match &i.next_token {
             None => None,
             Some(t) => Some(decode_list_token(t).ok_or_else(|| {
-                AwsError::new("InvalidContinuationTokenException", "The specified continuation token is not valid.")
+                AwsError::new(
+                    "InvalidContinuationTokenException",
+                    "The specified continuation token is not valid.",
+                )
             })?),
         };
-        let mut rows = self.store.list_repositories(sort, descending, after, PAGE + 1).await.map_err(store)?;
+        let mut rows = self
+            .store
+            .list_repositories(sort, descending, after, PAGE + 1)
+            .await
+            .map_err(store)?;
         let next_token = if rows.len() as i64 > PAGE {
             rows.truncate(PAGE as usize);
-            rows.last().map(|r| ferry_types::page::encode(&format!("{}|{}", r.modified_ms, r.name)))
+            rows.last()
+                .map(|r| ferry_types::page::encode(&format!("{}|{}", r.modified_ms, r.name)))
         } else {
             None
         };
         Ok(ListRepositoriesOutput {
             repositories: Some(
                 rows.into_iter()
-                    .map(|r| RepositoryNameIdPair { repository_name: Some(r.name), repository_id: Some(r.id) })
+                    .map(|r| RepositoryNameIdPair {
+                        repository_name: Some(r.name),
+                        repository_id: Some(r.id),
+                    })
                     .collect(),
             ),
             next_token,
@@ -161,22 +192,35 @@ impl CommitService {
     ) -> Result<DeleteRepositoryOutput, AwsError> {
         check_repo_name(&i.repository_name)?;
         // The row first (the repository disappears at once), then its directory.
-        let deleted = self.store.delete_repository(&i.repository_name).await.map_err(store)?;
+        let deleted = self
+            .store
+            .delete_repository(&i.repository_name)
+            .await
+            .map_err(store)?;
         if let Some(r) = &deleted {
             let _lock = self.locks.lock(&r.id).await;
             if let Err(e) = self.git.remove(&r.id).await {
                 tracing::warn!(error = %e, id = %r.id, "repository directory left for the orphan collector");
             }
         }
-        Ok(DeleteRepositoryOutput { repository_id: deleted.map(|r| r.id) })
+        Ok(DeleteRepositoryOutput {
+            repository_id: deleted.map(|r| r.id),
+        })
     }
 
-    pub(crate) async fn api_update_repository_name(&self, i: UpdateRepositoryNameInput) -> Result<(), AwsError> {
+    pub(crate) async fn api_update_repository_name(
+        &self,
+        i: UpdateRepositoryNameInput,
+    ) -> Result<(), AwsError> {
         check_repo_name(&i.old_name)?;
         if !crate::names::valid_repository_name(&i.new_name) {
             return Err(invalid_repo_name(&i.new_name));
         }
-        match self.store.rename_repository(&i.old_name, &i.new_name, Timestamp::now().millis()).await {
+        match self
+            .store
+            .rename_repository(&i.old_name, &i.new_name, Timestamp::now().millis())
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(repo_does_not_exist(&i.old_name)),
             Err(StoreError::Conflict(_)) => Err(AwsError::new(
@@ -193,7 +237,15 @@ impl CommitService {
     ) -> Result<(), AwsError> {
         check_repo_name(&i.repository_name)?;
         let now = Timestamp::now().millis();
-        match self.store.set_repository_description(&i.repository_name, i.repository_description.as_deref(), now).await {
+        match self
+            .store
+            .set_repository_description(
+                &i.repository_name,
+                i.repository_description.as_deref(),
+                now,
+            )
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(repo_does_not_exist(&i.repository_name)),
             Err(e) => Err(store(e)),

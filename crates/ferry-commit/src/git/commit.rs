@@ -25,7 +25,11 @@ impl CommitInfo {
     pub fn parse(commit_id: &str, raw: &[u8]) -> Option<Self> {
         let text = String::from_utf8_lossy(raw);
         let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
-        let mut c = CommitInfo { commit_id: commit_id.to_owned(), message: message.to_owned(), ..Default::default() };
+        let mut c = CommitInfo {
+            commit_id: commit_id.to_owned(),
+            message: message.to_owned(),
+            ..Default::default()
+        };
         for line in header.lines() {
             if let Some(v) = line.strip_prefix("tree ") {
                 c.tree_id = v.to_owned();
@@ -48,7 +52,10 @@ fn parse_person(line: &str) -> Person {
             email: line[lt + 1..gt].to_owned(),
             date: line[gt + 1..].trim().to_owned(),
         },
-        _ => Person { name: line.trim().to_owned(), ..Default::default() },
+        _ => Person {
+            name: line.trim().to_owned(),
+            ..Default::default()
+        },
     }
 }
 
@@ -62,7 +69,14 @@ mod tests {
         let c = CommitInfo::parse("cccc", raw).unwrap();
         assert_eq!(c.tree_id, "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
         assert_eq!(c.parents, ["aaaa", "bbbb"]);
-        assert_eq!(c.author, Person { name: "Ana Li".into(), email: "ana@example.com".into(), date: "1484167798 -0800".into() });
+        assert_eq!(
+            c.author,
+            Person {
+                name: "Ana Li".into(),
+                email: "ana@example.com".into(),
+                date: "1484167798 -0800".into()
+            }
+        );
         assert_eq!(c.committer.date, "1484167799 +0100");
         assert_eq!(c.message, "Merge things\n\nBody\n");
         assert!(CommitInfo::parse("x", b"garbage").is_none());

@@ -36,7 +36,10 @@ impl GitRepos {
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
-        Ok(Self { root, git: PathBuf::from("git") })
+        Ok(Self {
+            root,
+            git: PathBuf::from("git"),
+        })
     }
 
     /// The directory of repository `id`.
@@ -76,10 +79,17 @@ impl GitRepos {
             .output()
             .await?;
         if !out.status.success() {
-            return Err(GitError::Command("init".into(), String::from_utf8_lossy(&out.stderr).into_owned()));
+            return Err(GitError::Command(
+                "init".into(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
         }
         // Partial clones and the per-repo settings Ferry relies on.
-        for (k, v) in [("uploadpack.allowFilter", "true"), ("receive.fsckObjects", "false"), ("gc.auto", "0")] {
+        for (k, v) in [
+            ("uploadpack.allowFilter", "true"),
+            ("receive.fsckObjects", "false"),
+            ("gc.auto", "0"),
+        ] {
             self.run(id, &["config", k, v]).await?;
         }
         Ok(())
@@ -96,20 +106,34 @@ impl GitRepos {
 
     /// Runs a git command and returns its standard output.
     pub async fn run(&self, id: &str, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let out = self.command(id).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).output().await?;
+        let out = self
+            .command(id)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
-            Err(GitError::Command(args.join(" "), String::from_utf8_lossy(&out.stderr).trim().to_owned()))
+            Err(GitError::Command(
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            ))
         }
     }
 
     /// Every ref (`refs/heads/*`, `refs/tags/*`, ...) with the object it points at.
     pub async fn refs(&self, id: &str) -> Result<Vec<(String, String)>, GitError> {
-        let out = self.run(id, &["for-each-ref", "--format=%(objectname) %(refname)"]).await?;
+        let out = self
+            .run(id, &["for-each-ref", "--format=%(objectname) %(refname)"])
+            .await?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
-            .filter_map(|l| l.split_once(' ').map(|(sha, name)| (name.to_owned(), sha.to_owned())))
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(sha, name)| (name.to_owned(), sha.to_owned()))
+            })
             .collect())
     }
 
@@ -119,7 +143,10 @@ impl GitRepos {
             .refs(id)
             .await?
             .into_iter()
-            .filter_map(|(name, sha)| name.strip_prefix("refs/heads/").map(|b| (b.to_owned(), sha)))
+            .filter_map(|(name, sha)| {
+                name.strip_prefix("refs/heads/")
+                    .map(|b| (b.to_owned(), sha))
+            })
             .collect();
         out.sort();
         Ok(out)
@@ -128,7 +155,12 @@ impl GitRepos {
     /// The tip of a branch, if it exists.
     pub async fn branch(&self, id: &str, branch: &str) -> Result<Option<String>, GitError> {
         let full = format!("refs/heads/{branch}");
-        Ok(self.refs(id).await?.into_iter().find(|(n, _)| *n == full).map(|(_, sha)| sha))
+        Ok(self
+            .refs(id)
+            .await?
+            .into_iter()
+            .find(|(n, _)| *n == full)
+            .map(|(_, sha)| sha))
     }
 
     /// Reads a commit by full id; `NotFound` when there is no such commit.
@@ -144,7 +176,10 @@ impl GitRepos {
     pub async fn create_branch(&self, id: &str, branch: &str, sha: &str) -> Result<(), GitError> {
         let full = format!("refs/heads/{branch}");
         // An empty old value makes git refuse when the ref exists.
-        match self.run(id, &["update-ref", "--no-deref", &full, sha, ""]).await {
+        match self
+            .run(id, &["update-ref", "--no-deref", &full, sha, ""])
+            .await
+        {
             Ok(_) => Ok(()),
             Err(GitError::Command(..)) => Err(GitError::RefConflict),
             Err(e) => Err(e),
@@ -152,9 +187,17 @@ impl GitRepos {
     }
 
     /// Deletes a branch if it still points at `expected`.
-    pub async fn delete_branch(&self, id: &str, branch: &str, expected: &str) -> Result<(), GitError> {
+    pub async fn delete_branch(
+        &self,
+        id: &str,
+        branch: &str,
+        expected: &str,
+    ) -> Result<(), GitError> {
         let full = format!("refs/heads/{branch}");
-        match self.run(id, &["update-ref", "--no-deref", "-d", &full, expected]).await {
+        match self
+            .run(id, &["update-ref", "--no-deref", "-d", &full, expected])
+            .await
+        {
             Ok(_) => Ok(()),
             Err(GitError::Command(..)) => Err(GitError::RefConflict),
             Err(e) => Err(e),
@@ -163,6 +206,11 @@ impl GitRepos {
 
     /// Points `HEAD` at a branch, so clones check it out.
     pub async fn set_head(&self, id: &str, branch: &str) -> Result<(), GitError> {
-        self.run(id, &["symbolic-ref", "HEAD", &format!("refs/heads/{branch}")]).await.map(drop)
+        self.run(
+            id,
+            &["symbolic-ref", "HEAD", &format!("refs/heads/{branch}")],
+        )
+        .await
+        .map(drop)
     }
 }

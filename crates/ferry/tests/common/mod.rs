@@ -21,8 +21,12 @@ pub fn backends() -> Vec<Option<String>> {
 }
 
 fn new_pg_database(admin: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(ferry_store::testing::new_postgres_database(admin)).expect("create PostgreSQL database")
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(ferry_store::testing::new_postgres_database(admin))
+        .expect("create PostgreSQL database")
 }
 
 /// A running `ferry serve`.
@@ -81,13 +85,23 @@ impl Server {
             "[user]\n\tname = Ferry Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n",
         )
         .unwrap();
-        Self { child: Some(child), url, account, data_dir: dir.to_owned(), database_url, home, _data: None }
+        Self {
+            child: Some(child),
+            url,
+            account,
+            data_dir: dir.to_owned(),
+            database_url,
+            home,
+            _data: None,
+        }
     }
 
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
             let status = c.wait().unwrap();
             assert!(status.success(), "ferry serve exited with {status}");
         }
@@ -128,7 +142,11 @@ impl Server {
     /// Runs the `aws` CLI and parses its JSON output; panics on failure.
     pub fn aws_json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.aws(args);
-        assert!(out.status.success(), "aws {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "aws {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         if out.stdout.iter().all(u8::is_ascii_whitespace) {
             return serde_json::Value::Null;
         }
@@ -139,8 +157,14 @@ impl Server {
     pub fn aws_error(&self, args: &[&str], code: &str) {
         let out = self.aws(args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "aws {args:?} succeeded, expected {code}");
-        assert!(err.contains(&format!("({code})")), "aws {args:?}: expected {code}, got {err}");
+        assert!(
+            !out.status.success(),
+            "aws {args:?} succeeded, expected {code}"
+        );
+        assert!(
+            err.contains(&format!("({code})")),
+            "aws {args:?}: expected {code}, got {err}"
+        );
     }
 
     /// A `git` command with this test's HOME (and so its ~/.gitconfig) and AWS credentials.
@@ -169,14 +193,27 @@ impl Server {
     /// Configures the `aws codecommit credential-helper` for git in this test's HOME.
     pub fn use_credential_helper(&self) {
         let home = self.home.path();
-        self.git_ok(home, &["config", "--global", "credential.helper", "!aws codecommit credential-helper --ignore-host-check $@"]);
-        self.git_ok(home, &["config", "--global", "credential.UseHttpPath", "true"]);
+        self.git_ok(
+            home,
+            &[
+                "config",
+                "--global",
+                "credential.helper",
+                "!aws codecommit credential-helper --ignore-host-check $@",
+            ],
+        );
+        self.git_ok(
+            home,
+            &["config", "--global", "credential.UseHttpPath", "true"],
+        );
     }
 
     /// Runs a Python script from `tests/e2e/` with the endpoint and credentials in its
     /// environment (`FERRY_URL`, `AWS_*`); panics unless it exits 0.
     pub fn python(&self, script: &str, extra_env: &[(&str, &str)]) -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e").join(script);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/e2e")
+            .join(script);
         let mut cmd = Command::new("python3");
         self.aws_env(&mut cmd);
         cmd.arg(&path)
@@ -206,7 +243,11 @@ impl Server {
         }
         cmd.args(args);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "ferry admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ferry admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
