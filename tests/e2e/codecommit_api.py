@@ -238,6 +238,17 @@ for d in glob.glob(os.path.join(DATA_DIR, "git", "*.git")):
 git("push", "-q", remote, "main", cwd=work)
 check(cc.get_branch(repositoryName="b3", branchName="main")["branch"]["commitId"] == new, "the full push then works")
 
+# A gzip-compressed upload-pack request (git compresses large fetch negotiations).
+import gzip
+want = f"want {new} ofs-delta\n".encode()
+negotiation = f"{len(want) + 4:04x}".encode() + want + b"0000" + b"0009done\n"
+req = urllib.request.Request(f"{URL}/v1/repos/b3/git-upload-pack", data=gzip.compress(negotiation), method="POST",
+                             headers={"Authorization": "Basic " + auth, "Content-Encoding": "gzip",
+                                      "Content-Type": "application/x-git-upload-pack-request"})
+with urllib.request.urlopen(req) as resp:
+    check(resp.headers["Content-Type"] == "application/x-git-upload-pack-result", "upload-pack result type")
+    check(b"PACK" in resp.read(), "a gzip request body is inflated and answered with a pack")
+
 # --- health and metrics -------------------------------------------------------------------
 check(urllib.request.urlopen(f"{URL}/healthz").status == 200, "healthz")
 metrics = urllib.request.urlopen(f"{URL}/metrics").read().decode()

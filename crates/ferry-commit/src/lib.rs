@@ -6,6 +6,7 @@
 //! Layout on disk: `<data-dir>/git/<repositoryId>.git`, a bare repository; the name lives only
 //! in the database, so renames touch no files.
 
+pub mod advert;
 pub mod api;
 pub mod git;
 pub mod names;

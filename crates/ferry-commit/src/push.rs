@@ -73,6 +73,7 @@ impl CommitService {
         if updates.is_empty() {
             return Ok(updates);
         }
+        self.adverts.invalidate(&change.repo.id);
         let now = Timestamp::now().millis();
         let current = self
             .store

@@ -4,6 +4,7 @@
 use ferry_store::Store;
 use ferry_store::repos::RepoRow;
 
+use crate::advert::AdvertCache;
 use crate::git::GitRepos;
 use crate::push::RepoLocks;
 
@@ -22,6 +23,7 @@ pub struct CommitService {
     pub git: GitRepos,
     pub settings: CommitSettings,
     pub(crate) locks: RepoLocks,
+    pub(crate) adverts: AdvertCache,
 }
 
 impl CommitService {
@@ -32,6 +34,7 @@ impl CommitService {
             git,
             settings,
             locks: RepoLocks::default(),
+            adverts: AdvertCache::default(),
         }
     }
 

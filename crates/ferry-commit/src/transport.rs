@@ -9,7 +9,7 @@ use tokio::process::Child;
 use crate::git::GitRepos;
 
 /// The two git services of smart HTTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GitService {
     UploadPack,
     ReceivePack,

@@ -118,10 +118,11 @@ pub async fn handle(
     } else {
         service.name().to_owned()
     };
-    tracing::info!(repository = %repo.name, user = %principal.user_name, op, "git");
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::info!(request_id, repository = %repo.name, user = %principal.user_name, op, "git");
 
     let response = if advertise {
-        advertise_refs(&st, &repo.id, service, git_protocol.as_deref()).await
+        advertise_refs(&st, &repo, service, git_protocol.as_deref()).await
     } else {
         run_service(&st, &repo, service, git_protocol.as_deref(), req).await
     };
@@ -136,35 +137,25 @@ pub async fn handle(
 
 async fn advertise_refs(
     st: &SharedState,
-    id: &str,
+    repo: &ferry_store::repos::RepoRow,
     service: GitService,
     proto: Option<&str>,
 ) -> Response {
-    let mut child = match transport::spawn(&st.commit.git, id, service, true, proto) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start git");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
+    match st.commit.advertisement(repo, service, proto).await {
+        Ok(body) => {
+            let mut r = Response::new(Body::from(body));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(service.advertisement_content_type()),
+            );
+            no_cache(&mut r);
+            r
         }
-    };
-    let stdout = child.stdout.take().expect("piped");
-    drain_stderr(&mut child, service);
-    st.tasks.spawn(async move {
-        let _ = child.wait().await;
-    });
-    let prefix = transport::advertisement_prefix(service, proto);
-    let stream =
-        futures_util::stream::once(
-            async move { Ok::<_, std::io::Error>(bytes::Bytes::from(prefix)) },
-        )
-        .chain(ReaderStream::new(stdout));
-    let mut r = Response::new(Body::from_stream(stream));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(service.advertisement_content_type()),
-    );
-    no_cache(&mut r);
-    r
+        Err(e) => {
+            tracing::error!(error = %e, repository = %repo.name, "cannot advertise refs");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+        }
+    }
 }
 
 use futures_util::StreamExt;

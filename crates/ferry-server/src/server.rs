@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use ferry_commit::CommitService;
 use ferry_commit::git::GitRepos;
 use ferry_commit::service::CommitSettings;
@@ -132,6 +133,10 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
     let app = router(state.clone());
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
+        // Small streamed answers (ref advertisements, API errors) must not wait for delayed ACKs.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;

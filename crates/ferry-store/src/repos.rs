@@ -16,6 +16,8 @@ pub struct RepoRow {
     pub kms_key_id: Option<String>,
     pub created_ms: i64,
     pub modified_ms: i64,
+    /// Bumped on every change of the repository's refs or `HEAD`.
+    pub refs_version: i64,
 }
 
 /// The order of a repository listing.
@@ -25,7 +27,7 @@ pub enum RepoSort {
     LastModified,
 }
 
-const COLUMNS: &str = "repository_id, repository_name, description, default_branch, kms_key_id, created_ms, modified_ms";
+const COLUMNS: &str = "repository_id, repository_name, description, default_branch, kms_key_id, created_ms, modified_ms, refs_version";
 
 fn row_to_repo(r: &AnyRow) -> RepoRow {
     RepoRow {
@@ -36,6 +38,7 @@ fn row_to_repo(r: &AnyRow) -> RepoRow {
         kms_key_id: r.get(4),
         created_ms: r.get(5),
         modified_ms: r.get(6),
+        refs_version: r.get(7),
     }
 }
 
@@ -43,7 +46,7 @@ impl Store {
     /// Inserts a new repository; `Conflict` when the name is taken.
     pub async fn insert_repository(&self, repo: &RepoRow) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO cc_repositories ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO cc_repositories ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(&repo.id)
         .bind(&repo.name)
@@ -52,6 +55,7 @@ impl Store {
         .bind(&repo.kms_key_id)
         .bind(repo.created_ms)
         .bind(repo.modified_ms)
+        .bind(repo.refs_version)
         .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_insert(e, &repo.name))?;
@@ -230,9 +234,12 @@ impl Store {
         Ok(())
     }
 
-    /// Records that a repository changed (a push, a branch created).
+    /// Records that a repository's refs changed (a push, a branch created, the default branch
+    /// moved): its modified time and its refs version move.
     pub async fn touch_repository(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE cc_repositories SET modified_ms = $1 WHERE repository_id = $2")
+        sqlx::query(
+            "UPDATE cc_repositories SET modified_ms = $1, refs_version = refs_version + 1 WHERE repository_id = $2",
+        )
             .bind(now_ms)
             .bind(id)
             .execute(&self.pool)

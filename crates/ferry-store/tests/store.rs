@@ -14,6 +14,7 @@ fn repo(name: &str, ms: i64) -> RepoRow {
         kms_key_id: None,
         created_ms: ms,
         modified_ms: ms,
+        refs_version: 0,
     }
 }
 
@@ -192,6 +193,10 @@ async fn repositories_crud_rename_and_pagination() {
             .await
             .unwrap();
         assert!(store.tags("id-b").await.unwrap().is_empty());
+
+        store.touch_repository("id-b", 4000).await.unwrap();
+        let b = store.repository("b").await.unwrap().unwrap();
+        assert_eq!((b.modified_ms, b.refs_version), (4000, 1));
 
         let gone = store.delete_repository("b").await.unwrap().unwrap();
         assert_eq!(gone.id, "id-b");

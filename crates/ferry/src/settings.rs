@@ -121,3 +121,55 @@ pub fn init_logging(level: &str, json: bool) {
         builder.init();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ferry.toml");
+        std::fs::write(
+            &file,
+            "data-dir = \"/srv/ferry\"\nregion = \"eu-west-1\"\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let r = resolve(args).unwrap();
+        assert_eq!(r.server.data_dir, PathBuf::from("/srv/ferry"));
+        assert_eq!(r.server.region, "eu-west-1");
+        assert_eq!(r.server.listen.port(), 9100);
+        assert_eq!(r.log_level, "info");
+        assert!(r.server.database_url.is_none());
+
+        std::fs::write(&file, "no-such-setting = 1\n").unwrap();
+        assert!(
+            resolve(ServeArgs {
+                config: Some(file),
+                ..Default::default()
+            })
+            .is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let r = resolve(ServeArgs {
+            config: Some(PathBuf::from("/dev/null")),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.server.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(r.server.data_dir, PathBuf::from("ferry-data"));
+        assert_eq!(
+            r.server.public_url_for(r.server.listen),
+            "http://127.0.0.1:4590"
+        );
+    }
+}

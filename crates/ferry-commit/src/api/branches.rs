@@ -193,6 +193,11 @@ impl CommitService {
             .await
             .map_err(store)?;
         self.git.set_head(&repo.id, &branch).await.map_err(git)?;
+        self.adverts.invalidate(&repo.id);
+        self.store
+            .touch_repository(&repo.id, Timestamp::now().millis())
+            .await
+            .map_err(store)?;
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ impl CommitService {
             kms_key_id: i.kms_key_id.clone(),
             created_ms: now,
             modified_ms: now,
+            refs_version: 0,
         };
         // The directory first (nothing refers to a fresh id), then the row that makes it visible.
         self.git.init(&row.id).await.map_err(super::errors::git)?;

@@ -28,7 +28,9 @@ CREATE TABLE cc_repositories (
     default_branch TEXT,
     kms_key_id TEXT,
     created_ms BIGINT NOT NULL,
-    modified_ms BIGINT NOT NULL
+    modified_ms BIGINT NOT NULL,
+    -- Bumped on every ref or HEAD change; keys the cached ref advertisements.
+    refs_version BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX cc_repositories_modified ON cc_repositories (modified_ms, repository_name);
 CREATE TABLE resource_tags (
