@@ -11,7 +11,7 @@ use axum::serve::ListenerExt;
 use ferry_commit::CommitService;
 use ferry_commit::git::GitRepos;
 use ferry_commit::service::CommitSettings;
-use ferry_store::secret::{SecretBox, write_private};
+use ferry_store::secret::write_private;
 use ferry_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -72,15 +72,12 @@ impl Ferry {
 pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| StartError::DataDir(dir.clone(), e))?;
-    let secrets = match &config.master_key {
-        Some(hex_key) => SecretBox::from_hex(hex_key)?,
-        None => SecretBox::load_or_create(dir)?,
-    };
-    let url = config
-        .database_url
-        .clone()
-        .unwrap_or_else(|| Store::sqlite_url(dir));
-    let store = Store::open(&url, secrets).await?;
+    let store = Store::open_data_dir(
+        dir,
+        config.database_url.as_deref(),
+        config.master_key.as_deref(),
+    )
+    .await?;
     let root = config
         .root_access_key
         .as_ref()

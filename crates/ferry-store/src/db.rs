@@ -80,6 +80,21 @@ impl Store {
         })
     }
 
+    /// Opens the store of a data directory: its database (`database_url`, else the SQLite file
+    /// in the directory) with its master key (`master_key` as hex, else `<dir>/master.key`).
+    pub async fn open_data_dir(
+        dir: &Path,
+        database_url: Option<&str>,
+        master_key: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let secrets = match master_key {
+            Some(hex_key) => SecretBox::from_hex(hex_key)?,
+            None => SecretBox::load_or_create(dir)?,
+        };
+        let url = database_url.map_or_else(|| Self::sqlite_url(dir), str::to_owned);
+        Self::open(&url, secrets).await
+    }
+
     /// The default SQLite URL for a data directory.
     pub fn sqlite_url(data_dir: &Path) -> String {
         format!("sqlite://{}", data_dir.join("ferry.db").display())

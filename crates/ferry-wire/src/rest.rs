@@ -3,7 +3,6 @@
 //! and splitting an output object into response headers, a raw payload or a JSON body. It works
 //! on `serde_json::Value` and the generated tables; typing happens in `ferry-model`.
 
-use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use crate::AwsError;
@@ -178,19 +177,7 @@ fn is_blank(body: &[u8]) -> bool {
 /// `a=1&b=x%20y&b=z` → `[("a","1"), ("b","x y"), ("b","z")]`; `+` reads as a space.
 fn parse_query(query: &str) -> Vec<(String, String)> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    crate::sigv4::query_pairs(&query.replace('+', "%20"))
 }
 
 /// An HTTP answer of a REST-JSON operation.

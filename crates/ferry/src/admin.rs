@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use ferry_store::Store;
-use ferry_store::secret::SecretBox;
 
 #[derive(Args, Debug)]
 pub struct AdminArgs {
@@ -44,17 +43,13 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             dir.display()
         );
     }
-    let secrets = match &args.master_key {
-        Some(k) => SecretBox::from_hex(k)?,
-        None => SecretBox::load_or_create(dir)?,
-    };
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| Store::sqlite_url(dir));
-    let store = Store::open(&url, secrets)
-        .await
-        .context("opening the store")?;
+    let store = Store::open_data_dir(
+        dir,
+        args.database_url.as_deref(),
+        args.master_key.as_deref(),
+    )
+    .await
+    .context("opening the store")?;
     store
         .account_id()
         .await?
