@@ -75,3 +75,54 @@ mod tests {
         }
     }
 }
+
+/// The most path components CodeCommit accepts.
+pub const MAX_PATH_DEPTH: usize = 20;
+
+/// Normalises a file or folder path given to the API: a leading `/` is dropped; empty
+/// components, `.`, `..`, `.git`, NUL and backslashes are refused, as are paths over 4096
+/// bytes or 20 levels. Returns `None` for a refused path; `""` is the root.
+pub fn normalize_path(path: &str) -> Option<String> {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    let p = p.strip_suffix('/').unwrap_or(p);
+    if p.is_empty() {
+        return Some(String::new());
+    }
+    if p.len() > 4096 || p.contains(['\0', '\\']) {
+        return None;
+    }
+    let parts: Vec<&str> = p.split('/').collect();
+    if parts.len() > MAX_PATH_DEPTH
+        || parts
+            .iter()
+            .any(|c| c.is_empty() || *c == "." || *c == ".." || c.eq_ignore_ascii_case(".git"))
+    {
+        return None;
+    }
+    Some(p.to_owned())
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::normalize_path;
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize_path("/a/b.txt").as_deref(), Some("a/b.txt"));
+        assert_eq!(normalize_path("a/b/").as_deref(), Some("a/b"));
+        assert_eq!(normalize_path("/").as_deref(), Some(""));
+        for bad in [
+            "a/../b",
+            "../x",
+            "a//b",
+            "./a",
+            ".git/config",
+            "a/.GIT/x",
+            "a\0b",
+            "a\\b",
+            &"d/".repeat(21),
+        ] {
+            assert_eq!(normalize_path(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -389,7 +389,7 @@ fn choose_error(service: &Service, op: &Operation, violations: &[Violation]) -> 
 
 /// The modeled exception named after the violating member: `<Member>RequiredException` when
 /// missing, `Maximum<Member>ExceededException` for too many entries, `Invalid<Member>Exception`
-/// otherwise; leading camel-case words are dropped one by one (`filePath` → `FilePath`, then
+/// or `<Member>SizeLimitExceededException` otherwise; leading camel-case words are dropped one by one (`filePath` → `FilePath`, then
 /// `Path`); an element of a plural member tries the singular first (`repositoryNames` →
 /// `RepositoryName`), and a list or map member also tries its name with `List` / `Map`
 /// appended (`tags` → `InvalidTagsMapException`).
@@ -408,7 +408,7 @@ fn specific_exception(op: &Operation, v: &Violation) -> Option<&'static str> {
     }
     let forms: &[(&str, &str)] = match v.kind {
         Kind::Missing => &[("", "RequiredException")],
-        Kind::Invalid => &[("Invalid", "Exception")],
+        Kind::Invalid => &[("Invalid", "Exception"), ("", "SizeLimitExceededException")],
         Kind::TooMany => &[("Maximum", "ExceededException"), ("Invalid", "Exception")],
     };
     for (prefix, suffix) in forms {
@@ -469,9 +469,23 @@ fn type_error(path: &str, expected: &str, found: &Value) -> AwsError {
 }
 
 /// The value as Coral quotes it: `'text'`, `'5'`, `'[a, b]'`.
+/// The longest rendering of a value in a message; longer ones are cut (an 8 MB blob must not
+/// come back in an error message).
+const MAX_RENDERED: usize = 256;
+
 fn render_quoted(out: &mut String, v: &Value) {
+    let mut text = String::new();
+    render(&mut text, v);
+    if text.len() > MAX_RENDERED {
+        let mut cut = MAX_RENDERED;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
     out.push('\'');
-    render(out, v);
+    out.push_str(&text);
     out.push('\'');
 }
 
@@ -772,6 +786,16 @@ mod tests {
             e.message.contains("Value '[{}, {}, {}]' at 'entries'"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let mut out = String::new();
+        render_quoted(&mut out, &Value::String("é".repeat(1000)));
+        assert!(
+            out.len() < MAX_RENDERED + 8 && out.ends_with("...'"),
+            "{out}"
         );
     }
 

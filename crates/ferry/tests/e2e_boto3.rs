@@ -11,3 +11,12 @@ fn boto3_codecommit_api_and_bad_input() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn boto3_codecommit_files_and_commits() {
+    for db in common::backends() {
+        let s = common::Server::start(db);
+        let out = s.python("codecommit_content.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}

@@ -1,14 +1,18 @@
 //! The CodeCommit API adapter: `CommitService` implements the generated
 //! `ferry_model::codecommit::CodeCommit` trait. Each method here only delegates to the
 //! resource file that implements it (`repositories`, `branches`, `commits`, `tags`); those call
-//! the store and git and map failures to CodeCommit's exception names. Operations not listed
+//! the store and git and map failures to CodeCommit's exception names (`content`,
+//! `differences` and `writes` hold the file and commit operations). Operations not listed
 //! here answer `NotImplementedException` through the trait's defaults.
 
 mod branches;
 mod commits;
+mod content;
+mod differences;
 mod errors;
 mod repositories;
 mod tags;
+mod writes;
 
 use ferry_model::codecommit::*;
 use ferry_wire::{AwsError, RequestContext};
@@ -109,5 +113,41 @@ impl CodeCommit for CommitService {
         i: ListTagsForResourceInput,
     ) -> R<ListTagsForResourceOutput> {
         self.api_list_tags_for_resource(i).await
+    }
+    async fn batch_get_commits(
+        &self,
+        _: &RequestContext,
+        i: BatchGetCommitsInput,
+    ) -> R<BatchGetCommitsOutput> {
+        self.api_batch_get_commits(i).await
+    }
+    async fn get_file(&self, _: &RequestContext, i: GetFileInput) -> R<GetFileOutput> {
+        self.api_get_file(i).await
+    }
+    async fn get_folder(&self, _: &RequestContext, i: GetFolderInput) -> R<GetFolderOutput> {
+        self.api_get_folder(i).await
+    }
+    async fn get_blob(&self, _: &RequestContext, i: GetBlobInput) -> R<GetBlobOutput> {
+        self.api_get_blob(i).await
+    }
+    async fn get_differences(
+        &self,
+        _: &RequestContext,
+        i: GetDifferencesInput,
+    ) -> R<GetDifferencesOutput> {
+        self.api_get_differences(i).await
+    }
+    async fn put_file(&self, ctx: &RequestContext, i: PutFileInput) -> R<PutFileOutput> {
+        self.api_put_file(ctx, i).await
+    }
+    async fn delete_file(&self, ctx: &RequestContext, i: DeleteFileInput) -> R<DeleteFileOutput> {
+        self.api_delete_file(ctx, i).await
+    }
+    async fn create_commit(
+        &self,
+        ctx: &RequestContext,
+        i: CreateCommitInput,
+    ) -> R<CreateCommitOutput> {
+        self.api_create_commit(ctx, i).await
     }
 }

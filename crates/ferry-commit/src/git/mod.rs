@@ -1,13 +1,17 @@
-//! Bare repositories on disk and the git commands Ferry runs on them. Reads of refs and
-//! commits go through `git` itself for now (one short process per call); gitoxide takes over
-//! the read paths with the full CodeCommit content API.
+//! Bare repositories on disk. Reads (refs, commits, trees, blobs, differences) and object
+//! writes run in-process with gitoxide (`objects`, `write`); `git` itself runs only for
+//! creating repositories, the transport, and a few ref edits.
 
 mod commit;
+pub mod objects;
+pub mod write;
 
 pub use commit::{CommitInfo, Person};
+pub use objects::OpenRepos;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 
 use tokio::process::Command;
 
@@ -25,10 +29,19 @@ pub enum GitError {
 }
 
 /// Where bare repositories live and which `git` runs on them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GitRepos {
     root: PathBuf,
     git: PathBuf,
+    pub(crate) open: Arc<OpenRepos>,
+}
+
+impl std::fmt::Debug for GitRepos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitRepos")
+            .field("root", &self.root)
+            .finish()
+    }
 }
 
 impl GitRepos {
@@ -39,6 +52,7 @@ impl GitRepos {
         Ok(Self {
             root,
             git: PathBuf::from("git"),
+            open: Arc::default(),
         })
     }
 
@@ -95,8 +109,25 @@ impl GitRepos {
         Ok(())
     }
 
+    /// Runs `f` on repository `id` on the blocking pool (gitoxide calls are synchronous).
+    pub async fn with<T: Send + 'static>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&gix::Repository) -> Result<T, GitError> + Send + 'static,
+    ) -> Result<T, GitError> {
+        let this = self.clone();
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let repo = this.open(&id)?;
+            f(&repo)
+        })
+        .await
+        .map_err(|e| GitError::Command("blocking task".into(), e.to_string()))?
+    }
+
     /// Removes repository `id` from disk (absent is fine).
     pub async fn remove(&self, id: &str) -> Result<(), GitError> {
+        self.open.forget(id);
         match tokio::fs::remove_dir_all(self.path(id)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -125,16 +156,7 @@ impl GitRepos {
 
     /// Every ref (`refs/heads/*`, `refs/tags/*`, ...) with the object it points at.
     pub async fn refs(&self, id: &str) -> Result<Vec<(String, String)>, GitError> {
-        let out = self
-            .run(id, &["for-each-ref", "--format=%(objectname) %(refname)"])
-            .await?;
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter_map(|l| {
-                l.split_once(' ')
-                    .map(|(sha, name)| (name.to_owned(), sha.to_owned()))
-            })
-            .collect())
+        self.with(id, objects::refs).await
     }
 
     /// Branch names with their tips, sorted by name.
@@ -165,11 +187,8 @@ impl GitRepos {
 
     /// Reads a commit by full id; `NotFound` when there is no such commit.
     pub async fn commit(&self, id: &str, sha: &str) -> Result<CommitInfo, GitError> {
-        match self.run(id, &["cat-file", "commit", sha]).await {
-            Ok(raw) => CommitInfo::parse(sha, &raw).ok_or(GitError::NotFound),
-            Err(GitError::Command(..)) => Err(GitError::NotFound),
-            Err(e) => Err(e),
-        }
+        let sha = sha.to_owned();
+        self.with(id, move |repo| objects::commit(repo, &sha)).await
     }
 
     /// Creates a branch at `sha`; `RefConflict` when it exists already.
