@@ -186,4 +186,63 @@ git("-c", "user.name=G", "-c", "user.email=g@example.com", "commit", "-q", "-m",
 git("push", "-q", "origin", "main", cwd=clone)
 check(cc.get_file(repositoryName="content", filePath="pushed.txt")["fileContent"] == b"from git\n", "API reads what git pushed")
 
+# --- merges ------------------------------------------------------------------------------
+def put(branch, path, content, msg="change"):
+    return cc.put_file(repositoryName="content", branchName=branch, filePath=path, fileContent=content,
+                       parentCommitId=tip(branch), commitMessage=msg)["commitId"]
+
+base = tip()
+cc.create_branch(repositoryName="content", branchName="ff", commitId=base)
+ff_tip = put("ff", "ff.txt", b"fast\n")
+opts = cc.get_merge_options(repositoryName="content", sourceCommitSpecifier="ff", destinationCommitSpecifier="main")
+check(opts["mergeOptions"] == ["FAST_FORWARD_MERGE", "SQUASH_MERGE", "THREE_WAY_MERGE"] and opts["baseCommitId"] == base, f"merge options {opts}")
+ffm = cc.merge_branches_by_fast_forward(repositoryName="content", sourceCommitSpecifier="ff", destinationCommitSpecifier="main")
+check(ffm["commitId"] == ff_tip and tip() == ff_tip, "fast-forward moves main")
+
+lines = b"".join(f"line {n}\n".encode() for n in range(10))
+put("main", "shared.txt", lines)
+cc.create_branch(repositoryName="content", branchName="topic", commitId=tip())
+put("topic", "shared.txt", lines.replace(b"line 1\n", b"line one\n"))
+put("main", "shared.txt", lines.replace(b"line 8\n", b"line eight\n"))
+expect_error("ManualMergeRequiredException", cc.merge_branches_by_fast_forward, repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main")
+file_level = cc.get_merge_conflicts(repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main", mergeOption="THREE_WAY_MERGE")
+check(not file_level["mergeable"] and [c["filePath"] for c in file_level["conflictMetadataList"]] == ["shared.txt"], f"file level {file_level}")
+line_level = cc.get_merge_conflicts(repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main",
+                                    mergeOption="THREE_WAY_MERGE", conflictDetailLevel="LINE_LEVEL")
+check(line_level["mergeable"] and line_level["conflictMetadataList"] == [], "line level: different lines merge")
+expect_error("ManualMergeRequiredException", cc.merge_branches_by_three_way, repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main")
+before_merge = tip()
+m3 = cc.merge_branches_by_three_way(repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main",
+                                    conflictResolutionStrategy="AUTOMERGE", commitMessage="merge topic")
+merged = cc.get_commit(repositoryName="content", commitId=m3["commitId"])["commit"]
+check(merged["parents"] == [before_merge, tip("topic")] and tip() == m3["commitId"], "three-way merge commit has both parents")
+content = cc.get_file(repositoryName="content", filePath="shared.txt")["fileContent"]
+check(b"line one\n" in content and b"line eight\n" in content, "automerge keeps both sides' lines")
+
+cc.create_branch(repositoryName="content", branchName="clash", commitId=tip())
+put("clash", "shared.txt", content.replace(b"line 5\n", b"line five (clash)\n"))
+put("main", "shared.txt", content.replace(b"line 5\n", b"line five (main)\n"))
+hard = cc.get_merge_conflicts(repositoryName="content", sourceCommitSpecifier="clash", destinationCommitSpecifier="main",
+                              mergeOption="SQUASH_MERGE", conflictDetailLevel="LINE_LEVEL")
+check(not hard["mergeable"], "same line changed on both sides conflicts at line level")
+expect_error("ManualMergeRequiredException", cc.merge_branches_by_squash, repositoryName="content", sourceCommitSpecifier="clash",
+             destinationCommitSpecifier="main", conflictDetailLevel="LINE_LEVEL", conflictResolutionStrategy="AUTOMERGE")
+before_squash = tip()
+sq = cc.merge_branches_by_squash(repositoryName="content", sourceCommitSpecifier="clash", destinationCommitSpecifier="main",
+                                 conflictResolutionStrategy="ACCEPT_SOURCE")
+check(cc.get_commit(repositoryName="content", commitId=sq["commitId"])["commit"]["parents"] == [before_squash], "squash has one parent")
+check(b"line five (clash)\n" in cc.get_file(repositoryName="content", filePath="shared.txt")["fileContent"], "ACCEPT_SOURCE takes the source side")
+
+cc.create_repository(repositoryName="other")
+cc.put_file(repositoryName="other", branchName="main", filePath="a", fileContent=b"a")
+cc.create_branch(repositoryName="content", branchName="orphan", commitId=tip())
+orphan = cc.create_commit(repositoryName="content", branchName="orphan", parentCommitId=tip("orphan"),
+                          deleteFiles=[{"filePath": "shared.txt"}])["commitId"]
+check(orphan, "branch with a deletion")
+expect_error("CommitDoesNotExistException", cc.get_merge_options, repositoryName="content", sourceCommitSpecifier="gone", destinationCommitSpecifier="main")
+
+git("fetch", "-q", "origin", cwd=clone)
+graph = git("log", "--format=%H %P", "origin/main", cwd=clone).splitlines()
+check(any(line.split()[0] == m3["commitId"] and len(line.split()) == 3 for line in graph), "git sees the three-way merge commit")
+
 print(f"{checks} passed, 0 failed")

@@ -10,6 +10,7 @@ mod commits;
 mod content;
 mod differences;
 mod errors;
+mod merges;
 mod repositories;
 mod tags;
 mod writes;
@@ -149,5 +150,92 @@ impl CodeCommit for CommitService {
         i: CreateCommitInput,
     ) -> R<CreateCommitOutput> {
         self.api_create_commit(ctx, i).await
+    }
+    async fn get_merge_options(
+        &self,
+        _: &RequestContext,
+        i: GetMergeOptionsInput,
+    ) -> R<GetMergeOptionsOutput> {
+        self.api_get_merge_options(i).await
+    }
+    async fn get_merge_conflicts(
+        &self,
+        _: &RequestContext,
+        i: GetMergeConflictsInput,
+    ) -> R<GetMergeConflictsOutput> {
+        self.api_get_merge_conflicts(i).await
+    }
+    async fn merge_branches_by_fast_forward(
+        &self,
+        _: &RequestContext,
+        i: MergeBranchesByFastForwardInput,
+    ) -> R<MergeBranchesByFastForwardOutput> {
+        self.api_merge_fast_forward(i).await
+    }
+    async fn merge_branches_by_squash(
+        &self,
+        ctx: &RequestContext,
+        i: MergeBranchesBySquashInput,
+    ) -> R<MergeBranchesBySquashOutput> {
+        if i.conflict_resolution.is_some() {
+            return Err(AwsError::not_implemented(
+                "codecommit",
+                "MergeBranchesBySquash with conflictResolution",
+            ));
+        }
+        let (commit_id, tree_id) = self
+            .merge_into_branch(
+                ctx,
+                &i.repository_name,
+                &i.source_commit_specifier,
+                &i.destination_commit_specifier,
+                i.target_branch.as_deref(),
+                i.conflict_detail_level.as_ref(),
+                i.conflict_resolution_strategy.as_ref(),
+                (
+                    i.author_name.as_deref(),
+                    i.email.as_deref(),
+                    i.commit_message.as_deref(),
+                ),
+                true,
+            )
+            .await?;
+        Ok(MergeBranchesBySquashOutput {
+            commit_id: Some(commit_id),
+            tree_id: Some(tree_id),
+        })
+    }
+    async fn merge_branches_by_three_way(
+        &self,
+        ctx: &RequestContext,
+        i: MergeBranchesByThreeWayInput,
+    ) -> R<MergeBranchesByThreeWayOutput> {
+        if i.conflict_resolution.is_some() {
+            return Err(AwsError::not_implemented(
+                "codecommit",
+                "MergeBranchesByThreeWay with conflictResolution",
+            ));
+        }
+        let (commit_id, tree_id) = self
+            .merge_into_branch(
+                ctx,
+                &i.repository_name,
+                &i.source_commit_specifier,
+                &i.destination_commit_specifier,
+                i.target_branch.as_deref(),
+                i.conflict_detail_level.as_ref(),
+                i.conflict_resolution_strategy.as_ref(),
+                (
+                    i.author_name.as_deref(),
+                    i.email.as_deref(),
+                    i.commit_message.as_deref(),
+                ),
+                false,
+            )
+            .await?;
+        Ok(MergeBranchesByThreeWayOutput {
+            commit_id: Some(commit_id),
+            tree_id: Some(tree_id),
+        })
     }
 }

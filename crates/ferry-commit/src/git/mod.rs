@@ -3,6 +3,7 @@
 //! creating repositories, the transport, and a few ref edits.
 
 mod commit;
+pub mod merge;
 pub mod objects;
 pub mod write;
 

@@ -243,10 +243,44 @@ pub fn create_commit(
     if tree == base && req.parent.is_some() {
         return Err(WriteError::NoChange);
     }
+    let commit = commit_and_move(
+        repo,
+        &NewCommit {
+            tree,
+            parents: req.parent.into_iter().collect(),
+            author_name: &req.author_name,
+            author_email: &req.author_email,
+            message: &req.message,
+        },
+        &req.branch,
+        req.parent,
+    )?;
+    out.commit_id = commit.to_string();
+    out.tree_id = tree.to_string();
+    Ok(out)
+}
+
+/// A commit object to write.
+pub struct NewCommit<'a> {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub author_name: &'a str,
+    pub author_email: &'a str,
+    pub message: &'a str,
+}
+
+/// Writes a commit (author = committer, now, UTC) and moves `branch` to it if the branch is
+/// still at `expected` (`None`: the branch must not exist yet).
+pub fn commit_and_move(
+    repo: &gix::Repository,
+    c: &NewCommit<'_>,
+    branch: &str,
+    expected: Option<ObjectId>,
+) -> Result<ObjectId, WriteError> {
     let now = gix::date::Time::now_utc();
     let sig = gix::actor::Signature {
-        name: req.author_name.as_str().into(),
-        email: req.author_email.as_str().into(),
+        name: c.author_name.into(),
+        email: c.author_email.into(),
         time: gix::date::Time {
             seconds: now.seconds,
             offset: 0,
@@ -255,20 +289,30 @@ pub fn create_commit(
     let mut buf = gix::date::parse::TimeBuf::default();
     let sig_ref = sig.to_ref(&mut buf);
     let commit = repo
-        .new_commit_as(sig_ref, sig_ref, &req.message, tree, req.parent)
+        .new_commit_as(
+            sig_ref,
+            sig_ref,
+            c.message,
+            c.tree,
+            c.parents.iter().copied(),
+        )
         .map_err(gix_err)?;
-    let previous = match req.parent {
+    move_branch(repo, branch, commit.id, expected)?;
+    Ok(commit.id)
+}
+
+/// Moves `branch` to `to` if it is still at `expected` (`None`: it must not exist yet).
+pub fn move_branch(
+    repo: &gix::Repository,
+    branch: &str,
+    to: ObjectId,
+    expected: Option<ObjectId>,
+) -> Result<(), WriteError> {
+    let previous = match expected {
         Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
         None => PreviousValue::MustNotExist,
     };
-    repo.reference(
-        format!("refs/heads/{}", req.branch),
-        commit.id,
-        previous,
-        "ferry: commit",
-    )
-    .map_err(|_| WriteError::BranchMoved)?;
-    out.commit_id = commit.id.to_string();
-    out.tree_id = tree.to_string();
-    Ok(out)
+    repo.reference(format!("refs/heads/{branch}"), to, previous, "ferry")
+        .map_err(|_| WriteError::BranchMoved)?;
+    Ok(())
 }
