@@ -108,7 +108,14 @@ impl CommitService {
         if let Err(e) = self.store.touch_repository(&change.repo.id, now).await {
             tracing::warn!(error = %e, repository = %change.repo.name, "could not record push time");
         }
-        let name = current.map(|r| r.name).unwrap_or(change.repo.name.clone());
+        let repo = current.unwrap_or_else(|| change.repo.clone());
+        for (ref_name, old, new) in &updates {
+            if let (true, Some(new)) = (ref_name.starts_with("refs/heads/"), new) {
+                self.record_source_update(&repo, ref_name, old.as_deref(), new)
+                    .await;
+            }
+        }
+        let name = repo.name.clone();
         for (ref_name, old, new) in &updates {
             self.store.events().publish(Event::RefUpdated {
                 repository_id: change.repo.id.clone(),

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod pulls;
 pub mod repos;
 pub mod secret;
 pub mod tags;

@@ -20,3 +20,28 @@ fn boto3_codecommit_files_and_commits() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn boto3_codecommit_pull_request_life_cycle() {
+    for db in common::backends() {
+        let s = common::Server::start(db);
+        s.admin(&["create-user", "bob"]);
+        let key = s.admin(&["create-access-key", "bob"]);
+        let field = |name: &str| {
+            key.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        let (akid, secret) = (
+            field("aws_access_key_id = "),
+            field("aws_secret_access_key = "),
+        );
+        let out = s.python(
+            "codecommit_pulls.py",
+            &[("BOB_AKID", &akid), ("BOB_SECRET", &secret)],
+        );
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}

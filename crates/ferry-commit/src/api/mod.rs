@@ -11,6 +11,7 @@ mod content;
 mod differences;
 mod errors;
 mod merges;
+mod pulls;
 mod repositories;
 mod tags;
 mod writes;
@@ -236,6 +237,152 @@ impl CodeCommit for CommitService {
         Ok(MergeBranchesByThreeWayOutput {
             commit_id: Some(commit_id),
             tree_id: Some(tree_id),
+        })
+    }
+    async fn create_pull_request(
+        &self,
+        ctx: &RequestContext,
+        i: CreatePullRequestInput,
+    ) -> R<CreatePullRequestOutput> {
+        self.api_create_pull_request(ctx, i).await
+    }
+    async fn get_pull_request(
+        &self,
+        _: &RequestContext,
+        i: GetPullRequestInput,
+    ) -> R<GetPullRequestOutput> {
+        self.api_get_pull_request(i).await
+    }
+    async fn list_pull_requests(
+        &self,
+        _: &RequestContext,
+        i: ListPullRequestsInput,
+    ) -> R<ListPullRequestsOutput> {
+        self.api_list_pull_requests(i).await
+    }
+    async fn describe_pull_request_events(
+        &self,
+        _: &RequestContext,
+        i: DescribePullRequestEventsInput,
+    ) -> R<DescribePullRequestEventsOutput> {
+        self.api_describe_pull_request_events(i).await
+    }
+    async fn update_pull_request_title(
+        &self,
+        ctx: &RequestContext,
+        i: UpdatePullRequestTitleInput,
+    ) -> R<UpdatePullRequestTitleOutput> {
+        self.api_update_pull_request_title(ctx, i).await
+    }
+    async fn update_pull_request_description(
+        &self,
+        ctx: &RequestContext,
+        i: UpdatePullRequestDescriptionInput,
+    ) -> R<UpdatePullRequestDescriptionOutput> {
+        self.api_update_pull_request_description(ctx, i).await
+    }
+    async fn update_pull_request_status(
+        &self,
+        ctx: &RequestContext,
+        i: UpdatePullRequestStatusInput,
+    ) -> R<UpdatePullRequestStatusOutput> {
+        self.api_update_pull_request_status(ctx, i).await
+    }
+    async fn get_pull_request_approval_states(
+        &self,
+        _: &RequestContext,
+        i: GetPullRequestApprovalStatesInput,
+    ) -> R<GetPullRequestApprovalStatesOutput> {
+        self.api_get_approval_states(i).await
+    }
+    async fn update_pull_request_approval_state(
+        &self,
+        ctx: &RequestContext,
+        i: UpdatePullRequestApprovalStateInput,
+    ) -> R<()> {
+        self.api_update_approval_state(ctx, i).await
+    }
+    async fn merge_pull_request_by_fast_forward(
+        &self,
+        ctx: &RequestContext,
+        i: MergePullRequestByFastForwardInput,
+    ) -> R<MergePullRequestByFastForwardOutput> {
+        let pr = self
+            .merge_pull(
+                ctx,
+                &i.pull_request_id,
+                &i.repository_name,
+                i.source_commit_id.as_deref(),
+                MergeOptionTypeEnum::FastForwardMerge,
+                None,
+            )
+            .await?;
+        Ok(MergePullRequestByFastForwardOutput {
+            pull_request: Some(pr),
+        })
+    }
+    async fn merge_pull_request_by_squash(
+        &self,
+        ctx: &RequestContext,
+        i: MergePullRequestBySquashInput,
+    ) -> R<MergePullRequestBySquashOutput> {
+        if i.conflict_resolution.is_some() {
+            return Err(AwsError::not_implemented(
+                "codecommit",
+                "MergePullRequestBySquash with conflictResolution",
+            ));
+        }
+        let settings = pulls::MergeSettings {
+            level: i.conflict_detail_level.as_ref(),
+            strategy: i.conflict_resolution_strategy.as_ref(),
+            author: i.author_name.as_deref(),
+            email: i.email.as_deref(),
+            message: i.commit_message.as_deref(),
+        };
+        let pr = self
+            .merge_pull(
+                ctx,
+                &i.pull_request_id,
+                &i.repository_name,
+                i.source_commit_id.as_deref(),
+                MergeOptionTypeEnum::SquashMerge,
+                Some(settings),
+            )
+            .await?;
+        Ok(MergePullRequestBySquashOutput {
+            pull_request: Some(pr),
+        })
+    }
+    async fn merge_pull_request_by_three_way(
+        &self,
+        ctx: &RequestContext,
+        i: MergePullRequestByThreeWayInput,
+    ) -> R<MergePullRequestByThreeWayOutput> {
+        if i.conflict_resolution.is_some() {
+            return Err(AwsError::not_implemented(
+                "codecommit",
+                "MergePullRequestByThreeWay with conflictResolution",
+            ));
+        }
+        let settings = pulls::MergeSettings {
+            level: i.conflict_detail_level.as_ref(),
+            strategy: i.conflict_resolution_strategy.as_ref(),
+            author: i.author_name.as_deref(),
+            email: i.email.as_deref(),
+            message: i.commit_message.as_deref(),
+        };
+        let pr = self
+            .merge_pull(
+                ctx,
+                &i.pull_request_id,
+                &i.repository_name,
+                i.source_commit_id.as_deref(),
+                MergeOptionTypeEnum::ThreeWayMerge,
+                Some(settings),
+            )
+            .await?;
+        Ok(MergePullRequestByThreeWayOutput {
+            pull_request: Some(pr),
         })
     }
 }

@@ -1,0 +1,173 @@
+"""boto3 against a running Ferry: the pull request life cycle — create (idempotent), list, approve
+per revision (a push to the source makes a new revision and earlier approvals stop counting),
+events, conflict detection, merge by each strategy, close, and `git` seeing the merge commits.
+
+Needs BOB_AKID / BOB_SECRET: a second user's key (authors cannot approve their own requests)."""
+
+import os
+import subprocess
+import tempfile
+
+import boto3
+from botocore.config import Config
+
+URL = os.environ["FERRY_URL"]
+cfg = Config(retries={"max_attempts": 1, "mode": "standard"})
+cc = boto3.client("codecommit", endpoint_url=URL, config=cfg)
+bob = boto3.client("codecommit", endpoint_url=URL, config=cfg, aws_access_key_id=os.environ["BOB_AKID"],
+                   aws_secret_access_key=os.environ["BOB_SECRET"])
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    if not cond:
+        raise SystemExit(f"FAILED: {what}")
+    checks += 1
+
+
+def expect_error(code, fn, **kwargs):
+    try:
+        fn(**kwargs)
+    except cc.exceptions.ClientError as e:
+        got = e.response["Error"]["Code"]
+        check(got == code, f"{fn.__name__}: expected {code}, got {got}: {e}")
+        return
+    check(False, f"{fn.__name__}: expected {code}, got success")
+
+
+def git(*args, cwd=None):
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", HOME=tempfile.gettempdir())
+    helper = ["-c", "credential.helper=!aws codecommit credential-helper --ignore-host-check $@", "-c", "credential.UseHttpPath=true",
+              "-c", "user.name=G", "-c", "user.email=g@example.com"]
+    return subprocess.run(["git", *helper, *args], cwd=cwd, env=env, capture_output=True, check=True).stdout.decode()
+
+
+def tip(branch):
+    return cc.get_branch(repositoryName="prs", branchName=branch)["branch"]["commitId"]
+
+
+def put(branch, path, content):
+    return cc.put_file(repositoryName="prs", branchName=branch, filePath=path, fileContent=content, parentCommitId=tip(branch))["commitId"]
+
+
+cc.create_repository(repositoryName="prs")
+cc.put_file(repositoryName="prs", branchName="main", filePath="app.txt", fileContent=b"v1\n")
+for b in ["feature", "ff", "squashy", "abandoned"]:
+    cc.create_branch(repositoryName="prs", branchName=b, commitId=tip("main"))
+put("feature", "feature.txt", b"feature\n")
+
+# --- create --------------------------------------------------------------------------------
+target = [{"repositoryName": "prs", "sourceReference": "feature", "destinationReference": "main"}]
+pr = cc.create_pull_request(title="Add feature", description="first", targets=target, clientRequestToken="tok-1")["pullRequest"]
+pid = pr["pullRequestId"]
+t = pr["pullRequestTargets"][0]
+check(pr["pullRequestStatus"] == "OPEN" and t["sourceReference"] == "refs/heads/feature" and t["destinationReference"] == "refs/heads/main", f"created {pr}")
+check(t["sourceCommit"] == tip("feature") and t["mergeBase"] == tip("main") and not t["mergeMetadata"]["isMerged"], "targets")
+again = cc.create_pull_request(title="Add feature", description="first", targets=target, clientRequestToken="tok-1")["pullRequest"]
+check(again["pullRequestId"] == pid, "same client request token, same pull request")
+expect_error("IdempotencyParameterMismatchException", cc.create_pull_request, title="Other", targets=target, clientRequestToken="tok-1")
+expect_error("SourceAndDestinationAreSameException", cc.create_pull_request, title="x",
+             targets=[{"repositoryName": "prs", "sourceReference": "main", "destinationReference": "main"}])
+expect_error("ReferenceDoesNotExistException", cc.create_pull_request, title="x",
+             targets=[{"repositoryName": "prs", "sourceReference": "nope"}])
+expect_error("MultipleRepositoriesInPullRequestException", cc.create_pull_request, title="x", targets=target * 2)
+expect_error("RepositoryDoesNotExistException", cc.create_pull_request, title="x",
+             targets=[{"repositoryName": "absent", "sourceReference": "feature"}])
+expect_error("PullRequestDoesNotExistException", cc.get_pull_request, pullRequestId="999")
+expect_error("InvalidPullRequestIdException", cc.get_pull_request, pullRequestId="abc")
+check(cc.get_pull_request(pullRequestId=pid)["pullRequest"]["description"] == "first", "get")
+
+# --- approvals per revision ----------------------------------------------------------------
+rev1 = pr["revisionId"]
+expect_error("PullRequestCannotBeApprovedByAuthorException", cc.update_pull_request_approval_state, pullRequestId=pid,
+             revisionId=rev1, approvalState="APPROVE")
+bob.update_pull_request_approval_state(pullRequestId=pid, revisionId=rev1, approvalState="APPROVE")
+approvals = cc.get_pull_request_approval_states(pullRequestId=pid, revisionId=rev1)["approvals"]
+check(len(approvals) == 1 and approvals[0]["userArn"].endswith(":user/bob") and approvals[0]["approvalState"] == "APPROVE", f"approval {approvals}")
+
+work = tempfile.mkdtemp()
+git("clone", "-q", "-b", "feature", f"{URL}/v1/repos/prs", "w", cwd=work)
+w = os.path.join(work, "w")
+with open(os.path.join(w, "feature.txt"), "a") as fh:
+    fh.write("more\n")
+git("commit", "-q", "-am", "more feature", cwd=w)
+git("push", "-q", "origin", "feature", cwd=w)
+pr = cc.get_pull_request(pullRequestId=pid)["pullRequest"]
+rev2 = pr["revisionId"]
+check(rev2 != rev1 and pr["pullRequestTargets"][0]["sourceCommit"] == tip("feature"), "a push makes a new revision")
+check(cc.get_pull_request_approval_states(pullRequestId=pid, revisionId=rev2)["approvals"] == [], "approvals of the old revision stop counting")
+expect_error("RevisionNotCurrentException", bob.update_pull_request_approval_state, pullRequestId=pid, revisionId=rev1, approvalState="APPROVE")
+events = cc.describe_pull_request_events(pullRequestId=pid)["pullRequestEvents"]
+kinds = [e["pullRequestEventType"] for e in events]
+check(kinds == ["PULL_REQUEST_CREATED", "PULL_REQUEST_APPROVAL_STATE_CHANGED", "PULL_REQUEST_SOURCE_REFERENCE_UPDATED"], f"events {kinds}")
+upd = events[2]["pullRequestSourceReferenceUpdatedEventMetadata"]
+check(upd["afterCommitId"] == tip("feature") and upd["beforeCommitId"] == t["sourceCommit"], "source update metadata")
+only = cc.describe_pull_request_events(pullRequestId=pid, pullRequestEventType="PULL_REQUEST_CREATED")["pullRequestEvents"]
+check(len(only) == 1 and only[0]["pullRequestCreatedEventMetadata"]["repositoryName"] == "prs", "event filter")
+
+cc.update_pull_request_title(pullRequestId=pid, title="Add the feature")
+cc.update_pull_request_description(pullRequestId=pid, description="second")
+pr = cc.get_pull_request(pullRequestId=pid)["pullRequest"]
+check(pr["title"] == "Add the feature" and pr["description"] == "second", "title and description")
+
+# --- merge by three-way ------------------------------------------------------------------
+put("main", "main-only.txt", b"main\n")
+expect_error("TipOfSourceReferenceIsDifferentException", cc.merge_pull_request_by_three_way, pullRequestId=pid, repositoryName="prs",
+             sourceCommitId=t["sourceCommit"])
+expect_error("ManualMergeRequiredException", cc.merge_pull_request_by_fast_forward, pullRequestId=pid, repositoryName="prs")
+merged = cc.merge_pull_request_by_three_way(pullRequestId=pid, repositoryName="prs", sourceCommitId=tip("feature"))["pullRequest"]
+mm = merged["pullRequestTargets"][0]["mergeMetadata"]
+check(merged["pullRequestStatus"] == "CLOSED" and mm["isMerged"] and mm["mergeOption"] == "THREE_WAY_MERGE", f"merged {merged}")
+check(mm["mergeCommitId"] == tip("main") and mm["mergedBy"].endswith(":root"), "merge commit is the new main tip")
+check(len(cc.get_commit(repositoryName="prs", commitId=mm["mergeCommitId"])["commit"]["parents"]) == 2, "three-way merge commit")
+expect_error("PullRequestAlreadyClosedException", cc.merge_pull_request_by_squash, pullRequestId=pid, repositoryName="prs")
+expect_error("InvalidPullRequestStatusUpdateException", cc.update_pull_request_status, pullRequestId=pid, pullRequestStatus="OPEN")
+
+# --- fast-forward ------------------------------------------------------------------------
+cc.merge_branches_by_fast_forward(repositoryName="prs", sourceCommitSpecifier="main", destinationCommitSpecifier="ff")
+put("ff", "ff.txt", b"ff\n")
+ffpr = cc.create_pull_request(title="FF", targets=[{"repositoryName": "prs", "sourceReference": "ff"}])["pullRequest"]
+check(ffpr["pullRequestTargets"][0]["destinationReference"] == "refs/heads/main", "destination defaults to the default branch")
+ff_done = cc.merge_pull_request_by_fast_forward(pullRequestId=ffpr["pullRequestId"], repositoryName="prs")["pullRequest"]
+check(ff_done["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"] == tip("ff") == tip("main"), "fast-forward merge")
+
+# --- squash with a conflict ----------------------------------------------------------------
+put("squashy", "app.txt", b"v2 from squashy\n")
+put("main", "app.txt", b"v2 from main\n")
+sq = cc.create_pull_request(title="Squash", targets=[{"repositoryName": "prs", "sourceReference": "squashy"}])["pullRequest"]
+conflicts = cc.get_merge_conflicts(repositoryName="prs", sourceCommitSpecifier="squashy", destinationCommitSpecifier="main",
+                                   mergeOption="SQUASH_MERGE")
+check(not conflicts["mergeable"] and conflicts["conflictMetadataList"][0]["filePath"] == "app.txt", "conflict detected")
+expect_error("ManualMergeRequiredException", cc.merge_pull_request_by_squash, pullRequestId=sq["pullRequestId"], repositoryName="prs")
+check(cc.get_pull_request(pullRequestId=sq["pullRequestId"])["pullRequest"]["pullRequestStatus"] == "OPEN", "a failed merge leaves it open")
+sq_done = cc.merge_pull_request_by_squash(pullRequestId=sq["pullRequestId"], repositoryName="prs", conflictResolutionStrategy="ACCEPT_SOURCE",
+                                          commitMessage="squashed")["pullRequest"]
+commit = cc.get_commit(repositoryName="prs", commitId=sq_done["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"])["commit"]
+check(len(commit["parents"]) == 1 and commit["message"] == "squashed", "squash commit")
+check(cc.get_file(repositoryName="prs", filePath="app.txt")["fileContent"] == b"v2 from squashy\n", "resolved to the source")
+
+# --- close without merging; listings -------------------------------------------------------
+put("abandoned", "x.txt", b"x\n")
+ab = cc.create_pull_request(title="Abandon", targets=[{"repositoryName": "prs", "sourceReference": "abandoned"}])["pullRequest"]
+closed = cc.update_pull_request_status(pullRequestId=ab["pullRequestId"], pullRequestStatus="CLOSED")["pullRequest"]
+check(closed["pullRequestStatus"] == "CLOSED" and not closed["pullRequestTargets"][0]["mergeMetadata"]["isMerged"], "closed unmerged")
+reopened = cc.update_pull_request_status(pullRequestId=ab["pullRequestId"], pullRequestStatus="OPEN")["pullRequest"]
+check(reopened["pullRequestStatus"] == "OPEN", "an unmerged pull request reopens")
+status_events = cc.describe_pull_request_events(pullRequestId=ab["pullRequestId"], pullRequestEventType="PULL_REQUEST_STATUS_CHANGED")
+check([e["pullRequestStatusChangedEventMetadata"]["pullRequestStatus"] for e in status_events["pullRequestEvents"]] == ["CLOSED", "OPEN"], "status events")
+all_ids = [i for p in cc.get_paginator("list_pull_requests").paginate(repositoryName="prs", PaginationConfig={"PageSize": 2}) for i in p["pullRequestIds"]]
+check(all_ids == [ab["pullRequestId"], sq["pullRequestId"], ffpr["pullRequestId"], pid], f"newest first, paginated {all_ids}")
+open_ids = cc.list_pull_requests(repositoryName="prs", pullRequestStatus="OPEN")["pullRequestIds"]
+check(open_ids == [ab["pullRequestId"]], "status filter")
+me = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"]
+check(len(cc.list_pull_requests(repositoryName="prs", authorArn=me)["pullRequestIds"]) == 4, "author filter")
+
+# --- git sees what the API reports -------------------------------------------------------
+git("fetch", "-q", "origin", cwd=w)
+log = git("log", "--format=%H", "origin/main", cwd=w).split()
+for p in [merged, ff_done, sq_done]:
+    check(p["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"] in log, "merge commits are on main for git")
+check(log[0] == tip("main"), "git's main is the API's main")
+
+print(f"{checks} passed, 0 failed")
