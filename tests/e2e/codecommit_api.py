@@ -204,7 +204,7 @@ try:
 except ca.exceptions.ClientError as e:
     check(e.response["Error"]["Code"] == "NotImplementedException", f"codeartifact routed: {e}")
 raw_error("ValidationException", 400, None, b"", service="codeartifact", path="/v1/domain?domain=UPPER", method="GET")
-expect_error("NotImplementedException", cc.get_comments_for_pull_request, pullRequestId="1")
+expect_error("NotImplementedException", cc.put_comment_reaction, commentId="c1", reactionValue=":thumbsup:")
 
 # --- git transport refusals and a truncated push ------------------------------------------
 try:

@@ -163,6 +163,36 @@ check(open_ids == [ab["pullRequestId"]], "status filter")
 me = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"]
 check(len(cc.list_pull_requests(repositoryName="prs", authorArn=me)["pullRequestIds"]) == 4, "author filter")
 
+# --- comments ----------------------------------------------------------------------------
+abt = cc.get_pull_request(pullRequestId=ab["pullRequestId"])["pullRequest"]["pullRequestTargets"][0]
+loc = {"filePath": "x.txt", "filePosition": 1, "relativeFileVersion": "AFTER"}
+c1 = cc.post_comment_for_pull_request(pullRequestId=ab["pullRequestId"], repositoryName="prs", beforeCommitId=abt["destinationCommit"],
+                                      afterCommitId=abt["sourceCommit"], location=loc, content="Why x?", clientRequestToken="c-1")
+check(c1["afterBlobId"] and c1["location"]["filePath"] == "x.txt" and c1["comment"]["authorArn"].endswith(":root"), f"located comment {c1}")
+again = cc.post_comment_for_pull_request(pullRequestId=ab["pullRequestId"], repositoryName="prs", beforeCommitId=abt["destinationCommit"],
+                                         afterCommitId=abt["sourceCommit"], location=loc, content="Why x?", clientRequestToken="c-1")
+check(again["comment"]["commentId"] == c1["comment"]["commentId"], "comment posting is idempotent")
+general = cc.post_comment_for_pull_request(pullRequestId=ab["pullRequestId"], repositoryName="prs", beforeCommitId=abt["destinationCommit"],
+                                           afterCommitId=abt["sourceCommit"], content="Looks fine overall")
+reply = bob.post_comment_reply(inReplyTo=c1["comment"]["commentId"], content="Because.")["comment"]
+check(reply["inReplyTo"] == c1["comment"]["commentId"] and reply["authorArn"].endswith(":user/bob"), "reply")
+threads = cc.get_comments_for_pull_request(pullRequestId=ab["pullRequestId"])["commentsForPullRequestData"]
+check(len(threads) == 2 and [c["content"] for c in threads[0]["comments"]] == ["Why x?", "Because."], f"threads {threads}")
+check(threads[0]["location"]["filePath"] == "x.txt" and "location" not in threads[1], "thread locations")
+expect_error("CommentNotCreatedByCallerException", bob.update_comment, commentId=c1["comment"]["commentId"], content="edited")
+check(cc.update_comment(commentId=c1["comment"]["commentId"], content="Why x.txt?")["comment"]["content"] == "Why x.txt?", "edit")
+gone = cc.delete_comment_content(commentId=general["comment"]["commentId"])["comment"]
+check(gone["deleted"] and gone["content"] == "", "content deleted")
+expect_error("CommentDeletedException", cc.get_comment, commentId=general["comment"]["commentId"])
+expect_error("CommentDoesNotExistException", cc.get_comment, commentId="nope")
+expect_error("CommentContentRequiredException", cc.post_comment_reply, inReplyTo=reply["commentId"], content="")
+expect_error("PathDoesNotExistException", cc.post_comment_for_pull_request, pullRequestId=ab["pullRequestId"], repositoryName="prs",
+             beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"], location={"filePath": "missing.txt"}, content="?")
+expect_error("CommitDoesNotExistException", cc.post_comment_for_compared_commit, repositoryName="prs", afterCommitId="4" * 40, content="?")
+cc.post_comment_for_compared_commit(repositoryName="prs", beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"], content="on commits")
+compared = cc.get_comments_for_compared_commit(repositoryName="prs", beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"])
+check([c["content"] for g in compared["commentsForComparedCommitData"] for c in g["comments"]] == ["on commits"], "compared-commit comments are their own")
+
 # --- git sees what the API reports -------------------------------------------------------
 git("fetch", "-q", "origin", cwd=w)
 log = git("log", "--format=%H", "origin/main", cwd=w).split()

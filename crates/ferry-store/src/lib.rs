@@ -8,6 +8,7 @@
 //! first appearance (SQLite binds them by that order).
 
 pub mod blob;
+pub mod comments;
 pub mod db;
 pub mod error;
 pub mod events;

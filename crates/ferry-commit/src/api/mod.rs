@@ -6,6 +6,7 @@
 //! here answer `NotImplementedException` through the trait's defaults.
 
 mod branches;
+mod comments;
 mod commits;
 mod content;
 mod differences;
@@ -384,5 +385,57 @@ impl CodeCommit for CommitService {
         Ok(MergePullRequestByThreeWayOutput {
             pull_request: Some(pr),
         })
+    }
+    async fn post_comment_for_pull_request(
+        &self,
+        ctx: &RequestContext,
+        i: PostCommentForPullRequestInput,
+    ) -> R<PostCommentForPullRequestOutput> {
+        self.api_post_comment_for_pull_request(ctx, i).await
+    }
+    async fn post_comment_for_compared_commit(
+        &self,
+        ctx: &RequestContext,
+        i: PostCommentForComparedCommitInput,
+    ) -> R<PostCommentForComparedCommitOutput> {
+        self.api_post_comment_for_compared_commit(ctx, i).await
+    }
+    async fn post_comment_reply(
+        &self,
+        ctx: &RequestContext,
+        i: PostCommentReplyInput,
+    ) -> R<PostCommentReplyOutput> {
+        self.api_post_comment_reply(ctx, i).await
+    }
+    async fn get_comment(&self, _: &RequestContext, i: GetCommentInput) -> R<GetCommentOutput> {
+        self.api_get_comment(i).await
+    }
+    async fn update_comment(
+        &self,
+        ctx: &RequestContext,
+        i: UpdateCommentInput,
+    ) -> R<UpdateCommentOutput> {
+        self.api_update_comment(ctx, i).await
+    }
+    async fn delete_comment_content(
+        &self,
+        _: &RequestContext,
+        i: DeleteCommentContentInput,
+    ) -> R<DeleteCommentContentOutput> {
+        self.api_delete_comment_content(i).await
+    }
+    async fn get_comments_for_pull_request(
+        &self,
+        _: &RequestContext,
+        i: GetCommentsForPullRequestInput,
+    ) -> R<GetCommentsForPullRequestOutput> {
+        self.api_get_comments_for_pull_request(i).await
+    }
+    async fn get_comments_for_compared_commit(
+        &self,
+        _: &RequestContext,
+        i: GetCommentsForComparedCommitInput,
+    ) -> R<GetCommentsForComparedCommitOutput> {
+        self.api_get_comments_for_compared_commit(i).await
     }
 }

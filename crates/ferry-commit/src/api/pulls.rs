@@ -56,7 +56,7 @@ fn status_of(s: &str) -> PullRequestStatusEnum {
 }
 
 impl CommitService {
-    async fn load_pull(&self, id: &str) -> Result<PullRow, AwsError> {
+    pub(crate) async fn load_pull(&self, id: &str) -> Result<PullRow, AwsError> {
         let n = pull_id(id)?;
         self.store
             .pull_request(n)
