@@ -193,10 +193,79 @@ cc.post_comment_for_compared_commit(repositoryName="prs", beforeCommitId=abt["de
 compared = cc.get_comments_for_compared_commit(repositoryName="prs", beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"])
 check([c["content"] for g in compared["commentsForComparedCommitData"] for c in g["comments"]] == ["on commits"], "compared-commit comments are their own")
 
+# --- approval rules and templates ---------------------------------------------------------
+import json
+bob_arn = closed["authorArn"].split(":root")[0] + ":user/bob"
+tpl_content = json.dumps({"Version": "2018-11-08", "DestinationReferences": ["refs/heads/main"],
+                          "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1, "ApprovalPoolMembers": ["arn:aws:iam::*:user/bob"]}]})
+tpl = cc.create_approval_rule_template(approvalRuleTemplateName="needs-bob", approvalRuleTemplateContent=tpl_content,
+                                       approvalRuleTemplateDescription="bob reviews main")["approvalRuleTemplate"]
+check(tpl["approvalRuleTemplateName"] == "needs-bob" and len(tpl["ruleContentSha256"]) == 64, "template created")
+expect_error("ApprovalRuleTemplateNameAlreadyExistsException", cc.create_approval_rule_template, approvalRuleTemplateName="needs-bob",
+             approvalRuleTemplateContent=tpl_content)
+expect_error("InvalidApprovalRuleTemplateContentException", cc.create_approval_rule_template, approvalRuleTemplateName="bad",
+             approvalRuleTemplateContent='{"Version": "1"}')
+batch = cc.batch_associate_approval_rule_template_with_repositories(approvalRuleTemplateName="needs-bob", repositoryNames=["prs", "absent"])
+check(batch["associatedRepositoryNames"] == ["prs"] and batch["errors"][0]["errorCode"] == "RepositoryDoesNotExistException", f"batch associate {batch}")
+check(cc.list_associated_approval_rule_templates_for_repository(repositoryName="prs")["approvalRuleTemplateNames"] == ["needs-bob"], "associated")
+check(cc.list_repositories_for_approval_rule_template(approvalRuleTemplateName="needs-bob")["repositoryNames"] == ["prs"], "repositories of a template")
+
+cc.create_branch(repositoryName="prs", branchName="ruled", commitId=tip("main"))
+put("ruled", "ruled.txt", b"needs review\n")
+rp = cc.create_pull_request(title="Ruled", targets=[{"repositoryName": "prs", "sourceReference": "ruled"}])["pullRequest"]
+rid, rrev = rp["pullRequestId"], rp["revisionId"]
+rules = rp["approvalRules"]
+check(len(rules) == 1 and rules[0]["approvalRuleName"] == "needs-bob" and rules[0]["originApprovalRuleTemplate"]["approvalRuleTemplateName"] == "needs-bob",
+      f"template rule applied {rules}")
+ev = cc.evaluate_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev)["evaluation"]
+check(ev["approved"] is False and ev["approvalRulesNotSatisfied"] == ["needs-bob"], f"not approved yet {ev}")
+expect_error("PullRequestApprovalRulesNotSatisfiedException", cc.merge_pull_request_by_fast_forward, pullRequestId=rid, repositoryName="prs")
+anyone_two = json.dumps({"Version": "2018-11-08", "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 2}]})
+rule = cc.create_pull_request_approval_rule(pullRequestId=rid, approvalRuleName="two", approvalRuleContent=anyone_two)["approvalRule"]
+expect_error("ApprovalRuleNameAlreadyExistsException", cc.create_pull_request_approval_rule, pullRequestId=rid, approvalRuleName="two",
+             approvalRuleContent=anyone_two)
+expect_error("InvalidApprovalRuleContentException", cc.create_pull_request_approval_rule, pullRequestId=rid, approvalRuleName="bad",
+             approvalRuleContent=tpl_content)
+bob.update_pull_request_approval_state(pullRequestId=rid, revisionId=rrev, approvalState="APPROVE")
+ev = cc.evaluate_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev)["evaluation"]
+check(ev["approvalRulesSatisfied"] == ["needs-bob"] and ev["approvalRulesNotSatisfied"] == ["two"] and not ev["approved"], f"one of two {ev}")
+expect_error("InvalidRuleContentSha256Exception", cc.update_pull_request_approval_rule_content, pullRequestId=rid, approvalRuleName="two",
+             existingRuleContentSha256="0" * 64, newRuleContent=anyone_two)
+cc.update_pull_request_approval_rule_content(pullRequestId=rid, approvalRuleName="two", existingRuleContentSha256=rule["ruleContentSha256"],
+                                             newRuleContent=anyone_two.replace('"NumberOfApprovalsNeeded": 2', '"NumberOfApprovalsNeeded": 1'))
+check(cc.evaluate_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev)["evaluation"]["approved"], "approved after the rule change")
+expect_error("CannotDeleteApprovalRuleFromTemplateException", cc.delete_pull_request_approval_rule, pullRequestId=rid, approvalRuleName="needs-bob")
+check(cc.delete_pull_request_approval_rule(pullRequestId=rid, approvalRuleName="two")["approvalRuleId"] == rule["approvalRuleId"], "rule deleted")
+cc.override_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev, overrideStatus="OVERRIDE")
+state = cc.get_pull_request_override_state(pullRequestId=rid, revisionId=rrev)
+check(state["overridden"] and state["overrider"].endswith(":root"), "override state")
+expect_error("OverrideAlreadySetException", cc.override_pull_request_approval_rules, pullRequestId=rid, revisionId=rrev, overrideStatus="OVERRIDE")
+cc.override_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev, overrideStatus="REVOKE")
+check(not cc.get_pull_request_override_state(pullRequestId=rid, revisionId=rrev)["overridden"], "override revoked")
+done = cc.merge_pull_request_by_fast_forward(pullRequestId=rid, repositoryName="prs")["pullRequest"]
+check(done["pullRequestStatus"] == "CLOSED", "merged once the rules are satisfied")
+kinds = [e["pullRequestEventType"] for e in cc.describe_pull_request_events(pullRequestId=rid)["pullRequestEvents"]]
+for k in ["PULL_REQUEST_APPROVAL_RULE_CREATED", "PULL_REQUEST_APPROVAL_RULE_UPDATED", "PULL_REQUEST_APPROVAL_RULE_DELETED",
+          "PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN", "PULL_REQUEST_MERGE_STATE_CHANGED"]:
+    check(k in kinds, f"event {k} in {kinds}")
+
+renamed = cc.update_approval_rule_template_name(oldApprovalRuleTemplateName="needs-bob", newApprovalRuleTemplateName="bob-reviews")["approvalRuleTemplate"]
+check(renamed["approvalRuleTemplateId"] == tpl["approvalRuleTemplateId"], "template renamed")
+cc.update_approval_rule_template_description(approvalRuleTemplateName="bob-reviews", approvalRuleTemplateDescription="new")
+cc.update_approval_rule_template_content(approvalRuleTemplateName="bob-reviews", newRuleContent=tpl_content.replace("bob", "b*"),
+                                         existingRuleContentSha256=tpl["ruleContentSha256"])
+got = cc.get_approval_rule_template(approvalRuleTemplateName="bob-reviews")["approvalRuleTemplate"]
+check(got["approvalRuleTemplateDescription"] == "new" and "b*" in got["approvalRuleTemplateContent"], "template updated")
+check(cc.list_approval_rule_templates()["approvalRuleTemplateNames"] == ["bob-reviews"], "templates listed")
+cc.disassociate_approval_rule_template_from_repository(approvalRuleTemplateName="bob-reviews", repositoryName="prs")
+check(cc.list_associated_approval_rule_templates_for_repository(repositoryName="prs")["approvalRuleTemplateNames"] == [], "disassociated")
+check(cc.delete_approval_rule_template(approvalRuleTemplateName="bob-reviews")["approvalRuleTemplateId"] == tpl["approvalRuleTemplateId"], "deleted")
+expect_error("ApprovalRuleTemplateDoesNotExistException", cc.get_approval_rule_template, approvalRuleTemplateName="bob-reviews")
+
 # --- git sees what the API reports -------------------------------------------------------
 git("fetch", "-q", "origin", cwd=w)
 log = git("log", "--format=%H", "origin/main", cwd=w).split()
-for p in [merged, ff_done, sq_done]:
+for p in [merged, ff_done, sq_done, done]:
     check(p["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"] in log, "merge commits are on main for git")
 check(log[0] == tip("main"), "git's main is the API's main")
 

@@ -11,6 +11,7 @@ pub mod api;
 pub mod git;
 pub mod names;
 pub mod push;
+pub mod rules;
 pub mod service;
 pub mod transport;
 

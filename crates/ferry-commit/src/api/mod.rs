@@ -5,6 +5,7 @@
 //! `differences` and `writes` hold the file and commit operations). Operations not listed
 //! here answer `NotImplementedException` through the trait's defaults.
 
+mod approvals;
 mod branches;
 mod comments;
 mod commits;
@@ -437,5 +438,172 @@ impl CodeCommit for CommitService {
         i: GetCommentsForComparedCommitInput,
     ) -> R<GetCommentsForComparedCommitOutput> {
         self.api_get_comments_for_compared_commit(i).await
+    }
+    async fn create_pull_request_approval_rule(
+        &self,
+        ctx: &RequestContext,
+        i: CreatePullRequestApprovalRuleInput,
+    ) -> R<CreatePullRequestApprovalRuleOutput> {
+        self.api_create_pr_rule(ctx, i).await
+    }
+    async fn update_pull_request_approval_rule_content(
+        &self,
+        ctx: &RequestContext,
+        i: UpdatePullRequestApprovalRuleContentInput,
+    ) -> R<UpdatePullRequestApprovalRuleContentOutput> {
+        self.api_update_pr_rule(ctx, i).await
+    }
+    async fn delete_pull_request_approval_rule(
+        &self,
+        ctx: &RequestContext,
+        i: DeletePullRequestApprovalRuleInput,
+    ) -> R<DeletePullRequestApprovalRuleOutput> {
+        self.api_delete_pr_rule(ctx, i).await
+    }
+    async fn evaluate_pull_request_approval_rules(
+        &self,
+        _: &RequestContext,
+        i: EvaluatePullRequestApprovalRulesInput,
+    ) -> R<EvaluatePullRequestApprovalRulesOutput> {
+        self.api_evaluate(i).await
+    }
+    async fn override_pull_request_approval_rules(
+        &self,
+        ctx: &RequestContext,
+        i: OverridePullRequestApprovalRulesInput,
+    ) -> R<()> {
+        self.api_override(ctx, i).await
+    }
+    async fn get_pull_request_override_state(
+        &self,
+        _: &RequestContext,
+        i: GetPullRequestOverrideStateInput,
+    ) -> R<GetPullRequestOverrideStateOutput> {
+        self.api_override_state(i).await
+    }
+    async fn create_approval_rule_template(
+        &self,
+        ctx: &RequestContext,
+        i: CreateApprovalRuleTemplateInput,
+    ) -> R<CreateApprovalRuleTemplateOutput> {
+        self.api_create_template(ctx, i).await
+    }
+    async fn get_approval_rule_template(
+        &self,
+        _: &RequestContext,
+        i: GetApprovalRuleTemplateInput,
+    ) -> R<GetApprovalRuleTemplateOutput> {
+        self.api_get_template(i).await
+    }
+    async fn list_approval_rule_templates(
+        &self,
+        _: &RequestContext,
+        i: ListApprovalRuleTemplatesInput,
+    ) -> R<ListApprovalRuleTemplatesOutput> {
+        self.api_list_templates(i).await
+    }
+    async fn update_approval_rule_template_content(
+        &self,
+        ctx: &RequestContext,
+        i: UpdateApprovalRuleTemplateContentInput,
+    ) -> R<UpdateApprovalRuleTemplateContentOutput> {
+        self.api_update_template_content(ctx, i).await
+    }
+    async fn update_approval_rule_template_name(
+        &self,
+        ctx: &RequestContext,
+        i: UpdateApprovalRuleTemplateNameInput,
+    ) -> R<UpdateApprovalRuleTemplateNameOutput> {
+        self.api_update_template_name(ctx, i).await
+    }
+    async fn update_approval_rule_template_description(
+        &self,
+        ctx: &RequestContext,
+        i: UpdateApprovalRuleTemplateDescriptionInput,
+    ) -> R<UpdateApprovalRuleTemplateDescriptionOutput> {
+        self.api_update_template_description(ctx, i).await
+    }
+    async fn delete_approval_rule_template(
+        &self,
+        _: &RequestContext,
+        i: DeleteApprovalRuleTemplateInput,
+    ) -> R<DeleteApprovalRuleTemplateOutput> {
+        self.api_delete_template(i).await
+    }
+    async fn associate_approval_rule_template_with_repository(
+        &self,
+        _: &RequestContext,
+        i: AssociateApprovalRuleTemplateWithRepositoryInput,
+    ) -> R<()> {
+        self.api_associate_template(&i.approval_rule_template_name, &i.repository_name)
+            .await
+    }
+    async fn disassociate_approval_rule_template_from_repository(
+        &self,
+        _: &RequestContext,
+        i: DisassociateApprovalRuleTemplateFromRepositoryInput,
+    ) -> R<()> {
+        self.api_disassociate_template(&i.approval_rule_template_name, &i.repository_name)
+            .await
+    }
+    async fn batch_associate_approval_rule_template_with_repositories(
+        &self,
+        _: &RequestContext,
+        i: BatchAssociateApprovalRuleTemplateWithRepositoriesInput,
+    ) -> R<BatchAssociateApprovalRuleTemplateWithRepositoriesOutput> {
+        let (done, errors) = self
+            .batch_templates(&i.approval_rule_template_name, &i.repository_names, true)
+            .await?;
+        Ok(BatchAssociateApprovalRuleTemplateWithRepositoriesOutput {
+            associated_repository_names: done,
+            errors: errors
+                .into_iter()
+                .map(
+                    |(n, c, m)| BatchAssociateApprovalRuleTemplateWithRepositoriesError {
+                        repository_name: Some(n),
+                        error_code: Some(c),
+                        error_message: Some(m),
+                    },
+                )
+                .collect(),
+        })
+    }
+    async fn batch_disassociate_approval_rule_template_from_repositories(
+        &self,
+        _: &RequestContext,
+        i: BatchDisassociateApprovalRuleTemplateFromRepositoriesInput,
+    ) -> R<BatchDisassociateApprovalRuleTemplateFromRepositoriesOutput> {
+        let (done, errors) = self
+            .batch_templates(&i.approval_rule_template_name, &i.repository_names, false)
+            .await?;
+        Ok(
+            BatchDisassociateApprovalRuleTemplateFromRepositoriesOutput {
+                disassociated_repository_names: done,
+                errors: errors
+                    .into_iter()
+                    .map(
+                        |(n, c, m)| BatchDisassociateApprovalRuleTemplateFromRepositoriesError {
+                            repository_name: Some(n),
+                            error_code: Some(c),
+                            error_message: Some(m),
+                        },
+                    )
+                    .collect(),
+            },
+        )
+    }
+    async fn list_associated_approval_rule_templates_for_repository(
+        &self,
+        _: &RequestContext,
+        i: ListAssociatedApprovalRuleTemplatesForRepositoryInput,
+    ) -> R<ListAssociatedApprovalRuleTemplatesForRepositoryOutput> {
+        self.api_templates_for_repository(i).await
+    }
+    async fn list_repositories_for_approval_rule_template(
+        &self,
+        _: &RequestContext,
+        i: ListRepositoriesForApprovalRuleTemplateInput,
+    ) -> R<ListRepositoriesForApprovalRuleTemplateOutput> {
+        self.api_repositories_for_template(i).await
     }
 }

@@ -128,7 +128,15 @@ impl CommitService {
             }]),
             client_request_token: p.client_request_token.clone(),
             revision_id: Some(p.revision_id.clone()),
-            approval_rules: Some(vec![]),
+            approval_rules: Some(
+                self.store
+                    .approval_rules(p.id)
+                    .await
+                    .map_err(store)?
+                    .iter()
+                    .map(super::approvals::rule_view)
+                    .collect(),
+            ),
         })
     }
 
@@ -284,6 +292,7 @@ impl CommitService {
                 other => store(other),
             })?;
         row.id = id;
+        self.apply_templates(&row).await?;
         Ok(CreatePullRequestOutput {
             pull_request: self.pull_view(&row).await?,
         })
@@ -536,7 +545,7 @@ impl CommitService {
         })
     }
 
-    async fn check_revision(&self, p: &PullRow, revision: &str) -> Result<(), AwsError> {
+    pub(crate) async fn check_revision(&self, p: &PullRow, revision: &str) -> Result<(), AwsError> {
         if revision.is_empty() {
             return Err(AwsError::new(
                 "RevisionIdRequiredException",
@@ -621,6 +630,20 @@ impl CommitService {
             .strip_prefix("refs/heads/")
             .unwrap_or(&p.destination_ref)
             .to_owned();
+        let revision = revision_of(&p, &source);
+        let evaluation = self.evaluate(&p, &revision).await?;
+        if evaluation.approved != Some(true) && evaluation.overridden != Some(true) {
+            return Err(AwsError::new(
+                "PullRequestApprovalRulesNotSatisfiedException",
+                format!(
+                    "The pull request cannot be merged because approval rules are not satisfied: {}",
+                    evaluation
+                        .approval_rules_not_satisfied
+                        .unwrap_or_default()
+                        .join(", ")
+                ),
+            ));
+        }
         let merge_commit = match (&option, squash_or_three_way) {
             (MergeOptionTypeEnum::FastForwardMerge, _) => {
                 let out = self
