@@ -215,7 +215,8 @@ before_merge = tip()
 m3 = cc.merge_branches_by_three_way(repositoryName="content", sourceCommitSpecifier="topic", destinationCommitSpecifier="main",
                                     conflictResolutionStrategy="AUTOMERGE", commitMessage="merge topic")
 merged = cc.get_commit(repositoryName="content", commitId=m3["commitId"])["commit"]
-check(merged["parents"] == [before_merge, tip("topic")] and tip() == m3["commitId"], "three-way merge commit has both parents")
+m3_source = tip("topic")
+check(merged["parents"] == [before_merge, m3_source] and tip() == m3["commitId"], "three-way merge commit has both parents")
 content = cc.get_file(repositoryName="content", filePath="shared.txt")["fileContent"]
 check(b"line one\n" in content and b"line eight\n" in content, "automerge keeps both sides' lines")
 
@@ -240,6 +241,36 @@ orphan = cc.create_commit(repositoryName="content", branchName="orphan", parentC
                           deleteFiles=[{"filePath": "shared.txt"}])["commitId"]
 check(orphan, "branch with a deletion")
 expect_error("CommitDoesNotExistException", cc.get_merge_options, repositoryName="content", sourceCommitSpecifier="gone", destinationCommitSpecifier="main")
+
+# --- history, merge commits, unreferenced merges, encryption key -----------------------------
+hist = cc.list_file_commit_history(repositoryName="content", filePath="shared.txt", commitSpecifier=before_squash)["revisionDag"]
+ids = [v["commit"]["commitId"] for v in hist]
+check(ids[0] == before_squash and m3["commitId"] in ids and len(ids) >= 4, f"file history {ids}")
+check(hist[0]["revisionChildren"] == [] and hist[1]["revisionChildren"] == [ids[0]], "revision children")
+check(all(v["path"] == "shared.txt" and v["blobId"] for v in hist), "history entries")
+paged, token = [], None
+while True:
+    kw = {"nextToken": token} if token else {}
+    page = cc.list_file_commit_history(repositoryName="content", filePath="shared.txt", commitSpecifier=before_squash, maxResults=1, **kw)
+    paged += [v["commit"]["commitId"] for v in page["revisionDag"]]
+    token = page.get("nextToken")
+    if not token:
+        break
+check(paged == ids, "history pages with nextToken")
+mc = cc.get_merge_commit(repositoryName="content", sourceCommitSpecifier=m3_source, destinationCommitSpecifier="main")
+check(mc["mergedCommitId"] == m3["commitId"] and mc["sourceCommitId"] == m3_source, f"get_merge_commit {mc}")
+cc.create_branch(repositoryName="content", branchName="side", commitId=tip())
+put("side", "side.txt", b"side\n")
+put("main", "main2.txt", b"main\n")
+before_unref = tip()
+un = cc.create_unreferenced_merge_commit(repositoryName="content", sourceCommitSpecifier="side", destinationCommitSpecifier="main",
+                                         mergeOption="THREE_WAY_MERGE", commitMessage="unreferenced")
+uc = cc.get_commit(repositoryName="content", commitId=un["commitId"])["commit"]
+check(uc["parents"] == [before_unref, tip("side")] and tip() == before_unref, "unreferenced merge commit moves no branch")
+check(cc.get_file(repositoryName="content", filePath="side.txt", commitSpecifier=un["commitId"])["fileContent"] == b"side\n", "its tree has both sides")
+enc = cc.update_repository_encryption_key(repositoryName="content", kmsKeyId="alias/ferry-test")
+check(enc["kmsKeyId"] == "alias/ferry-test" and "originalKmsKeyId" not in enc, f"encryption key {enc}")
+check(cc.get_repository(repositoryName="content")["repositoryMetadata"]["kmsKeyId"] == "alias/ferry-test", "key recorded")
 
 git("fetch", "-q", "origin", cwd=clone)
 graph = git("log", "--format=%H %P", "origin/main", cwd=clone).splitlines()

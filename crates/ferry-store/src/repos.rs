@@ -224,6 +224,29 @@ impl Store {
         Ok(res.rows_affected() == 1)
     }
 
+    /// Sets a repository's KMS key id and returns the previous one.
+    pub async fn set_repository_kms_key(
+        &self,
+        id: &str,
+        kms_key_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let before = self
+            .repository_by_id(id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .kms_key_id;
+        sqlx::query(
+            "UPDATE cc_repositories SET kms_key_id = $1, modified_ms = $2 WHERE repository_id = $3",
+        )
+        .bind(kms_key_id)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(before)
+    }
+
     /// Clears the default branch (when the last branch is deleted by a push).
     pub async fn clear_default_branch(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE cc_repositories SET default_branch = NULL, modified_ms = $1 WHERE repository_id = $2")

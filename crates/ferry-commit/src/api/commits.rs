@@ -16,7 +16,7 @@ fn user_info(p: Person) -> UserInfo {
     }
 }
 
-fn to_commit(c: crate::git::CommitInfo) -> Commit {
+pub(crate) fn to_commit(c: crate::git::CommitInfo) -> Commit {
     Commit {
         commit_id: Some(c.commit_id),
         tree_id: Some(c.tree_id),

@@ -17,13 +17,13 @@ use crate::git::objects;
 use crate::git::write::{self, NewCommit, WriteError};
 
 /// The outcome of trying a merge.
-struct Attempt {
-    source: ObjectId,
-    destination: ObjectId,
-    base: Option<ObjectId>,
-    tree: ObjectId,
-    conflicts: Vec<String>,
-    fast_forward: bool,
+pub(crate) struct Attempt {
+    pub(crate) source: ObjectId,
+    pub(crate) destination: ObjectId,
+    pub(crate) base: Option<ObjectId>,
+    pub(crate) tree: ObjectId,
+    pub(crate) conflicts: Vec<String>,
+    pub(crate) fast_forward: bool,
 }
 
 fn strategy(s: Option<&ConflictResolutionStrategyTypeEnum>) -> Strategy {
@@ -35,7 +35,7 @@ fn strategy(s: Option<&ConflictResolutionStrategyTypeEnum>) -> Strategy {
     }
 }
 
-fn manual_merge(conflicts: &[String]) -> AwsError {
+pub(crate) fn manual_merge(conflicts: &[String]) -> AwsError {
     AwsError::new(
         "ManualMergeRequiredException",
         format!(
@@ -89,7 +89,7 @@ fn attempt(
 }
 
 impl CommitService {
-    async fn try_merge(
+    pub(crate) async fn try_merge(
         &self,
         repo: &RepoRow,
         source_spec: &str,

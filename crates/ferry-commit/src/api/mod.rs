@@ -12,6 +12,7 @@ mod commits;
 mod content;
 mod differences;
 mod errors;
+mod history;
 mod merges;
 mod pulls;
 mod repositories;
@@ -605,5 +606,33 @@ impl CodeCommit for CommitService {
         i: ListRepositoriesForApprovalRuleTemplateInput,
     ) -> R<ListRepositoriesForApprovalRuleTemplateOutput> {
         self.api_repositories_for_template(i).await
+    }
+    async fn list_file_commit_history(
+        &self,
+        _: &RequestContext,
+        i: ListFileCommitHistoryRequest,
+    ) -> R<ListFileCommitHistoryResponse> {
+        self.api_list_file_commit_history(i).await
+    }
+    async fn get_merge_commit(
+        &self,
+        _: &RequestContext,
+        i: GetMergeCommitInput,
+    ) -> R<GetMergeCommitOutput> {
+        self.api_get_merge_commit(i).await
+    }
+    async fn create_unreferenced_merge_commit(
+        &self,
+        ctx: &RequestContext,
+        i: CreateUnreferencedMergeCommitInput,
+    ) -> R<CreateUnreferencedMergeCommitOutput> {
+        self.api_create_unreferenced_merge_commit(ctx, i).await
+    }
+    async fn update_repository_encryption_key(
+        &self,
+        _: &RequestContext,
+        i: UpdateRepositoryEncryptionKeyInput,
+    ) -> R<UpdateRepositoryEncryptionKeyOutput> {
+        self.api_update_encryption_key(i).await
     }
 }

@@ -348,3 +348,68 @@ pub fn diff_trees(
     });
     Ok(out)
 }
+
+/// The commits (newest first, from `tip`) that changed the file at `path`, with the file's blob
+/// id in each; at most `limit` after skipping `skip`.
+pub fn file_history(
+    repo: &gix::Repository,
+    tip: ObjectId,
+    path: &str,
+    skip: usize,
+    limit: usize,
+) -> Result<(Vec<(ObjectId, String)>, bool), GitError> {
+    let blob_at = |commit: ObjectId| -> Result<Option<String>, GitError> {
+        let tree = commit_tree(repo, commit)?;
+        Ok(entry_at(repo, tree, path)?
+            .filter(|e| e.kind.is_blob())
+            .map(|e| e.id))
+    };
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    for info in repo.rev_walk([tip]).all().map_err(gix_err)? {
+        let info = info.map_err(gix_err)?;
+        let Some(blob) = blob_at(info.id)? else {
+            continue;
+        };
+        let parents: Vec<ObjectId> = info.parent_ids.iter().copied().collect();
+        let mut changed = parents.is_empty();
+        for p in &parents {
+            if blob_at(*p)?.as_deref() != Some(blob.as_str()) {
+                changed = true;
+            }
+        }
+        if !changed {
+            continue;
+        }
+        if seen >= skip {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push((info.id, blob));
+        }
+        seen += 1;
+    }
+    Ok((out, false))
+}
+
+/// The first commit (walking back from `destination`, at most `depth` commits) that has
+/// `source` as a parent other than its first: the merge commit that brought `source` in.
+pub fn merge_commit_of(
+    repo: &gix::Repository,
+    source: ObjectId,
+    destination: ObjectId,
+    depth: usize,
+) -> Result<Option<ObjectId>, GitError> {
+    for info in repo
+        .rev_walk([destination])
+        .all()
+        .map_err(gix_err)?
+        .take(depth)
+    {
+        let info = info.map_err(gix_err)?;
+        if info.parent_ids.iter().skip(1).any(|p| *p == source) {
+            return Ok(Some(info.id));
+        }
+    }
+    Ok(None)
+}

@@ -277,6 +277,13 @@ pub fn commit_and_move(
     branch: &str,
     expected: Option<ObjectId>,
 ) -> Result<ObjectId, WriteError> {
+    let commit = write_commit(repo, c)?;
+    move_branch(repo, branch, commit, expected)?;
+    Ok(commit)
+}
+
+/// Writes a commit object (author = committer, now, UTC) without moving any ref.
+pub fn write_commit(repo: &gix::Repository, c: &NewCommit<'_>) -> Result<ObjectId, GitError> {
     let now = gix::date::Time::now_utc();
     let sig = gix::actor::Signature {
         name: c.author_name.into(),
@@ -297,7 +304,6 @@ pub fn commit_and_move(
             c.parents.iter().copied(),
         )
         .map_err(gix_err)?;
-    move_branch(repo, branch, commit.id, expected)?;
     Ok(commit.id)
 }
 
