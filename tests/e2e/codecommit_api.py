@@ -249,6 +249,59 @@ with urllib.request.urlopen(req) as resp:
     check(resp.headers["Content-Type"] == "application/x-git-upload-pack-result", "upload-pack result type")
     check(b"PACK" in resp.read(), "a gzip request body is inflated and answered with a pack")
 
+# --- repository triggers: a signed POST to an http:// destination on each push -------------
+import hashlib
+import hmac
+import http.server
+import queue
+import threading
+
+received = queue.Queue()
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        received.put((self.path, self.headers.get("X-Ferry-Signature-256"), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=hook.serve_forever, daemon=True).start()
+hook_url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
+triggers = [{"name": "web", "destinationArn": hook_url, "branches": ["main"], "events": ["updateReference"], "customData": "ci"},
+            {"name": "topic", "destinationArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:pushes", "events": ["all"]}]
+conf = cc.put_repository_triggers(repositoryName="b3", triggers=triggers)["configurationId"]
+got = cc.get_repository_triggers(repositoryName="b3")
+check(got["configurationId"] == conf and [t["name"] for t in got["triggers"]] == ["web", "topic"], "triggers stored")
+expect_error("InvalidRepositoryTriggerDestinationArnException", cc.put_repository_triggers, repositoryName="b3",
+             triggers=[{"name": "x", "destinationArn": "ftp://nope", "events": ["all"]}])
+expect_error("MaximumRepositoryTriggersExceededException", cc.put_repository_triggers, repositoryName="b3",
+             triggers=[{"name": f"t{i}", "destinationArn": hook_url, "events": ["all"]} for i in range(11)])
+check(cc.get_repository_triggers(repositoryName="b3")["configurationId"] == conf, "refused configurations change nothing")
+tested = cc.test_repository_triggers(repositoryName="b3", triggers=triggers)
+check(tested["successfulExecutions"] == ["web"] and tested["failedExecutions"][0]["trigger"] == "topic", f"test {tested}")
+path, sig, body = received.get(timeout=10)
+check(json.loads(body)["Records"][0]["eventName"] == "TriggerEventTest", "test event delivered")
+secret = subprocess.run([os.environ["FERRY_BIN"], "admin", "--data-dir", DATA_DIR, "trigger-secret"], capture_output=True, text=True,
+                        check=True).stdout.strip()
+check(sig == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(), "delivery is signed")
+with open(os.path.join(work, "hooked.txt"), "w") as fh:
+    fh.write("trigger me\n")
+git("add", ".", cwd=work)
+git("commit", "-q", "-m", "for the trigger", cwd=work)
+git("push", "-q", remote, "main", cwd=work)
+path, sig, body = received.get(timeout=10)
+rec = json.loads(body)["Records"][0]
+check(path == "/hook" and rec["eventName"] == "ReferenceChanges" and rec["customData"] == "ci", f"push event {rec}")
+check(rec["codecommit"]["references"] == [{"ref": "refs/heads/main", "commit": git("rev-parse", "HEAD", cwd=work).decode().strip()}], "references")
+check(rec["eventSourceARN"].endswith(":b3") and rec["eventTriggerConfigId"] == conf and rec["userIdentityARN"].endswith(":root"), "record fields")
+hook.shutdown()
+
 # --- health and metrics -------------------------------------------------------------------
 check(urllib.request.urlopen(f"{URL}/healthz").status == 200, "healthz")
 metrics = urllib.request.urlopen(f"{URL}/metrics").read().decode()

@@ -14,5 +14,6 @@ pub mod push;
 pub mod rules;
 pub mod service;
 pub mod transport;
+pub mod triggers;
 
 pub use service::CommitService;

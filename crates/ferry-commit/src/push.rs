@@ -35,7 +35,16 @@ impl RepoLocks {
 pub struct RefChange {
     repo: RepoRow,
     before: BTreeMap<String, String>,
+    actor: String,
     _guard: OwnedMutexGuard<()>,
+}
+
+impl RefChange {
+    /// Names who makes the change (reported by triggers).
+    pub fn by(mut self, actor: &str) -> Self {
+        actor.clone_into(&mut self.actor);
+        self
+    }
 }
 
 /// A ref that changed: `(name, old, new)`.
@@ -49,6 +58,7 @@ impl CommitService {
         Ok(RefChange {
             repo: repo.clone(),
             before,
+            actor: String::new(),
             _guard: guard,
         })
     }
@@ -115,6 +125,16 @@ impl CommitService {
                     .await;
             }
         }
+        let events: Vec<crate::triggers::RefEvent> = updates
+            .iter()
+            .map(|(name, old, new)| crate::triggers::RefEvent {
+                ref_name: name.clone(),
+                commit: new.clone().or_else(|| old.clone()),
+                created: old.is_none(),
+                deleted: new.is_none(),
+            })
+            .collect();
+        self.fire_triggers(&repo, &events, &change.actor).await;
         let name = repo.name.clone();
         for (ref_name, old, new) in &updates {
             self.store.events().publish(Event::RefUpdated {

@@ -124,7 +124,15 @@ pub async fn handle(
     let response = if advertise {
         advertise_refs(&st, &repo, service, git_protocol.as_deref()).await
     } else {
-        run_service(&st, &repo, service, git_protocol.as_deref(), req).await
+        run_service(
+            &st,
+            &repo,
+            service,
+            git_protocol.as_deref(),
+            req,
+            &principal.arn,
+        )
+        .await
     };
     st.metrics.record(
         "git",
@@ -166,6 +174,7 @@ async fn run_service(
     service: GitService,
     proto: Option<&str>,
     req: Request,
+    actor: &str,
 ) -> Response {
     let headers: HeaderMap = req.headers().clone();
     let content_type = headers
@@ -180,7 +189,7 @@ async fn run_service(
     }
     // A push holds the repository's lock from before git starts until it is recorded.
     let change = if service == GitService::ReceivePack {
-        match st.commit.begin_ref_change(repo).await {
+        match st.commit.begin_ref_change(repo).await.map(|c| c.by(actor)) {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read refs before push");

@@ -19,6 +19,7 @@ pub mod repos;
 pub mod secret;
 pub mod tags;
 pub mod testing;
+pub mod triggers;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;

@@ -32,6 +32,8 @@ enum AdminCommand {
     CreateAccessKey { user: String },
     /// Create HTTPS git credentials (user name and password) for a user.
     CreateGitCredential { user: String },
+    /// Print the key that signs repository trigger deliveries (X-Ferry-Signature-256).
+    TriggerSecret,
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {
@@ -80,6 +82,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .await
                 .with_context(|| format!("user {user}"))?;
             println!("username = {name}\npassword = {password}");
+        }
+        AdminCommand::TriggerSecret => {
+            println!("{}", store.installation_secret("trigger-signing").await?);
         }
     }
     store.close().await;

@@ -309,7 +309,11 @@ impl CommitService {
             vec![a.destination, a.source]
         };
         let tree = a.tree;
-        let change = self.begin_ref_change(&repo).await.map_err(git)?;
+        let change = self
+            .begin_ref_change(&repo)
+            .await
+            .map_err(git)?
+            .by(&ctx.principal_arn);
         let made = self
             .git
             .with(&repo.id, move |r| {

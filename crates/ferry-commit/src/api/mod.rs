@@ -17,6 +17,7 @@ mod merges;
 mod pulls;
 mod repositories;
 mod tags;
+mod triggers;
 mod writes;
 
 use ferry_model::codecommit::*;
@@ -634,5 +635,26 @@ impl CodeCommit for CommitService {
         i: UpdateRepositoryEncryptionKeyInput,
     ) -> R<UpdateRepositoryEncryptionKeyOutput> {
         self.api_update_encryption_key(i).await
+    }
+    async fn put_repository_triggers(
+        &self,
+        _: &RequestContext,
+        i: PutRepositoryTriggersInput,
+    ) -> R<PutRepositoryTriggersOutput> {
+        self.api_put_triggers(i).await
+    }
+    async fn get_repository_triggers(
+        &self,
+        _: &RequestContext,
+        i: GetRepositoryTriggersInput,
+    ) -> R<GetRepositoryTriggersOutput> {
+        self.api_get_triggers(i).await
+    }
+    async fn test_repository_triggers(
+        &self,
+        ctx: &RequestContext,
+        i: TestRepositoryTriggersInput,
+    ) -> R<TestRepositoryTriggersOutput> {
+        self.api_test_triggers(ctx, i).await
     }
 }

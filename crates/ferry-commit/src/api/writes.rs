@@ -146,7 +146,11 @@ impl CommitService {
             None => None,
         };
 
-        let change = self.begin_ref_change(&repo).await.map_err(git)?;
+        let change = self
+            .begin_ref_change(&repo)
+            .await
+            .map_err(git)?
+            .by(&ctx.principal_arn);
         let branches = self.git.branches(&repo.id).await.map_err(git)?;
         let tip = branches
             .iter()

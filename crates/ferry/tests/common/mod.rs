@@ -221,6 +221,9 @@ impl Server {
             .env("FERRY_ACCOUNT", &self.account)
             .env("FERRY_DATA_DIR", &self.data_dir)
             .env("FERRY_BIN", env!("CARGO_BIN_EXE_ferry"));
+        if let Some(url) = &self.database_url {
+            cmd.env("FERRY_DATABASE_URL", url);
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
