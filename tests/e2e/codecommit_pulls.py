@@ -163,6 +163,8 @@ check(open_ids == [ab["pullRequestId"]], "status filter")
 me = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"]
 check(len(cc.list_pull_requests(repositoryName="prs", authorArn=me)["pullRequestIds"]) == 4, "author filter")
 
+bob_arn_guess = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"].replace(":root", ":user/bob")
+
 # --- comments ----------------------------------------------------------------------------
 abt = cc.get_pull_request(pullRequestId=ab["pullRequestId"])["pullRequest"]["pullRequestTargets"][0]
 loc = {"filePath": "x.txt", "filePosition": 1, "relativeFileVersion": "AFTER"}
@@ -192,6 +194,18 @@ expect_error("CommitDoesNotExistException", cc.post_comment_for_compared_commit,
 cc.post_comment_for_compared_commit(repositoryName="prs", beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"], content="on commits")
 compared = cc.get_comments_for_compared_commit(repositoryName="prs", beforeCommitId=abt["destinationCommit"], afterCommitId=abt["sourceCommit"])
 check([c["content"] for g in compared["commentsForComparedCommitData"] for c in g["comments"]] == ["on commits"], "compared-commit comments are their own")
+cid = c1["comment"]["commentId"]
+cc.put_comment_reaction(commentId=cid, reactionValue=":thumbsup:")
+bob.put_comment_reaction(commentId=cid, reactionValue="\U0001F680")
+bob.put_comment_reaction(commentId=cid, reactionValue=":thumbsup:")
+reactions = cc.get_comment_reactions(commentId=cid)["reactionsForComment"]
+check([(r["reaction"]["shortCode"], len(r["reactionUsers"])) for r in reactions] == [(":thumbsup:", 2)], f"one reaction per user {reactions}")
+check(reactions[0]["reaction"]["unicode"] == "U+1F44D", "reaction formats")
+mine = cc.get_comment(commentId=cid)["comment"]
+check(mine["callerReactions"] == [":thumbsup:"] and mine["reactionCounts"] == {":thumbsup:": 2}, f"counts {mine}")
+bob.put_comment_reaction(commentId=cid, reactionValue="none")
+check(cc.get_comment_reactions(commentId=cid, reactionUserArn=bob_arn_guess)["reactionsForComment"] == [], "reaction removed")
+expect_error("InvalidReactionValueException", cc.put_comment_reaction, commentId=cid, reactionValue=":shrug:")
 
 # --- approval rules and templates ---------------------------------------------------------
 import json

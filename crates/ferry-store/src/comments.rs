@@ -152,3 +152,46 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Sets (or with `None` removes) a user's reaction to a comment.
+    pub async fn set_reaction(
+        &self,
+        comment_id: &str,
+        user_arn: &str,
+        reaction: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match reaction {
+            Some(r) => {
+                sqlx::query(
+                    "INSERT INTO cc_comment_reactions (comment_id, user_arn, reaction) VALUES ($1, $2, $3) \
+                     ON CONFLICT (comment_id, user_arn) DO UPDATE SET reaction = excluded.reaction",
+                )
+                .bind(comment_id)
+                .bind(user_arn)
+                .bind(r)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM cc_comment_reactions WHERE comment_id = $1 AND user_arn = $2",
+                )
+                .bind(comment_id)
+                .bind(user_arn)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `(user ARN, reaction short code)` of every reaction to a comment.
+    pub async fn reactions(&self, comment_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT user_arn, reaction FROM cc_comment_reactions WHERE comment_id = $1 ORDER BY user_arn")
+            .bind(comment_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}

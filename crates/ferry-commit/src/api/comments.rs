@@ -358,6 +358,7 @@ impl CommitService {
 
     pub(crate) async fn api_get_comment(
         &self,
+        ctx: &RequestContext,
         i: GetCommentInput,
     ) -> Result<GetCommentOutput, AwsError> {
         let c = self.load_comment(&i.comment_id).await?;
@@ -368,7 +369,7 @@ impl CommitService {
             ));
         }
         Ok(GetCommentOutput {
-            comment: Some(view(&c)),
+            comment: Some(self.with_reactions(ctx, view(&c)).await?),
         })
     }
 

@@ -15,6 +15,7 @@ mod errors;
 mod history;
 mod merges;
 mod pulls;
+mod reactions;
 mod repositories;
 mod tags;
 mod triggers;
@@ -410,8 +411,8 @@ impl CodeCommit for CommitService {
     ) -> R<PostCommentReplyOutput> {
         self.api_post_comment_reply(ctx, i).await
     }
-    async fn get_comment(&self, _: &RequestContext, i: GetCommentInput) -> R<GetCommentOutput> {
-        self.api_get_comment(i).await
+    async fn get_comment(&self, ctx: &RequestContext, i: GetCommentInput) -> R<GetCommentOutput> {
+        self.api_get_comment(ctx, i).await
     }
     async fn update_comment(
         &self,
@@ -656,5 +657,19 @@ impl CodeCommit for CommitService {
         i: TestRepositoryTriggersInput,
     ) -> R<TestRepositoryTriggersOutput> {
         self.api_test_triggers(ctx, i).await
+    }
+    async fn put_comment_reaction(
+        &self,
+        ctx: &RequestContext,
+        i: PutCommentReactionInput,
+    ) -> R<()> {
+        self.api_put_comment_reaction(ctx, i).await
+    }
+    async fn get_comment_reactions(
+        &self,
+        _: &RequestContext,
+        i: GetCommentReactionsInput,
+    ) -> R<GetCommentReactionsOutput> {
+        self.api_get_comment_reactions(i).await
     }
 }
