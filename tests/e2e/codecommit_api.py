@@ -204,7 +204,6 @@ try:
 except ca.exceptions.ClientError as e:
     check(e.response["Error"]["Code"] == "NotImplementedException", f"codeartifact routed: {e}")
 raw_error("ValidationException", 400, None, b"", service="codeartifact", path="/v1/domain?domain=UPPER", method="GET")
-expect_error("NotImplementedException", cc.describe_merge_conflicts, repositoryName="b3", sourceCommitSpecifier="main", destinationCommitSpecifier="main", mergeOption="THREE_WAY_MERGE", filePath="a.txt")
 
 # --- git transport refusals and a truncated push ------------------------------------------
 try:

@@ -139,6 +139,16 @@ sq = cc.create_pull_request(title="Squash", targets=[{"repositoryName": "prs", "
 conflicts = cc.get_merge_conflicts(repositoryName="prs", sourceCommitSpecifier="squashy", destinationCommitSpecifier="main",
                                    mergeOption="SQUASH_MERGE")
 check(not conflicts["mergeable"] and conflicts["conflictMetadataList"][0]["filePath"] == "app.txt", "conflict detected")
+desc = cc.describe_merge_conflicts(repositoryName="prs", sourceCommitSpecifier="squashy", destinationCommitSpecifier="main",
+                                   mergeOption="SQUASH_MERGE", filePath="app.txt")
+meta, hunk = desc["conflictMetadata"], desc["mergeHunks"][0]
+check(meta["numberOfConflicts"] == 1 and meta["contentConflict"] and meta["mergeOperations"] == {"source": "M", "destination": "M"}, f"metadata {meta}")
+check(hunk["isConflict"] and hunk["source"]["hunkContent"] == "v2 from squashy\n" and hunk["destination"]["hunkContent"] == "v2 from main\n"
+      and hunk["base"]["hunkContent"] == "v1\n" and hunk["source"]["startLine"] == 1, f"hunk {hunk}")
+batch = cc.batch_describe_merge_conflicts(repositoryName="prs", sourceCommitSpecifier="squashy", destinationCommitSpecifier="main",
+                                          mergeOption="SQUASH_MERGE", filePaths=["app.txt", "feature.txt"])
+check([c["conflictMetadata"]["filePath"] for c in batch["conflicts"]] == ["app.txt"] and batch["errors"][0]["filePath"] == "feature.txt",
+      f"batch describe {batch}")
 expect_error("ManualMergeRequiredException", cc.merge_pull_request_by_squash, pullRequestId=sq["pullRequestId"], repositoryName="prs")
 check(cc.get_pull_request(pullRequestId=sq["pullRequestId"])["pullRequest"]["pullRequestStatus"] == "OPEN", "a failed merge leaves it open")
 sq_done = cc.merge_pull_request_by_squash(pullRequestId=sq["pullRequestId"], repositoryName="prs", conflictResolutionStrategy="ACCEPT_SOURCE",

@@ -9,6 +9,7 @@
 pub mod advert;
 pub mod api;
 pub mod git;
+pub mod hunks;
 pub mod names;
 pub mod push;
 pub mod rules;

@@ -9,6 +9,7 @@ mod approvals;
 mod branches;
 mod comments;
 mod commits;
+mod conflicts;
 mod content;
 mod differences;
 mod errors;
@@ -671,5 +672,19 @@ impl CodeCommit for CommitService {
         i: GetCommentReactionsInput,
     ) -> R<GetCommentReactionsOutput> {
         self.api_get_comment_reactions(i).await
+    }
+    async fn describe_merge_conflicts(
+        &self,
+        _: &RequestContext,
+        i: DescribeMergeConflictsInput,
+    ) -> R<DescribeMergeConflictsOutput> {
+        self.api_describe_merge_conflicts(i).await
+    }
+    async fn batch_describe_merge_conflicts(
+        &self,
+        _: &RequestContext,
+        i: BatchDescribeMergeConflictsInput,
+    ) -> R<BatchDescribeMergeConflictsOutput> {
+        self.api_batch_describe_merge_conflicts(i).await
     }
 }
