@@ -64,7 +64,7 @@ fn describe(path: &str, v: &Versions, conflicted: bool) -> (ConflictMetadata, Ve
         is_binary(&v.source),
         is_binary(&v.destination),
     ];
-    let hunks = if binary.iter().any(|b| *b == Some(true)) {
+    let hunks = if binary.contains(&Some(true)) {
         Vec::new()
     } else {
         hunks::merge_hunks(&text(&v.base), &text(&v.source), &text(&v.destination))
@@ -101,7 +101,7 @@ fn describe(path: &str, v: &Versions, conflicted: bool) -> (ConflictMetadata, Ve
             base: binary[0],
         }),
         content_conflict: Some(
-            conflicted && (conflicts > 0 || binary.iter().any(|b| *b == Some(true))),
+            conflicted && (conflicts > 0 || binary.contains(&Some(true))),
         ),
         file_mode_conflict: Some(
             conflicted && sk != dk && sk != bk && dk != bk && sk.is_some() && dk.is_some(),
