@@ -100,9 +100,7 @@ fn describe(path: &str, v: &Versions, conflicted: bool) -> (ConflictMetadata, Ve
             destination: binary[2],
             base: binary[0],
         }),
-        content_conflict: Some(
-            conflicted && (conflicts > 0 || binary.contains(&Some(true))),
-        ),
+        content_conflict: Some(conflicted && (conflicts > 0 || binary.contains(&Some(true)))),
         file_mode_conflict: Some(
             conflicted && sk != dk && sk != bk && dk != bk && sk.is_some() && dk.is_some(),
         ),

@@ -118,12 +118,9 @@ impl GitRepos {
     ) -> Result<T, GitError> {
         let this = self.clone();
         let id = id.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let repo = this.open(&id)?;
-            f(&repo)
-        })
-        .await
-        .map_err(|e| GitError::Command("blocking task".into(), e.to_string()))?
+        tokio::task::spawn_blocking(move || this.with_local(&id, f))
+            .await
+            .map_err(|e| GitError::Command("blocking task".into(), e.to_string()))?
     }
 
     /// Removes repository `id` from disk (absent is fine).

@@ -31,19 +31,50 @@ pub(crate) fn gix_err(e: impl std::fmt::Display) -> GitError {
     GitError::Command("gix".into(), e.to_string())
 }
 
+thread_local! {
+    /// Handles opened on this thread, so their object caches outlive one call (trees and
+    /// commits read by one request are there for the next).
+    static LOCAL: std::cell::RefCell<HashMap<String, gix::Repository>> = std::cell::RefCell::new(HashMap::new());
+}
+
 impl GitRepos {
-    /// A thread-local handle on repository `id` (opened once, then reused).
-    pub fn open(&self, id: &str) -> Result<gix::Repository, GitError> {
-        let mut map = self.open.repos.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = map.get(id) {
-            return Ok(r.to_thread_local());
+    /// Runs `f` with this thread's handle on repository `id`, opening it on first use. The
+    /// handle, and so its object cache, stays with the thread for the next call.
+    pub fn with_local<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&gix::Repository) -> Result<T, GitError>,
+    ) -> Result<T, GitError> {
+        let present = LOCAL.with(|l| l.borrow().contains_key(id));
+        if !present {
+            let ts = {
+                let mut map = self.open.repos.lock().unwrap_or_else(|e| e.into_inner());
+                match map.get(id) {
+                    Some(ts) => ts.clone(),
+                    None => {
+                        let options = gix::open::Options::isolated().open_path_as_is(true);
+                        let ts = gix::ThreadSafeRepository::open_opts(self.path(id), options)
+                            .map_err(gix_err)?;
+                        map.insert(id.to_owned(), ts.clone());
+                        ts
+                    }
+                }
+            };
+            let mut repo = ts.to_thread_local();
+            repo.object_cache_size_if_unset(16 * 1024 * 1024);
+            LOCAL.with(|l| {
+                let mut l = l.borrow_mut();
+                if l.len() > 64 {
+                    l.clear();
+                }
+                l.insert(id.to_owned(), repo);
+            });
         }
-        let options = gix::open::Options::isolated().open_path_as_is(true);
-        let ts = gix::ThreadSafeRepository::open_opts(self.path(id), options).map_err(gix_err)?;
-        let mut repo = ts.to_thread_local();
-        repo.object_cache_size_if_unset(8 * 1024 * 1024);
-        map.insert(id.to_owned(), repo.clone().into_sync());
-        Ok(repo)
+        LOCAL.with(|l| {
+            let map = l.borrow();
+            let repo = map.get(id).expect("inserted above");
+            f(repo)
+        })
     }
 }
 
