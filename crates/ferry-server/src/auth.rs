@@ -161,13 +161,14 @@ pub enum GitAuthError {
     Internal(String),
 }
 
-/// Authenticates a git request for the repository at `repo_path` (`/v1/repos/<name>`).
+/// Authenticates a git request for the repository at one of `repo_paths` (`/v1/repos/<name>`;
+/// Git LFS signs its own endpoint path, `/v1/repos/<name>.git/info/lfs`).
 pub async fn verify_git(
     store: &Store,
     keys: &KeyCache,
     server_region: &str,
     headers: &HeaderMap,
-    repo_path: &str,
+    repo_paths: &[&str],
 ) -> Result<Principal, GitAuthError> {
     let (user, password) = basic_credentials(headers).ok_or(GitAuthError::Missing)?;
     if sigv4::is_git_sigv4_password(&password) {
@@ -185,24 +186,20 @@ pub async fn verify_git(
             .unwrap_or_default();
         let now = now_secs();
         let first = [server_region];
-        let ok = sigv4::verify_git_password(
-            &key.secret_access_key,
-            &first,
-            host,
-            repo_path,
-            &password,
-            now,
-        )
-        .is_ok()
-            || sigv4::verify_git_password(
-                &key.secret_access_key,
-                KNOWN_REGIONS,
-                host,
-                repo_path,
-                &password,
-                now,
-            )
-            .is_ok();
+        let ok = repo_paths.iter().any(|repo_path| {
+            let check = |regions: &[&str]| {
+                sigv4::verify_git_password(
+                    &key.secret_access_key,
+                    regions,
+                    host,
+                    repo_path,
+                    &password,
+                    now,
+                )
+                .is_ok()
+            };
+            check(&first) || check(KNOWN_REGIONS)
+        });
         return if ok {
             Ok(key.principal)
         } else {

@@ -56,6 +56,9 @@ pub async fn handle(
     req: Request,
 ) -> Response {
     let started = Instant::now();
+    if let Some((repo_part, lfs_rest)) = rest.split_once("/info/lfs/") {
+        return lfs_request(&st, repo_part, lfs_rest, req, started).await;
+    }
     let (repo_part, action) = if let Some(r) = rest.strip_suffix("/info/refs") {
         (r, "info/refs")
     } else if let Some(r) = rest.strip_suffix("/git-upload-pack") {
@@ -96,15 +99,22 @@ pub async fn handle(
         return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
     }
     let repo_path = format!("/v1/repos/{repo_part}");
-    let principal =
-        match verify_git(&st.store, &st.keys, &st.region, req.headers(), &repo_path).await {
-            Ok(p) => p,
-            Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
-            Err(GitAuthError::Internal(e)) => {
-                tracing::error!(error = %e, "git authentication failed internally");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
-            }
-        };
+    let principal = match verify_git(
+        &st.store,
+        &st.keys,
+        &st.region,
+        req.headers(),
+        &[repo_path.as_str()],
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
+        Err(GitAuthError::Internal(e)) => {
+            tracing::error!(error = %e, "git authentication failed internally");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
+        }
+    };
     let Some(repo) = st.commit.repository_for_git(name).await else {
         return plain(StatusCode::NOT_FOUND, "Repository not found");
     };
@@ -137,6 +147,55 @@ pub async fn handle(
     st.metrics.record(
         "git",
         &op,
+        started.elapsed(),
+        !response.status().is_success(),
+    );
+    response
+}
+
+async fn lfs_request(
+    st: &SharedState,
+    repo_part: &str,
+    lfs_rest: &str,
+    req: Request,
+    started: Instant,
+) -> Response {
+    let name = repo_part.strip_suffix(".git").unwrap_or(repo_part);
+    if !ferry_commit::names::valid_repository_name(name) {
+        return plain(StatusCode::NOT_FOUND, "Repository not found");
+    }
+    let paths = [
+        format!("/v1/repos/{repo_part}"),
+        format!("/v1/repos/{repo_part}/info/lfs"),
+        format!("/v1/repos/{name}"),
+        format!("/v1/repos/{name}.git/info/lfs"),
+    ];
+    let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    match verify_git(&st.store, &st.keys, &st.region, req.headers(), &path_refs).await {
+        Ok(_) => {}
+        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
+        Err(GitAuthError::Internal(e)) => {
+            tracing::error!(error = %e, "git authentication failed internally");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
+        }
+    }
+    let Some(repo) = st.commit.repository_for_git(name).await else {
+        return plain(StatusCode::NOT_FOUND, "Repository not found");
+    };
+    let (parts, body) = req.into_parts();
+    let response = crate::lfs::handle(
+        st,
+        &repo,
+        repo_part,
+        lfs_rest,
+        &parts.method,
+        &parts.headers,
+        body,
+    )
+    .await;
+    st.metrics.record(
+        "git",
+        &format!("lfs:{}", parts.method),
         started.elapsed(),
         !response.status().is_success(),
     );

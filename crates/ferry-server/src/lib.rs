@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod git_http;
+pub mod lfs;
 pub mod metrics;
 pub mod server;
 pub mod state;

@@ -112,9 +112,11 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             account_id: init.account_id.clone(),
         },
     ));
+    let blobs = ferry_store::blob::LocalBlobStore::new(dir.join("blobs"))?;
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
         commit: commit.clone(),
+        blobs,
         keys: Default::default(),
         metrics: Default::default(),
         account_id: init.account_id.clone(),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ferry_commit::CommitService;
 use ferry_store::Store;
+use ferry_store::blob::LocalBlobStore;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::KeyCache;
@@ -13,6 +14,8 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub store: Store,
     pub commit: Arc<CommitService>,
+    /// Large objects (Git LFS) and, later, artifacts.
+    pub blobs: LocalBlobStore,
     pub keys: KeyCache,
     pub metrics: Metrics,
     pub account_id: String,

@@ -27,8 +27,23 @@ pub trait BlobStore: Send + Sync + 'static {
         key: &str,
         reader: R,
     ) -> impl Future<Output = Result<BlobInfo, StoreError>> + Send;
+    /// Writes like [`put`](Self::put), but the object becomes visible only if its SHA-256
+    /// equals `sha256` (lower-case hex); otherwise nothing is stored and `Conflict` is returned.
+    fn put_checked<R: AsyncRead + Unpin + Send>(
+        &self,
+        key: &str,
+        reader: R,
+        sha256: &str,
+    ) -> impl Future<Output = Result<BlobInfo, StoreError>> + Send;
     /// Reads a whole object; `NotFound` when absent.
     fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    /// The size of an object, `None` when absent.
+    fn size(&self, key: &str) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+    /// A reader over an object, for streaming it out; `NotFound` when absent.
+    fn open(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<std::pin::Pin<Box<dyn AsyncRead + Send>>, StoreError>> + Send;
     /// Removes an object; absent is fine.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -66,7 +81,63 @@ impl BlobStore for LocalBlobStore {
     async fn put<R: AsyncRead + Unpin + Send>(
         &self,
         key: &str,
+        reader: R,
+    ) -> Result<BlobInfo, StoreError> {
+        self.write(key, reader, None).await
+    }
+
+    async fn put_checked<R: AsyncRead + Unpin + Send>(
+        &self,
+        key: &str,
+        reader: R,
+        sha256: &str,
+    ) -> Result<BlobInfo, StoreError> {
+        self.write(key, reader, Some(sha256)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match tokio::fs::read(self.path_of(key)?).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match tokio::fs::metadata(self.path_of(key)?).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn open(
+        &self,
+        key: &str,
+    ) -> Result<std::pin::Pin<Box<dyn AsyncRead + Send>>, StoreError> {
+        match tokio::fs::File::open(self.path_of(key)?).await {
+            Ok(f) => Ok(Box::pin(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path_of(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl LocalBlobStore {
+    /// Streams `reader` into a temporary file, checks it, syncs it and renames it into place.
+    async fn write<R: AsyncRead + Unpin + Send>(
+        &self,
+        key: &str,
         mut reader: R,
+        expect_sha256: Option<&str>,
     ) -> Result<BlobInfo, StoreError> {
         let dest = self.path_of(key)?;
         let tmp = self
@@ -89,35 +160,28 @@ impl BlobStore for LocalBlobStore {
             }
             file.sync_all().await?;
             drop(file);
+            let sha256 = hex::encode(hasher.finalize());
+            if expect_sha256.is_some_and(|e| !e.eq_ignore_ascii_case(&sha256)) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "content does not match its SHA-256",
+                ));
+            }
             if let Some(parent) = dest.parent() {
                 tokio::fs::create_dir_all(parent).await?;
             }
             tokio::fs::rename(&tmp, &dest).await?;
-            Ok::<_, std::io::Error>(BlobInfo {
-                size,
-                sha256: hex::encode(hasher.finalize()),
-            })
+            Ok::<_, std::io::Error>(BlobInfo { size, sha256 })
         }
         .await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
-        Ok(result?)
-    }
-
-    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        match tokio::fs::read(self.path_of(key)?).await {
-            Ok(v) => Ok(v),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match tokio::fs::remove_file(self.path_of(key)?).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                Err(StoreError::Conflict(e.to_string()))
+            }
+            other => Ok(other?),
         }
     }
 }
@@ -173,6 +237,21 @@ mod tests {
             std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
             0
         );
+        let hello = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+        assert!(matches!(
+            store.put_checked("chk", &b"other\n"[..], hello).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.size("chk").await.unwrap(),
+            None,
+            "a mismatch stores nothing"
+        );
+        store
+            .put_checked("chk", &b"hello\n"[..], hello)
+            .await
+            .unwrap();
+        assert_eq!(store.size("chk").await.unwrap(), Some(6));
         store.delete("a/b/c.bin").await.unwrap();
         store.delete("a/b/c.bin").await.unwrap();
         assert!(matches!(

@@ -451,3 +451,77 @@ pub fn fsck_all(s: &Server) {
         );
     }
 }
+
+#[test]
+fn git_lfs_push_and_clone_round_trip() {
+    for db in backends() {
+        let s = Server::start(db);
+        s.use_credential_helper();
+        s.git_ok(s.home.path(), &["lfs", "install", "--skip-repo"]);
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "media",
+        ]);
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("w");
+        std::fs::create_dir_all(&work).unwrap();
+        s.git_ok(&work, &["init", "-q", "-b", "main"]);
+        s.git_ok(&work, &["lfs", "track", "*.bin"]);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let data: Vec<u8> = (0..3_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(work.join("big.bin"), &data).unwrap();
+        s.git_ok(&work, &["add", ".gitattributes", "big.bin"]);
+        s.git_ok(&work, &["commit", "-q", "-m", "large file"]);
+        let remote = format!("{}/v1/repos/media", s.url);
+        s.git_ok(&work, &["push", "-q", &remote, "main"]);
+
+        // The repository holds a pointer; the content is in Ferry's blob store.
+        let file = s.aws_json(&[
+            "codecommit",
+            "get-file",
+            "--repository-name",
+            "media",
+            "--file-path",
+            "big.bin",
+        ]);
+        let pointer =
+            String::from_utf8(base64_decode(file["fileContent"].as_str().unwrap())).unwrap();
+        assert!(
+            pointer.starts_with("version https://git-lfs.github.com/spec/v1"),
+            "{pointer}"
+        );
+        assert!(pointer.contains("size 3000000"));
+
+        let clone = tmp.path().join("c");
+        s.git_ok(
+            tmp.path(),
+            &["clone", "-q", &remote, clone.to_str().unwrap()],
+        );
+        assert_eq!(
+            std::fs::read(clone.join("big.bin")).unwrap(),
+            data,
+            "LFS content round-trips"
+        );
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let out = Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = out.unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    child.wait_with_output().unwrap().stdout
+}
