@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub master_key: Option<String>,
     /// Root credentials to install when the data dir is first initialised.
     pub root_access_key: Option<(String, String)>,
+    /// Where git over SSH listens; `None` turns it off.
+    pub ssh_listen: Option<SocketAddr>,
 }
 
 /// The default listen address: loopback, a fixed port that is not LocalStack's 4566.
@@ -37,6 +39,7 @@ impl ServerConfig {
             region: "us-east-1".into(),
             master_key: None,
             root_access_key: None,
+            ssh_listen: None,
         }
     }
 

@@ -10,6 +10,8 @@ pub mod git_http;
 pub mod lfs;
 pub mod metrics;
 pub mod server;
+#[cfg(feature = "ssh")]
+pub mod ssh;
 pub mod state;
 
 pub use config::ServerConfig;

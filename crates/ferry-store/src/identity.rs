@@ -268,3 +268,53 @@ impl Store {
 fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
+
+impl Store {
+    /// Registers an SSH public key (OpenSSH `type base64 [comment]` text) for a user and returns
+    /// its key id (`APKA` and 16 upper-case letters or digits, as IAM's are).
+    pub async fn add_ssh_key(&self, user: &str, public_key: &str) -> Result<String, StoreError> {
+        self.user(user).await?;
+        let mut parts = public_key.split_whitespace();
+        let (Some(kind), Some(data)) = (parts.next(), parts.next()) else {
+            return Err(StoreError::Secret("not an OpenSSH public key".into()));
+        };
+        let normalized = format!("{kind} {data}");
+        let key_id = format!("APKA{}", &ferry_types::ids::access_key_id()[4..]);
+        sqlx::query("INSERT INTO ssh_keys (key_id, user_name, public_key, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&key_id)
+            .bind(user)
+            .bind(&normalized)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(key_id)
+    }
+
+    /// The SSH keys that `login` (a key id or a user name) may authenticate with:
+    /// `(key id, public key, principal)`.
+    pub async fn ssh_keys_for(
+        &self,
+        login: &str,
+    ) -> Result<Vec<(String, String, Principal)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT k.key_id, k.public_key, u.user_name, u.arn FROM ssh_keys k JOIN users u ON u.user_name = k.user_name \
+             WHERE k.key_id = $1 OR k.user_name = $1",
+        )
+        .bind(login)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    Principal {
+                        user_name: r.get(2),
+                        arn: r.get(3),
+                    },
+                )
+            })
+            .collect())
+    }
+}

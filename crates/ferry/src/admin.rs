@@ -34,6 +34,11 @@ enum AdminCommand {
     CreateGitCredential { user: String },
     /// Print the key that signs repository trigger deliveries (X-Ferry-Signature-256).
     TriggerSecret,
+    /// Register an SSH public key (OpenSSH format, from a file) for git over SSH; prints its key id.
+    AddSshKey {
+        user: String,
+        public_key_file: PathBuf,
+    },
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {
@@ -82,6 +87,20 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .await
                 .with_context(|| format!("user {user}"))?;
             println!("username = {name}\npassword = {password}");
+        }
+        AdminCommand::AddSshKey {
+            user,
+            public_key_file,
+        } => {
+            let text = std::fs::read_to_string(&public_key_file)
+                .with_context(|| format!("reading {}", public_key_file.display()))?;
+            println!(
+                "{}",
+                store
+                    .add_ssh_key(&user, text.trim())
+                    .await
+                    .with_context(|| format!("user {user}"))?
+            );
         }
         AdminCommand::TriggerSecret => {
             println!("{}", store.installation_secret("trigger-signing").await?);

@@ -48,6 +48,9 @@ async fn serve(args: settings::ServeArgs) -> Result<()> {
         println!("  aws_access_key_id = {akid}");
         println!("  aws_secret_access_key = {secret}");
     }
+    if let Some(ssh) = ferry.ssh_addr {
+        println!("Ferry SSH listening on {ssh}");
+    }
     println!(
         "Ferry listening on {} (account {})",
         ferry.public_url, ferry.account_id

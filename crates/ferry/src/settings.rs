@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Master key for secrets at rest, 64 hex digits (default: <data-dir>/master.key).
     #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Where git over SSH listens (off unless set), e.g. 127.0.0.1:4522.
+    #[arg(long, env = "FERRY_SSH_LISTEN")]
+    pub ssh_listen: Option<SocketAddr>,
     /// Log level filter (default info).
     #[arg(long, env = "FERRY_LOG")]
     pub log: Option<String>,
@@ -52,6 +55,7 @@ struct FileSettings {
     public_url: Option<String>,
     region: Option<String>,
     master_key: Option<String>,
+    ssh_listen: Option<SocketAddr>,
     log: Option<String>,
     log_json: Option<bool>,
 }
@@ -93,6 +97,7 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
         .or(file.region)
         .unwrap_or_else(|| "us-east-1".into());
     server.master_key = args.master_key.or(file.master_key);
+    server.ssh_listen = args.ssh_listen.or(file.ssh_listen);
     server.root_access_key = match (
         std::env::var("FERRY_ROOT_ACCESS_KEY_ID"),
         std::env::var("FERRY_ROOT_SECRET_ACCESS_KEY"),

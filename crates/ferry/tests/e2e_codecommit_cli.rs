@@ -525,3 +525,115 @@ fn base64_decode(s: &str) -> Vec<u8> {
     child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     child.wait_with_output().unwrap().stdout
 }
+
+#[test]
+fn git_over_ssh_push_and_clone() {
+    for db in backends() {
+        let s = Server::start(db);
+        let key = s.home.path().join("id_ed25519");
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", ""])
+            .arg("-f")
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        s.admin(&["create-user", "dev"]);
+        let key_id = s
+            .admin(&[
+                "add-ssh-key",
+                "dev",
+                key.with_extension("pub").to_str().unwrap(),
+            ])
+            .trim()
+            .to_owned();
+        assert!(key_id.starts_with("APKA") && key_id.len() == 20, "{key_id}");
+        s.aws_json(&[
+            "codecommit",
+            "create-repository",
+            "--repository-name",
+            "viassh",
+        ]);
+        let (host, port) = s.ssh_addr.rsplit_once(':').unwrap();
+        let ssh = |identity: &std::path::Path| {
+            format!(
+                "ssh -i {} -p {port} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+                identity.display()
+            )
+        };
+        let remote = format!("ssh://{key_id}@{host}:{port}/v1/repos/viassh");
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("w");
+        let sha = work_tree(&s, &work, "hello.txt", "over ssh\n");
+        let out = s
+            .git(&work)
+            .env("GIT_SSH_COMMAND", ssh(&key))
+            .args(["push", "-q", &remote, "main"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "push: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let md = s.aws_json(&[
+            "codecommit",
+            "get-repository",
+            "--repository-name",
+            "viassh",
+        ]);
+        assert_eq!(md["repositoryMetadata"]["defaultBranch"], "main");
+        let clone = tmp.path().join("c");
+        let out = s
+            .git(tmp.path())
+            .env("GIT_SSH_COMMAND", ssh(&key))
+            .args(["clone", "-q", &remote, clone.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "clone: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(s.git_ok(&clone, &["rev-parse", "HEAD"]).trim(), sha);
+        assert_eq!(
+            std::fs::read_to_string(clone.join("hello.txt")).unwrap(),
+            "over ssh\n"
+        );
+
+        // Another key, an unknown repository, a path outside the repositories: refused.
+        let other = s.home.path().join("other");
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", ""])
+            .arg("-f")
+            .arg(&other)
+            .output()
+            .unwrap();
+        let out = s
+            .git(tmp.path())
+            .env("GIT_SSH_COMMAND", ssh(&other))
+            .args(["ls-remote", &remote])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "an unregistered key is refused");
+        let missing = format!("ssh://{key_id}@{host}:{port}/v1/repos/missing");
+        let out = s
+            .git(tmp.path())
+            .env("GIT_SSH_COMMAND", ssh(&key))
+            .args(["ls-remote", &missing])
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success()
+                && String::from_utf8_lossy(&out.stderr).contains("does not exist")
+        );
+        let outside = format!("ssh://{key_id}@{host}:{port}/etc/passwd");
+        let out = s
+            .git(tmp.path())
+            .env("GIT_SSH_COMMAND", ssh(&key))
+            .args(["ls-remote", &outside])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+    }
+}

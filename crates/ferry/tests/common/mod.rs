@@ -33,6 +33,8 @@ fn new_pg_database(admin: &str) -> String {
 pub struct Server {
     child: Option<Child>,
     pub url: String,
+    /// `host:port` of git over SSH.
+    pub ssh_addr: String,
     pub account: String,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
@@ -53,14 +55,21 @@ impl Server {
     /// Starts a server on an existing (or new) data dir.
     pub fn start_on(dir: &Path, database_url: Option<String>) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("FERRY_ROOT_ACCESS_KEY_ID", AKID)
-            .env("FERRY_ROOT_SECRET_ACCESS_KEY", SECRET)
-            .env("FERRY_LOG", "warn")
-            .env_remove("FERRY_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--ssh-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("FERRY_ROOT_ACCESS_KEY_ID", AKID)
+        .env("FERRY_ROOT_SECRET_ACCESS_KEY", SECRET)
+        .env("FERRY_LOG", "warn")
+        .env_remove("FERRY_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         if let Some(url) = &database_url {
             cmd.args(["--database-url", url]);
         }
@@ -68,8 +77,12 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut url = String::new();
         let mut account = String::new();
+        let mut ssh_addr = String::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("Ferry SSH listening on ") {
+                ssh_addr = rest.trim().to_owned();
+            }
             if let Some(rest) = line.strip_prefix("Ferry listening on ") {
                 let (u, a) = rest.split_once(" (account ").unwrap();
                 url = u.to_owned();
@@ -88,6 +101,7 @@ impl Server {
         Self {
             child: Some(child),
             url,
+            ssh_addr,
             account,
             data_dir: dir.to_owned(),
             database_url,
