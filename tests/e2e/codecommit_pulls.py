@@ -286,10 +286,28 @@ check(cc.list_associated_approval_rule_templates_for_repository(repositoryName="
 check(cc.delete_approval_rule_template(approvalRuleTemplateName="bob-reviews")["approvalRuleTemplateId"] == tpl["approvalRuleTemplateId"], "deleted")
 expect_error("ApprovalRuleTemplateDoesNotExistException", cc.get_approval_rule_template, approvalRuleTemplateName="bob-reviews")
 
+# --- manual conflict resolution --------------------------------------------------------------
+cc.create_branch(repositoryName="prs", branchName="manual", commitId=tip("main"))
+put("manual", "app.txt", b"v3 from manual\n")
+put("main", "app.txt", b"v3 from main\n")
+mp = cc.create_pull_request(title="Manual", targets=[{"repositoryName": "prs", "sourceReference": "manual"}])["pullRequest"]
+keep = cc.create_unreferenced_merge_commit(repositoryName="prs", sourceCommitSpecifier="manual", destinationCommitSpecifier="main",
+                                           mergeOption="THREE_WAY_MERGE",
+                                           conflictResolution={"replaceContents": [{"filePath": "app.txt", "replacementType": "KEEP_DESTINATION"}]})
+check(cc.get_file(repositoryName="prs", filePath="app.txt", commitSpecifier=keep["commitId"])["fileContent"] == b"v3 from main\n", "KEEP_DESTINATION")
+expect_error("ReplacementContentRequiredException", cc.merge_pull_request_by_three_way, pullRequestId=mp["pullRequestId"], repositoryName="prs",
+             conflictResolution={"replaceContents": [{"filePath": "app.txt", "replacementType": "USE_NEW_CONTENT"}]})
+manual = cc.merge_pull_request_by_three_way(
+    pullRequestId=mp["pullRequestId"], repositoryName="prs",
+    conflictResolution={"replaceContents": [{"filePath": "app.txt", "replacementType": "USE_NEW_CONTENT", "content": b"resolved by hand\n"}]},
+)["pullRequest"]
+check(manual["pullRequestStatus"] == "CLOSED" and cc.get_file(repositoryName="prs", filePath="app.txt")["fileContent"] == b"resolved by hand\n",
+      "manual resolution merged")
+
 # --- git sees what the API reports -------------------------------------------------------
 git("fetch", "-q", "origin", cwd=w)
 log = git("log", "--format=%H", "origin/main", cwd=w).split()
-for p in [merged, ff_done, sq_done, done]:
+for p in [merged, ff_done, sq_done, done, manual]:
     check(p["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"] in log, "merge commits are on main for git")
 check(log[0] == tip("main"), "git's main is the API's main")
 

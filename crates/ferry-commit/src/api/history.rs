@@ -112,12 +112,6 @@ impl CommitService {
         ctx: &RequestContext,
         i: CreateUnreferencedMergeCommitInput,
     ) -> Result<CreateUnreferencedMergeCommitOutput, AwsError> {
-        if i.conflict_resolution.is_some() {
-            return Err(AwsError::not_implemented(
-                "codecommit",
-                "CreateUnreferencedMergeCommit with conflictResolution",
-            ));
-        }
         let repo = self.existing_repo(&i.repository_name).await?;
         let a = self
             .try_merge(
@@ -127,6 +121,9 @@ impl CommitService {
                 i.conflict_detail_level.as_ref(),
                 i.conflict_resolution_strategy.as_ref(),
             )
+            .await?;
+        let a = self
+            .apply_resolution(&repo, a, i.conflict_resolution.as_ref())
             .await?;
         let (commit, tree): (ObjectId, ObjectId) = match i.merge_option {
             MergeOptionTypeEnum::FastForwardMerge => {

@@ -17,6 +17,7 @@ use crate::git::objects;
 use crate::git::write::{self, NewCommit, WriteError};
 
 /// The outcome of trying a merge.
+#[derive(Clone)]
 pub(crate) struct Attempt {
     pub(crate) source: ObjectId,
     pub(crate) destination: ObjectId,
@@ -88,7 +89,145 @@ fn attempt(
     })
 }
 
+/// Applies a manual conflict resolution to an attempted merge: the merged tree is edited, and
+/// the conflicts it covers are resolved.
+fn resolve(
+    r: &gix::Repository,
+    a: &Attempt,
+    res: &ConflictResolution,
+) -> Result<Result<(ObjectId, Vec<String>), AwsError>, crate::git::GitError> {
+    use crate::git::objects::{Kind, commit_tree, entry_at};
+    let trees = (
+        a.base.map(|b| commit_tree(r, b)).transpose()?,
+        commit_tree(r, a.source)?,
+        commit_tree(r, a.destination)?,
+    );
+    let mut editor = r.edit_tree(a.tree).map_err(objects::gix_err)?;
+    let mut covered = Vec::new();
+    for e in res.replace_contents.as_deref().unwrap_or_default() {
+        let path = match super::content::path_arg(&e.file_path, false) {
+            Ok(p) => p,
+            Err(err) => return Ok(Err(err)),
+        };
+        let from_side =
+            |tree: Option<ObjectId>| -> Result<Option<objects::Entry>, crate::git::GitError> {
+                match tree {
+                    Some(t) => entry_at(r, t, &path),
+                    None => Ok(None),
+                }
+            };
+        let (id, kind) = match e.replacement_type {
+            ReplacementTypeEnum::UseNewContent => {
+                let Some(content) = &e.content else {
+                    return Ok(Err(AwsError::new(
+                        "ReplacementContentRequiredException",
+                        format!("USE_NEW_CONTENT needs content for {path}."),
+                    )));
+                };
+                (
+                    Some(r.write_blob(&content.0).map_err(objects::gix_err)?.detach()),
+                    None,
+                )
+            }
+            ref t => {
+                let side = match t {
+                    ReplacementTypeEnum::KeepBase => from_side(trees.0)?,
+                    ReplacementTypeEnum::KeepSource => from_side(Some(trees.1))?,
+                    _ => from_side(Some(trees.2))?,
+                };
+                match side {
+                    Some(entry) => (
+                        Some(ObjectId::from_hex(entry.id.as_bytes()).map_err(objects::gix_err)?),
+                        Some(entry.kind),
+                    ),
+                    None => (None, None),
+                }
+            }
+        };
+        match id {
+            Some(id) => {
+                let kind = e
+                    .file_mode
+                    .as_ref()
+                    .map(super::content::kind_of)
+                    .or(kind)
+                    .unwrap_or(Kind::Normal);
+                editor
+                    .upsert(path.as_str(), kind.to_entry(), id)
+                    .map_err(objects::gix_err)?;
+            }
+            None => {
+                editor.remove(path.as_str()).map_err(objects::gix_err)?;
+            }
+        }
+        covered.push(path);
+    }
+    for d in res.delete_files.as_deref().unwrap_or_default() {
+        let path = match super::content::path_arg(&d.file_path, false) {
+            Ok(p) => p,
+            Err(err) => return Ok(Err(err)),
+        };
+        editor.remove(path.as_str()).map_err(objects::gix_err)?;
+        covered.push(path);
+    }
+    let tree = editor.write().map_err(objects::gix_err)?.detach();
+    let mut editor = r.edit_tree(tree).map_err(objects::gix_err)?;
+    for m in res.set_file_modes.as_deref().unwrap_or_default() {
+        let path = match super::content::path_arg(&m.file_path, false) {
+            Ok(p) => p,
+            Err(err) => return Ok(Err(err)),
+        };
+        match entry_at(r, tree, &path)? {
+            Some(e) if e.kind.is_blob() => {
+                let id = ObjectId::from_hex(e.id.as_bytes()).map_err(objects::gix_err)?;
+                editor
+                    .upsert(
+                        path.as_str(),
+                        super::content::kind_of(&m.file_mode).to_entry(),
+                        id,
+                    )
+                    .map_err(objects::gix_err)?;
+            }
+            _ => {
+                return Ok(Err(AwsError::new(
+                    "FileDoesNotExistException",
+                    format!("The file {path} does not exist."),
+                )));
+            }
+        }
+    }
+    let tree = editor.write().map_err(objects::gix_err)?.detach();
+    let remaining = a
+        .conflicts
+        .iter()
+        .filter(|c| !covered.contains(c))
+        .cloned()
+        .collect();
+    Ok(Ok((tree, remaining)))
+}
+
 impl CommitService {
+    /// Applies `resolution` (if any) to an attempted merge.
+    pub(crate) async fn apply_resolution(
+        &self,
+        repo: &RepoRow,
+        mut a: Attempt,
+        resolution: Option<&ConflictResolution>,
+    ) -> Result<Attempt, AwsError> {
+        let Some(res) = resolution.cloned() else {
+            return Ok(a);
+        };
+        let snapshot = a.clone();
+        let (tree, remaining) = self
+            .git
+            .with(&repo.id, move |r| resolve(r, &snapshot, &res))
+            .await
+            .map_err(git)??;
+        a.tree = tree;
+        a.conflicts = remaining;
+        Ok(a)
+    }
+
     pub(crate) async fn try_merge(
         &self,
         repo: &RepoRow,
@@ -284,11 +423,13 @@ impl CommitService {
         strat: Option<&ConflictResolutionStrategyTypeEnum>,
         author: (Option<&str>, Option<&str>, Option<&str>),
         squash: bool,
+        resolution: Option<&ConflictResolution>,
     ) -> Result<(String, String), AwsError> {
         let repo = self.existing_repo(repository).await?;
         let a = self
             .try_merge(&repo, source_spec, destination_spec, level, strat)
             .await?;
+        let a = self.apply_resolution(&repo, a, resolution).await?;
         if !a.conflicts.is_empty() {
             return Err(manual_merge(&a.conflicts));
         }

@@ -184,12 +184,6 @@ impl CodeCommit for CommitService {
         ctx: &RequestContext,
         i: MergeBranchesBySquashInput,
     ) -> R<MergeBranchesBySquashOutput> {
-        if i.conflict_resolution.is_some() {
-            return Err(AwsError::not_implemented(
-                "codecommit",
-                "MergeBranchesBySquash with conflictResolution",
-            ));
-        }
         let (commit_id, tree_id) = self
             .merge_into_branch(
                 ctx,
@@ -205,6 +199,7 @@ impl CodeCommit for CommitService {
                     i.commit_message.as_deref(),
                 ),
                 true,
+                i.conflict_resolution.as_ref(),
             )
             .await?;
         Ok(MergeBranchesBySquashOutput {
@@ -217,12 +212,6 @@ impl CodeCommit for CommitService {
         ctx: &RequestContext,
         i: MergeBranchesByThreeWayInput,
     ) -> R<MergeBranchesByThreeWayOutput> {
-        if i.conflict_resolution.is_some() {
-            return Err(AwsError::not_implemented(
-                "codecommit",
-                "MergeBranchesByThreeWay with conflictResolution",
-            ));
-        }
         let (commit_id, tree_id) = self
             .merge_into_branch(
                 ctx,
@@ -238,6 +227,7 @@ impl CodeCommit for CommitService {
                     i.commit_message.as_deref(),
                 ),
                 false,
+                i.conflict_resolution.as_ref(),
             )
             .await?;
         Ok(MergeBranchesByThreeWayOutput {
@@ -332,18 +322,13 @@ impl CodeCommit for CommitService {
         ctx: &RequestContext,
         i: MergePullRequestBySquashInput,
     ) -> R<MergePullRequestBySquashOutput> {
-        if i.conflict_resolution.is_some() {
-            return Err(AwsError::not_implemented(
-                "codecommit",
-                "MergePullRequestBySquash with conflictResolution",
-            ));
-        }
         let settings = pulls::MergeSettings {
             level: i.conflict_detail_level.as_ref(),
             strategy: i.conflict_resolution_strategy.as_ref(),
             author: i.author_name.as_deref(),
             email: i.email.as_deref(),
             message: i.commit_message.as_deref(),
+            resolution: i.conflict_resolution.as_ref(),
         };
         let pr = self
             .merge_pull(
@@ -364,18 +349,13 @@ impl CodeCommit for CommitService {
         ctx: &RequestContext,
         i: MergePullRequestByThreeWayInput,
     ) -> R<MergePullRequestByThreeWayOutput> {
-        if i.conflict_resolution.is_some() {
-            return Err(AwsError::not_implemented(
-                "codecommit",
-                "MergePullRequestByThreeWay with conflictResolution",
-            ));
-        }
         let settings = pulls::MergeSettings {
             level: i.conflict_detail_level.as_ref(),
             strategy: i.conflict_resolution_strategy.as_ref(),
             author: i.author_name.as_deref(),
             email: i.email.as_deref(),
             message: i.commit_message.as_deref(),
+            resolution: i.conflict_resolution.as_ref(),
         };
         let pr = self
             .merge_pull(

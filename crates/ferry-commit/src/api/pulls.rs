@@ -672,6 +672,7 @@ impl CommitService {
                     s.strategy,
                     (s.author, s.email, Some(&message)),
                     *opt == MergeOptionTypeEnum::SquashMerge,
+                    s.resolution,
                 )
                 .await?
                 .0
@@ -769,6 +770,7 @@ pub(crate) struct MergeSettings<'a> {
     pub author: Option<&'a str>,
     pub email: Option<&'a str>,
     pub message: Option<&'a str>,
+    pub resolution: Option<&'a ConflictResolution>,
 }
 
 fn closed(p: &PullRow) -> AwsError {
