@@ -460,12 +460,7 @@ impl CommitService {
             .map_or(PAGE, |n| (n as usize).min(PAGE));
         let after = match &i.next_token {
             None => String::new(),
-            Some(t) => ferry_types::page::decode(t).ok_or_else(|| {
-                AwsError::new(
-                    "InvalidContinuationTokenException",
-                    "The specified continuation token is not valid.",
-                )
-            })?,
+            Some(t) => ferry_types::page::decode(t).ok_or_else(super::paging::invalid_token)?,
         };
         let mut names = self
             .store

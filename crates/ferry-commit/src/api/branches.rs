@@ -75,12 +75,8 @@ impl CommitService {
         let start = match &i.next_token {
             None => 0,
             Some(t) => {
-                let after = ferry_types::page::decode(t).ok_or_else(|| {
-                    AwsError::new(
-                        "InvalidContinuationTokenException",
-                        "The specified continuation token is not valid.",
-                    )
-                })?;
+                let after =
+                    ferry_types::page::decode(t).ok_or_else(super::paging::invalid_token)?;
                 all.partition_point(|(name, _)| name.as_str() <= after.as_str())
             }
         };

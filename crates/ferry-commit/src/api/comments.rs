@@ -77,30 +77,6 @@ fn group(comments: Vec<CommentRow>) -> Vec<Vec<CommentRow>> {
     groups
 }
 
-fn page<T>(
-    items: Vec<T>,
-    token: Option<&str>,
-    max: Option<i32>,
-) -> Result<(Vec<T>, Option<String>), AwsError> {
-    let limit = max
-        .filter(|n| *n >= 1)
-        .map_or(PAGE, |n| (n as usize).min(PAGE));
-    let offset = match token {
-        None => 0,
-        Some(t) => ferry_types::page::decode(t)
-            .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| {
-                AwsError::new(
-                    "InvalidContinuationTokenException",
-                    "The specified continuation token is not valid.",
-                )
-            })?,
-    };
-    let next = (offset + limit < items.len())
-        .then(|| ferry_types::page::encode(&(offset + limit).to_string()));
-    Ok((items.into_iter().skip(offset).take(limit).collect(), next))
-}
-
 /// What a new comment is about.
 struct Context<'a> {
     repo: &'a RepoRow,
@@ -461,7 +437,12 @@ impl CommitService {
                     .is_none_or(|a| a.eq_ignore_ascii_case(&c.after_commit))
             })
             .collect();
-        let (groups, next_token) = page(group(comments), i.next_token.as_deref(), i.max_results)?;
+        let (groups, next_token) = super::paging::page(
+            group(comments),
+            i.next_token.as_deref(),
+            i.max_results,
+            PAGE,
+        )?;
         let data = groups
             .into_iter()
             .map(|g| {
@@ -499,7 +480,12 @@ impl CommitService {
             .comments_for_compared_commit(&repo.id, &before, &after)
             .await
             .map_err(store)?;
-        let (groups, next_token) = page(group(comments), i.next_token.as_deref(), i.max_results)?;
+        let (groups, next_token) = super::paging::page(
+            group(comments),
+            i.next_token.as_deref(),
+            i.max_results,
+            PAGE,
+        )?;
         let data = groups
             .into_iter()
             .map(|g| {

@@ -127,29 +127,6 @@ fn describe(path: &str, v: &Versions, conflicted: bool) -> (ConflictMetadata, Ve
     (meta, hunks)
 }
 
-fn page<T>(
-    items: Vec<T>,
-    token: Option<&str>,
-    max: Option<i32>,
-    default: usize,
-) -> Result<(Vec<T>, Option<String>), AwsError> {
-    let limit = max.filter(|n| *n >= 1).map_or(default, |n| n as usize);
-    let offset = match token {
-        None => 0,
-        Some(t) => ferry_types::page::decode(t)
-            .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| {
-                AwsError::new(
-                    "InvalidContinuationTokenException",
-                    "The specified continuation token is not valid.",
-                )
-            })?,
-    };
-    let next = (offset + limit < items.len())
-        .then(|| ferry_types::page::encode(&(offset + limit).to_string()));
-    Ok((items.into_iter().skip(offset).take(limit).collect(), next))
-}
-
 impl CommitService {
     async fn versions(
         &self,
@@ -203,7 +180,7 @@ impl CommitService {
         }
         let (meta, hunks) = describe(&path, &v, a.conflicts.contains(&path));
         let (merge_hunks, next_token) =
-            page(hunks, i.next_token.as_deref(), i.max_merge_hunks, 1000)?;
+            super::paging::page(hunks, i.next_token.as_deref(), i.max_merge_hunks, 1000)?;
         Ok(DescribeMergeConflictsOutput {
             conflict_metadata: meta,
             merge_hunks,
@@ -251,7 +228,8 @@ impl CommitService {
             }
             _ => a.conflicts.clone(),
         };
-        let (files, next_token) = page(wanted, i.next_token.as_deref(), i.max_conflict_files, 500)?;
+        let (files, next_token) =
+            super::paging::page(wanted, i.next_token.as_deref(), i.max_conflict_files, 500)?;
         let mut conflicts = Vec::with_capacity(files.len());
         for path in files {
             let v = self.versions(&repo, &a, &path).await?;

@@ -38,27 +38,8 @@ impl CommitService {
                 "A commit specifier is required.",
             ));
         }
-        let limit = match i.max_results {
-            None => PAGE,
-            Some(n) if n >= 1 => (n as usize).min(PAGE),
-            Some(n) => {
-                return Err(AwsError::new(
-                    "InvalidMaxResultsException",
-                    format!("{n} is not a valid MaxResults."),
-                ));
-            }
-        };
-        let offset = match &i.next_token {
-            None => 0,
-            Some(t) => ferry_types::page::decode(t)
-                .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    AwsError::new(
-                        "InvalidContinuationTokenException",
-                        "The specified continuation token is not valid.",
-                    )
-                })?,
-        };
+        let limit = super::paging::limit(i.max_results, PAGE)?;
+        let offset = super::paging::offset(i.next_token.as_deref())?;
         let before_path = i
             .before_path
             .as_deref()
@@ -116,12 +97,9 @@ impl CommitService {
                     || c.after.as_ref().is_some_and(|e| under(&e.path, ap))
             })
             .collect();
-        let next_token = (offset + limit < selected.len())
-            .then(|| ferry_types::page::encode(&(offset + limit).to_string()));
+        let (selected, next_token) = super::paging::slice(selected, offset, limit);
         let differences = selected
             .into_iter()
-            .skip(offset)
-            .take(limit)
             .map(|c| {
                 let change_type = match (&c.before, &c.after) {
                     (None, _) => ChangeTypeEnum::A,

@@ -27,27 +27,8 @@ impl CommitService {
         let tip = self
             .resolve_spec(&repo, i.commit_specifier.as_deref())
             .await?;
-        let limit = match i.max_results {
-            None => PAGE,
-            Some(n) if n >= 1 => (n as usize).min(PAGE),
-            Some(n) => {
-                return Err(AwsError::new(
-                    "InvalidMaxResultsException",
-                    format!("{n} is not a valid maxResults."),
-                ));
-            }
-        };
-        let skip = match &i.next_token {
-            None => 0,
-            Some(t) => ferry_types::page::decode(t)
-                .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    AwsError::new(
-                        "InvalidContinuationTokenException",
-                        "The specified continuation token is not valid.",
-                    )
-                })?,
-        };
+        let limit = super::paging::limit(i.max_results, PAGE)?;
+        let skip = super::paging::offset(i.next_token.as_deref())?;
         let p = path.clone();
         let (versions, more) = self
             .git

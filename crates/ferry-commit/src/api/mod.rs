@@ -15,6 +15,7 @@ mod differences;
 mod errors;
 mod history;
 mod merges;
+mod paging;
 mod pulls;
 mod reactions;
 mod repositories;

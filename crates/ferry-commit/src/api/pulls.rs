@@ -328,12 +328,7 @@ impl CommitService {
             Some(t) => Some(
                 ferry_types::page::decode(t)
                     .and_then(|s| s.parse::<i64>().ok())
-                    .ok_or_else(|| {
-                        AwsError::new(
-                            "InvalidContinuationTokenException",
-                            "The specified continuation token is not valid.",
-                        )
-                    })?,
+                    .ok_or_else(super::paging::invalid_token)?,
             ),
         };
         let status = i.pull_request_status.as_ref().map(|s| s.as_str());
@@ -366,21 +361,8 @@ impl CommitService {
         i: DescribePullRequestEventsInput,
     ) -> Result<DescribePullRequestEventsOutput, AwsError> {
         let p = self.load_pull(&i.pull_request_id).await?;
-        let limit = i
-            .max_results
-            .filter(|n| *n >= 1)
-            .map_or(PAGE, |n| (n as usize).min(PAGE));
-        let offset = match &i.next_token {
-            None => 0,
-            Some(t) => ferry_types::page::decode(t)
-                .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    AwsError::new(
-                        "InvalidContinuationTokenException",
-                        "The specified continuation token is not valid.",
-                    )
-                })?,
-        };
+        let limit = super::paging::limit(i.max_results, PAGE)?;
+        let offset = super::paging::offset(i.next_token.as_deref())?;
         let wanted = i.pull_request_event_type.as_ref().map(|t| t.as_str());
         let events: Vec<_> = self
             .store
@@ -391,12 +373,9 @@ impl CommitService {
             .filter(|e| wanted.is_none_or(|w| w == e.event_type))
             .filter(|e| i.actor_arn.as_deref().is_none_or(|a| a == e.actor_arn))
             .collect();
-        let next_token = (offset + limit < events.len())
-            .then(|| ferry_types::page::encode(&(offset + limit).to_string()));
+        let (events, next_token) = super::paging::slice(events, offset, limit);
         let out = events
             .into_iter()
-            .skip(offset)
-            .take(limit)
             .map(|e| {
                 let mut ev = PullRequestEvent {
                     pull_request_id: Some(e.pull_request_id.to_string()),

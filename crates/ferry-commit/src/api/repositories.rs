@@ -155,12 +155,7 @@ impl CommitService {
         let descending = matches!(i.order, Some(OrderEnum::Descending));
         let after = match &i.next_token {
             None => None,
-            Some(t) => Some(decode_list_token(t).ok_or_else(|| {
-                AwsError::new(
-                    "InvalidContinuationTokenException",
-                    "The specified continuation token is not valid.",
-                )
-            })?),
+            Some(t) => Some(decode_list_token(t).ok_or_else(super::paging::invalid_token)?),
         };
         let mut rows = self
             .store
