@@ -2,8 +2,9 @@
 //! `Records` document AWS sends to SNS/Lambda), and delivery. Destinations that are `http://`
 //! URLs get a JSON POST signed with the installation's trigger key (header
 //! `X-Ferry-Signature-256: sha256=<hex HMAC-SHA256 of the body>`), retried three times with
-//! back-off; SNS topic and Lambda function ARNs are stored but Ferry cannot deliver to them, and
-//! says so when tested. `https://` delivery needs TLS, which Ferry does not carry yet.
+//! back-off; `https://` URLs the same over TLS, verified against the system's trusted roots
+//! (`SSL_CERT_FILE` / `SSL_CERT_DIR` are honoured). SNS topic and Lambda function ARNs are stored
+//! but Ferry cannot deliver to them, and says so when tested.
 
 use std::time::Duration;
 
@@ -156,23 +157,52 @@ pub fn event(d: &Destination<'_>, refs: &[RefEvent], test: bool) -> serde_json::
     }]})
 }
 
+/// TLS settings for https destinations, made once.
+fn tls() -> Result<tokio_rustls::TlsConnector, String> {
+    static CONFIG: std::sync::OnceLock<
+        Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>,
+    > = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!(error = %e, "trusted certificates: skipped a source");
+        }
+        for cert in found.certs {
+            let _ = roots.add(cert);
+        }
+        let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| std::sync::Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+            .map_err(|e| e.to_string())
+    });
+    config.clone().map(tokio_rustls::TlsConnector::from)
+}
+
 /// Delivers one event once; `Err` says why it failed.
 pub async fn deliver_once(destination: &str, body: &[u8], secret: &str) -> Result<(), String> {
-    let Some(rest) = destination.strip_prefix("http://") else {
-        if destination.starts_with("https://") {
-            return Err("https delivery is not available in this Ferry build".into());
+    let (tls_on, rest) = match (
+        destination.strip_prefix("http://"),
+        destination.strip_prefix("https://"),
+    ) {
+        (Some(rest), _) => (false, rest),
+        (_, Some(rest)) => (true, rest),
+        _ => {
+            return Err(format!(
+                "Ferry cannot deliver to {destination} (SNS and Lambda destinations are stored only)"
+            ));
         }
-        return Err(format!(
-            "Ferry cannot deliver to {destination} (SNS and Lambda destinations are stored only)"
-        ));
     };
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
+    let default_port = if tls_on { 443 } else { 80 };
+    let (host, addr) = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+            (h.to_owned(), authority.to_owned())
+        }
+        _ => (authority.to_owned(), format!("{authority}:{default_port}")),
     };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
     mac.update(body);
@@ -183,35 +213,57 @@ pub async fn deliver_once(destination: &str, body: &[u8], secret: &str) -> Resul
         body.len()
     );
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(&addr)
+        let tcp = tokio::net::TcpStream::connect(&addr)
             .await
             .map_err(|e| e.to_string())?;
-        stream
-            .write_all(head.as_bytes())
-            .await
+        if tls_on {
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(
+                host.trim_matches(['[', ']']).to_owned(),
+            )
             .map_err(|e| e.to_string())?;
-        stream.write_all(body).await.map_err(|e| e.to_string())?;
-        let mut buf = vec![0u8; 512];
-        let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
-        let status_line = String::from_utf8_lossy(&buf[..n])
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned();
-        let code: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        if (200..300).contains(&code) {
-            Ok(())
+            let stream = tls()?
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            exchange_over(stream, &head, body).await
         } else {
-            Err(format!("the destination answered {status_line:?}"))
+            exchange_over(tcp, &head, body).await
         }
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .map_err(|_| "timed out".to_owned())?
+}
+
+/// Sends the request and reads the status line.
+async fn exchange_over<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    head: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    stream.write_all(body).await.map_err(|e| e.to_string())?;
+    stream.flush().await.map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 512];
+    let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+    let status_line = String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let code: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    if (200..300).contains(&code) {
+        Ok(())
+    } else {
+        Err(format!("the destination answered {status_line:?}"))
+    }
 }
 
 /// Delivers with retries (1 s, then 2 s between attempts); logs the outcome.

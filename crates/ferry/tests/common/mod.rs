@@ -45,15 +45,24 @@ pub struct Server {
 impl Server {
     /// Starts a server on a new data dir.
     pub fn start(database_url: Option<String>) -> Self {
+        Self::start_with_env(database_url, &[])
+    }
+
+    /// Starts a server on a new data dir with extra environment variables.
+    pub fn start_with_env(database_url: Option<String>, env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().join("data");
-        let mut s = Self::start_on(&dir, database_url);
+        let mut s = Self::launch(&dir, database_url, env);
         s._data = Some(data);
         s
     }
 
     /// Starts a server on an existing (or new) data dir.
     pub fn start_on(dir: &Path, database_url: Option<String>) -> Self {
+        Self::launch(dir, database_url, &[])
+    }
+
+    fn launch(dir: &Path, database_url: Option<String>, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
         cmd.args([
             "serve",
@@ -70,6 +79,9 @@ impl Server {
         .env_remove("FERRY_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         if let Some(url) = &database_url {
             cmd.args(["--database-url", url]);
         }
