@@ -23,30 +23,18 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from helpers import check, done, expect_error
+from helpers import git_raw as git
+
 URL = os.environ["FERRY_URL"]
 ACCOUNT = os.environ["FERRY_ACCOUNT"]
 DATA_DIR = os.environ["FERRY_DATA_DIR"]
 CFG = Config(retries={"max_attempts": 1, "mode": "standard"})
 cc = boto3.client("codecommit", endpoint_url=URL, config=CFG)
-checks = 0
 
 
-def check(cond, what):
-    global checks
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
-    checks += 1
 
 
-def expect_error(code, fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except cc.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        check(got == code, f"{fn.__name__}: expected {code}, got {got}: {e}")
-        return e
-    check(False, f"{fn.__name__}: expected {code}, got success")
 
 
 def raw(target, body, *, creds=None, service="codecommit", sign=True, when=None, path="/", method="POST", headers=None):
@@ -86,11 +74,6 @@ def raw_error(expected_code, expected_status, *args, **kwargs):
     return body
 
 
-def git(*args, cwd=None, input=None):
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", HOME=tempfile.gettempdir())
-    helper = ["-c", "credential.helper=!aws codecommit credential-helper --ignore-host-check $@", "-c", "credential.UseHttpPath=true"]
-    ident = ["-c", "user.name=Boto Test", "-c", "user.email=boto@example.com", "-c", "init.defaultBranch=main"]
-    return subprocess.run(["git", *helper, *ident, *args], cwd=cwd, env=env, input=input, capture_output=True, check=True).stdout
 
 
 # --- repositories -------------------------------------------------------------------------
@@ -306,4 +289,4 @@ check(urllib.request.urlopen(f"{URL}/healthz").status == 200, "healthz")
 metrics = urllib.request.urlopen(f"{URL}/metrics").read().decode()
 check('ferry_requests_total{service="codecommit",operation="CreateBranch"} 122' in metrics, "metrics count operations (120 created, 2 refused)")
 
-print(f"{checks} passed, 0 failed")
+done()

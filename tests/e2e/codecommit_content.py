@@ -12,32 +12,16 @@ import threading
 import boto3
 from botocore.config import Config
 
+from helpers import check, done, expect_error, git
+
 URL = os.environ["FERRY_URL"]
 cc = boto3.client("codecommit", endpoint_url=URL, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-checks = 0
 
 
-def check(cond, what):
-    global checks
-    if not cond:
-        raise SystemExit(f"FAILED: {what}")
-    checks += 1
 
 
-def expect_error(code, fn, **kwargs):
-    try:
-        fn(**kwargs)
-    except cc.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        check(got == code, f"{fn.__name__}: expected {code}, got {got}: {e}")
-        return
-    check(False, f"{fn.__name__}: expected {code}, got success")
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", HOME=tempfile.gettempdir())
-    helper = ["-c", "credential.helper=!aws codecommit credential-helper --ignore-host-check $@", "-c", "credential.UseHttpPath=true"]
-    return subprocess.run(["git", *helper, *args], cwd=cwd, env=env, capture_output=True, check=True).stdout.decode()
 
 
 def tip(branch="main"):
@@ -276,4 +260,4 @@ git("fetch", "-q", "origin", cwd=clone)
 graph = git("log", "--format=%H %P", "origin/main", cwd=clone).splitlines()
 check(any(line.split()[0] == m3["commitId"] and len(line.split()) == 3 for line in graph), "git sees the three-way merge commit")
 
-print(f"{checks} passed, 0 failed")
+done()

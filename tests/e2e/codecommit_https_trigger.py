@@ -15,16 +15,12 @@ import threading
 
 import boto3
 
+from helpers import check, done
+
 URL = os.environ["FERRY_URL"]
 cc = boto3.client("codecommit", endpoint_url=URL)
-checks = 0
 
 
-def check(cond, what):
-    global checks
-    if not cond:
-        raise SystemExit(f"FAILED: {what}")
-    checks += 1
 
 
 received = queue.Queue()
@@ -64,4 +60,4 @@ sig, body = received.get(timeout=10)
 record = json.loads(body)["Records"][0]
 check(record["eventName"] == "ReferenceChanges" and record["eventTriggerConfigId"] == conf["configurationId"], f"API commit fires over https {record}")
 server.shutdown()
-print(f"{checks} passed, 0 failed")
+done()

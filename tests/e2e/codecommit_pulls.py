@@ -11,36 +11,19 @@ import tempfile
 import boto3
 from botocore.config import Config
 
+from helpers import check, done, expect_error, git
+
 URL = os.environ["FERRY_URL"]
 cfg = Config(retries={"max_attempts": 1, "mode": "standard"})
 cc = boto3.client("codecommit", endpoint_url=URL, config=cfg)
 bob = boto3.client("codecommit", endpoint_url=URL, config=cfg, aws_access_key_id=os.environ["BOB_AKID"],
                    aws_secret_access_key=os.environ["BOB_SECRET"])
-checks = 0
 
 
-def check(cond, what):
-    global checks
-    if not cond:
-        raise SystemExit(f"FAILED: {what}")
-    checks += 1
 
 
-def expect_error(code, fn, **kwargs):
-    try:
-        fn(**kwargs)
-    except cc.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        check(got == code, f"{fn.__name__}: expected {code}, got {got}: {e}")
-        return
-    check(False, f"{fn.__name__}: expected {code}, got success")
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", HOME=tempfile.gettempdir())
-    helper = ["-c", "credential.helper=!aws codecommit credential-helper --ignore-host-check $@", "-c", "credential.UseHttpPath=true",
-              "-c", "user.name=G", "-c", "user.email=g@example.com"]
-    return subprocess.run(["git", *helper, *args], cwd=cwd, env=env, capture_output=True, check=True).stdout.decode()
 
 
 def tip(branch):
@@ -266,8 +249,8 @@ check(state["overridden"] and state["overrider"].endswith(":root"), "override st
 expect_error("OverrideAlreadySetException", cc.override_pull_request_approval_rules, pullRequestId=rid, revisionId=rrev, overrideStatus="OVERRIDE")
 cc.override_pull_request_approval_rules(pullRequestId=rid, revisionId=rrev, overrideStatus="REVOKE")
 check(not cc.get_pull_request_override_state(pullRequestId=rid, revisionId=rrev)["overridden"], "override revoked")
-done = cc.merge_pull_request_by_fast_forward(pullRequestId=rid, repositoryName="prs")["pullRequest"]
-check(done["pullRequestStatus"] == "CLOSED", "merged once the rules are satisfied")
+ruled_done = cc.merge_pull_request_by_fast_forward(pullRequestId=rid, repositoryName="prs")["pullRequest"]
+check(ruled_done["pullRequestStatus"] == "CLOSED", "merged once the rules are satisfied")
 kinds = [e["pullRequestEventType"] for e in cc.describe_pull_request_events(pullRequestId=rid)["pullRequestEvents"]]
 for k in ["PULL_REQUEST_APPROVAL_RULE_CREATED", "PULL_REQUEST_APPROVAL_RULE_UPDATED", "PULL_REQUEST_APPROVAL_RULE_DELETED",
           "PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN", "PULL_REQUEST_MERGE_STATE_CHANGED"]:
@@ -307,8 +290,8 @@ check(manual["pullRequestStatus"] == "CLOSED" and cc.get_file(repositoryName="pr
 # --- git sees what the API reports -------------------------------------------------------
 git("fetch", "-q", "origin", cwd=w)
 log = git("log", "--format=%H", "origin/main", cwd=w).split()
-for p in [merged, ff_done, sq_done, done, manual]:
+for p in [merged, ff_done, sq_done, ruled_done, manual]:
     check(p["pullRequestTargets"][0]["mergeMetadata"]["mergeCommitId"] in log, "merge commits are on main for git")
 check(log[0] == tip("main"), "git's main is the API's main")
 
-print(f"{checks} passed, 0 failed")
+done()
