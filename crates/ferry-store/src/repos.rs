@@ -144,19 +144,35 @@ impl Store {
 
     /// Deletes a repository by name and returns what was deleted.
     pub async fn delete_repository(&self, name: &str) -> Result<Option<RepoRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "DELETE FROM cc_repositories WHERE repository_name = $1 RETURNING {COLUMNS}"
         ))
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let repo = row.as_ref().map(row_to_repo);
         if let Some(r) = &repo {
-            sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1")
-                .bind(&r.id)
-                .execute(&self.pool)
-                .await?;
+            // Everything that belongs to the repository goes with it, in the same transaction.
+            let pulls = "SELECT pull_request_id FROM cc_pull_requests WHERE repository_id = $1";
+            for sql in [
+                format!("DELETE FROM cc_pull_request_events WHERE pull_request_id IN ({pulls})"),
+                format!("DELETE FROM cc_pull_request_approvals WHERE pull_request_id IN ({pulls})"),
+                format!("DELETE FROM cc_pull_request_overrides WHERE pull_request_id IN ({pulls})"),
+                format!("DELETE FROM cc_approval_rules WHERE pull_request_id IN ({pulls})"),
+                "DELETE FROM cc_comment_reactions WHERE comment_id IN \
+                 (SELECT comment_id FROM cc_comments WHERE repository_id = $1)"
+                    .to_owned(),
+                "DELETE FROM cc_comments WHERE repository_id = $1".to_owned(),
+                "DELETE FROM cc_pull_requests WHERE repository_id = $1".to_owned(),
+                "DELETE FROM cc_repository_triggers WHERE repository_id = $1".to_owned(),
+                "DELETE FROM cc_template_repositories WHERE repository_id = $1".to_owned(),
+                "DELETE FROM resource_tags WHERE resource_id = $1".to_owned(),
+            ] {
+                sqlx::query(&sql).bind(&r.id).execute(&mut *tx).await?;
+            }
         }
+        tx.commit().await?;
         Ok(repo)
     }
 

@@ -198,7 +198,31 @@ async fn repositories_crud_rename_and_pagination() {
         let b = store.repository("b").await.unwrap().unwrap();
         assert_eq!((b.modified_ms, b.refs_version), (4000, 1));
 
+        let pull = ferry_store::pulls::PullRow {
+            repository_id: "id-b".into(),
+            title: "t".into(),
+            status: "OPEN".into(),
+            author_arn: "arn".into(),
+            source_ref: "refs/heads/x".into(),
+            destination_ref: "refs/heads/main".into(),
+            source_commit: "a".into(),
+            destination_commit: "b".into(),
+            revision_id: "r".into(),
+            ..Default::default()
+        };
+        let pid = store
+            .insert_pull_request(&pull, ("PULL_REQUEST_CREATED", "{}"))
+            .await
+            .unwrap();
+        store.put_triggers("id-b", "conf", "[]").await.unwrap();
+
         let gone = store.delete_repository("b").await.unwrap().unwrap();
+        assert!(
+            store.pull_request(pid).await.unwrap().is_none(),
+            "pull requests go with their repository"
+        );
+        assert!(store.pull_request_events(pid).await.unwrap().is_empty());
+        assert!(store.triggers("id-b").await.unwrap().is_none());
         assert_eq!(gone.id, "id-b");
         assert!(store.delete_repository("b").await.unwrap().is_none());
     }
