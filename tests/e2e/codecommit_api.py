@@ -284,6 +284,14 @@ check(rec["codecommit"]["references"] == [{"ref": "refs/heads/main", "commit": g
 check(rec["eventSourceARN"].endswith(":b3") and rec["eventTriggerConfigId"] == conf and rec["userIdentityARN"].endswith(":root"), "record fields")
 hook.shutdown()
 
+# --- STS GetCallerIdentity (Query protocol, XML) -----------------------------------------------
+sts = boto3.client("sts", endpoint_url=URL, config=CFG)
+me = sts.get_caller_identity()
+check(me["Account"] == ACCOUNT and me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root" and me["UserId"] == ACCOUNT, f"caller identity {me}")
+forged = boto3.client("sts", endpoint_url=URL, config=CFG, aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key="wrong")
+expect_error("InvalidSignatureException", forged.get_caller_identity)
+expect_error("NotImplementedException", sts.get_session_token)
+
 # --- health and metrics -------------------------------------------------------------------
 check(urllib.request.urlopen(f"{URL}/healthz").status == 200, "healthz")
 metrics = urllib.request.urlopen(f"{URL}/metrics").read().decode()

@@ -156,6 +156,9 @@ check(open_ids == [ab["pullRequestId"]], "status filter")
 me = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"]
 check(len(cc.list_pull_requests(repositoryName="prs", authorArn=me)["pullRequestIds"]) == 4, "author filter")
 
+bob_sts = boto3.client("sts", endpoint_url=URL, config=cfg, aws_access_key_id=os.environ["BOB_AKID"],
+                       aws_secret_access_key=os.environ["BOB_SECRET"]).get_caller_identity()
+check(bob_sts["Arn"].endswith(":user/bob") and bob_sts["UserId"].startswith("AIDA"), f"bob's identity {bob_sts}")
 bob_arn_guess = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["authorArn"].replace(":root", ":user/bob")
 
 # --- comments ----------------------------------------------------------------------------

@@ -46,6 +46,9 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
     let query = parts.uri.query().unwrap_or("").to_owned();
     let method = parts.method.as_str().to_owned();
 
+    if crate::query::is_query(&method, &path, &parts.headers) {
+        return query_call(&st, &request_id, started, parts, body).await;
+    }
     let route = match parts
         .headers
         .get("x-amz-target")
@@ -213,4 +216,49 @@ pub fn error_response(e: &AwsError) -> Response {
         h.insert("x-amzn-errortype", v);
     }
     r
+}
+
+/// A Query-protocol call (STS today): form body, SigV4, XML answer.
+async fn query_call(
+    st: &SharedState,
+    request_id: &str,
+    started: Instant,
+    parts: axum::http::request::Parts,
+    body: Body,
+) -> Response {
+    let fail = |e: AwsError, op: &str| {
+        st.metrics.record("sts", op, started.elapsed(), true);
+        crate::query::error_response(&e, request_id)
+    };
+    let Ok(body) = axum::body::to_bytes(body, MAX_API_BODY).await else {
+        return fail(
+            AwsError::new(
+                "RequestEntityTooLargeException",
+                "Request body is too large",
+            )
+            .with_status(413),
+            "unknown",
+        );
+    };
+    let Some(action) = crate::query::action(&body) else {
+        return fail(
+            AwsError::new(
+                "MissingAction",
+                "The request must contain the parameter Action.",
+            ),
+            "unknown",
+        );
+    };
+    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &["sts"]).await {
+        Ok(c) => c,
+        Err(e) => return fail(e, &action),
+    };
+    match crate::query::sts(&action, &caller, &st.account_id, request_id) {
+        Ok(r) => {
+            st.metrics.record("sts", &action, started.elapsed(), false);
+            tracing::info!(request_id, service = "sts", operation = %action, status = 200, "api");
+            r
+        }
+        Err(e) => fail(e, &action),
+    }
 }

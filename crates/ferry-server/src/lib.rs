@@ -9,6 +9,7 @@ pub mod config;
 pub mod git_http;
 pub mod lfs;
 pub mod metrics;
+pub mod query;
 pub mod server;
 #[cfg(feature = "ssh")]
 pub mod ssh;

@@ -85,6 +85,8 @@ fn aws_cli_manages_repositories() {
             "RepositoryDoesNotExistException",
         );
 
+        let me = s.aws_json(&["sts", "get-caller-identity"]);
+        assert_eq!(me["Account"], s.account.as_str());
         let got = s.aws_json(&["codecommit", "get-repository", "--repository-name", "demo"]);
         assert_eq!(got["repositoryMetadata"]["repositoryId"], id.as_str());
         let tags = s.aws_json(&[
