@@ -49,6 +49,22 @@ fn no_cache(r: &mut Response) {
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// The git caller, or the answer that refuses it (401 asks for credentials).
+async fn authenticate(
+    st: &SharedState,
+    headers: &HeaderMap,
+    repo_paths: &[&str],
+) -> Result<ferry_store::identity::Principal, Response> {
+    match verify_git(&st.store, &st.keys, &st.region, headers, repo_paths).await {
+        Ok(p) => Ok(p),
+        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => Err(unauthorized()),
+        Err(GitAuthError::Internal(e)) => {
+            tracing::error!(error = %e, "git authentication failed internally");
+            Err(plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
+        }
+    }
+}
+
 /// Handles every request under `/v1/repos/`.
 pub async fn handle(
     State(st): State<SharedState>,
@@ -99,21 +115,9 @@ pub async fn handle(
         return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
     }
     let repo_path = format!("/v1/repos/{repo_part}");
-    let principal = match verify_git(
-        &st.store,
-        &st.keys,
-        &st.region,
-        req.headers(),
-        &[repo_path.as_str()],
-    )
-    .await
-    {
+    let principal = match authenticate(&st, req.headers(), &[repo_path.as_str()]).await {
         Ok(p) => p,
-        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
-        Err(GitAuthError::Internal(e)) => {
-            tracing::error!(error = %e, "git authentication failed internally");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
-        }
+        Err(response) => return response,
     };
     let Some(repo) = st.commit.repository_for_git(name).await else {
         return plain(StatusCode::NOT_FOUND, "Repository not found");
@@ -171,13 +175,8 @@ async fn lfs_request(
         format!("/v1/repos/{name}.git/info/lfs"),
     ];
     let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-    match verify_git(&st.store, &st.keys, &st.region, req.headers(), &path_refs).await {
-        Ok(_) => {}
-        Err(GitAuthError::Missing) | Err(GitAuthError::Rejected) => return unauthorized(),
-        Err(GitAuthError::Internal(e)) => {
-            tracing::error!(error = %e, "git authentication failed internally");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error");
-        }
+    if let Err(response) = authenticate(st, req.headers(), &path_refs).await {
+        return response;
     }
     let Some(repo) = st.commit.repository_for_git(name).await else {
         return plain(StatusCode::NOT_FOUND, "Repository not found");

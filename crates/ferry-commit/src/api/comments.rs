@@ -284,7 +284,7 @@ impl CommitService {
         })
     }
 
-    async fn load_comment(&self, id: &str) -> Result<CommentRow, AwsError> {
+    pub(crate) async fn load_comment(&self, id: &str) -> Result<CommentRow, AwsError> {
         if id.is_empty() {
             return Err(AwsError::new(
                 "CommentIdRequiredException",
@@ -297,6 +297,18 @@ impl CommitService {
                 format!("The comment {id} does not exist."),
             )
         })
+    }
+
+    /// A comment that has not been deleted.
+    pub(crate) async fn load_live_comment(&self, id: &str) -> Result<CommentRow, AwsError> {
+        let c = self.load_comment(id).await?;
+        if c.deleted {
+            return Err(AwsError::new(
+                "CommentDeletedException",
+                "This comment has already been deleted.",
+            ));
+        }
+        Ok(c)
     }
 
     pub(crate) async fn api_post_comment_reply(
@@ -337,13 +349,7 @@ impl CommitService {
         ctx: &RequestContext,
         i: GetCommentInput,
     ) -> Result<GetCommentOutput, AwsError> {
-        let c = self.load_comment(&i.comment_id).await?;
-        if c.deleted {
-            return Err(AwsError::new(
-                "CommentDeletedException",
-                "This comment has already been deleted.",
-            ));
-        }
+        let c = self.load_live_comment(&i.comment_id).await?;
         Ok(GetCommentOutput {
             comment: Some(self.with_reactions(ctx, view(&c)).await?),
         })
@@ -355,13 +361,7 @@ impl CommitService {
         i: UpdateCommentInput,
     ) -> Result<UpdateCommentOutput, AwsError> {
         check_content(&i.content)?;
-        let mut c = self.load_comment(&i.comment_id).await?;
-        if c.deleted {
-            return Err(AwsError::new(
-                "CommentDeletedException",
-                "This comment has already been deleted.",
-            ));
-        }
+        let mut c = self.load_live_comment(&i.comment_id).await?;
         if c.author_arn != ctx.principal_arn {
             return Err(AwsError::new(
                 "CommentNotCreatedByCallerException",

@@ -54,9 +54,10 @@ fn attempt(
     line_level: bool,
     strategy: Strategy,
 ) -> Result<Attempt, GitError> {
+    // One merge-base computation serves the fast-forward check and the merge.
     let base = merge::merge_base(r, source, destination)?;
-    let fast_forward = merge::is_ancestor(r, destination, source)?;
-    let merged = merge::merge_commits(r, source, destination, strategy)?;
+    let fast_forward = destination == source || base == Some(destination);
+    let merged = merge::merge_commits(r, source, destination, base, strategy)?;
     let mut conflicts = merged.conflicts;
     if !line_level && strategy == Strategy::None {
         // File level: a file changed on both sides, differently, is a conflict.

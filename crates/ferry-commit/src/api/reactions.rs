@@ -68,23 +68,7 @@ impl CommitService {
         i: PutCommentReactionInput,
     ) -> Result<(), AwsError> {
         let reaction = reaction_of(&i.reaction_value)?;
-        let c = self
-            .store
-            .comment(&i.comment_id)
-            .await
-            .map_err(store)?
-            .ok_or_else(|| {
-                AwsError::new(
-                    "CommentDoesNotExistException",
-                    format!("The comment {} does not exist.", i.comment_id),
-                )
-            })?;
-        if c.deleted {
-            return Err(AwsError::new(
-                "CommentDeletedException",
-                "This comment has already been deleted.",
-            ));
-        }
+        let c = self.load_live_comment(&i.comment_id).await?;
         self.store
             .set_reaction(&c.id, &ctx.principal_arn, reaction)
             .await
@@ -95,17 +79,7 @@ impl CommitService {
         &self,
         i: GetCommentReactionsInput,
     ) -> Result<GetCommentReactionsOutput, AwsError> {
-        let c = self
-            .store
-            .comment(&i.comment_id)
-            .await
-            .map_err(store)?
-            .ok_or_else(|| {
-                AwsError::new(
-                    "CommentDoesNotExistException",
-                    format!("The comment {} does not exist.", i.comment_id),
-                )
-            })?;
+        let c = self.load_comment(&i.comment_id).await?;
         let mut by_reaction: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (user, reaction) in self.store.reactions(&c.id).await.map_err(store)? {
             if i.reaction_user_arn.as_deref().is_none_or(|u| u == user) {

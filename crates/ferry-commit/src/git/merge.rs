@@ -51,26 +51,15 @@ pub fn merge_base(
     }
 }
 
-/// Whether `ancestor` is reachable from `descendant` (fast-forward possible).
-pub fn is_ancestor(
-    repo: &gix::Repository,
-    ancestor: ObjectId,
-    descendant: ObjectId,
-) -> Result<bool, GitError> {
-    if ancestor == descendant {
-        return Ok(true);
-    }
-    Ok(merge_base(repo, ancestor, descendant)? == Some(ancestor))
-}
-
-/// Merges `source` into `destination` (both commits) over their merge base.
+/// Merges `source` into `destination` (both commits) over their merge base `base` (`None`:
+/// no common history).
 pub fn merge_commits(
     repo: &gix::Repository,
     source: ObjectId,
     destination: ObjectId,
+    base: Option<ObjectId>,
     strategy: Strategy,
 ) -> Result<TreeMerge, GitError> {
-    let base = merge_base(repo, source, destination)?;
     let base_tree = match base {
         Some(b) => commit_tree(repo, b)?,
         None => ObjectId::empty_tree(repo.object_hash()),
