@@ -10,6 +10,7 @@ pub mod git_http;
 pub mod lfs;
 pub mod metrics;
 pub mod query;
+pub mod s3;
 pub mod server;
 #[cfg(feature = "ssh")]
 pub mod ssh;

@@ -115,10 +115,16 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         },
     ));
     let blobs = ferry_store::blob::LocalBlobStore::new(dir.join("blobs"))?;
+    let s3 = ferry_s3::S3 {
+        store: store.clone(),
+        blobs: blobs.clone(),
+        base_hosts: s3_base_hosts(&public_url),
+    };
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
         commit: commit.clone(),
         blobs,
+        s3,
         keys: Default::default(),
         metrics: Default::default(),
         account_id: init.account_id.clone(),
@@ -192,5 +198,25 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/v1/repos/{*rest}", any(git_http::handle))
         .fallback(api::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::s3::gate,
+        ))
         .with_state(state)
+}
+
+/// Host names whose subdomains are buckets: the public URL's host, and `localhost`.
+fn s3_base_hosts(public_url: &str) -> Vec<String> {
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut hosts = vec!["localhost".to_owned()];
+    if !host.is_empty() && host != "localhost" && host.parse::<std::net::IpAddr>().is_err() {
+        hosts.insert(0, host);
+    }
+    hosts
 }

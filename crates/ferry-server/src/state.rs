@@ -17,6 +17,8 @@ pub struct AppState {
     /// Large objects (Git LFS) and, later, artifacts.
     pub blobs: LocalBlobStore,
     pub keys: KeyCache,
+    /// The S3 service (buckets and objects on the store and `blobs`).
+    pub s3: ferry_s3::S3,
     pub metrics: Metrics,
     pub account_id: String,
     pub region: String,

@@ -186,6 +186,89 @@ impl LocalBlobStore {
     }
 }
 
+/// An object being written piece by piece; it becomes visible under its key only when
+/// [`BlobWriter::commit`] succeeds. Dropping it uncommitted leaves nothing behind (the
+/// temporary file is removed by [`BlobWriter::abort`], or by the next start's sweep).
+pub struct BlobWriter {
+    file: tokio::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    size: u64,
+}
+
+impl BlobWriter {
+    /// Appends bytes.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        self.file.write_all(data).await?;
+        self.size += data.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Syncs and moves the object into place.
+    pub async fn commit(mut self) -> Result<u64, StoreError> {
+        let result = async {
+            self.file.flush().await?;
+            self.file.sync_all().await?;
+            if let Some(parent) = self.dest.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            tokio::fs::rename(&self.tmp, &self.dest).await
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(&self.tmp).await;
+            return Err(e.into());
+        }
+        Ok(self.size)
+    }
+
+    /// Throws the partial object away.
+    pub async fn abort(self) {
+        drop(self.file);
+        let _ = tokio::fs::remove_file(&self.tmp).await;
+    }
+}
+
+impl LocalBlobStore {
+    /// Starts writing an object under `key` piece by piece.
+    pub async fn writer(&self, key: &str) -> Result<BlobWriter, StoreError> {
+        let dest = self.path_of(key)?;
+        let tmp = self
+            .root
+            .join(".tmp")
+            .join(uuid::Uuid::new_v4().to_string());
+        let file = tokio::fs::File::create(&tmp).await?;
+        Ok(BlobWriter {
+            file,
+            tmp,
+            dest,
+            size: 0,
+        })
+    }
+
+    /// A reader over `len` bytes of an object starting at `start`; `NotFound` when absent.
+    pub async fn open_range(
+        &self,
+        key: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<std::pin::Pin<Box<dyn AsyncRead + Send>>, StoreError> {
+        use tokio::io::AsyncSeekExt;
+        let mut f = match tokio::fs::File::open(self.path_of(key)?).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        f.seek(std::io::SeekFrom::Start(start)).await?;
+        Ok(Box::pin(f.take(len)))
+    }
+}
+
 /// The root directory of a local store (for tests and garbage collection).
 impl AsRef<Path> for LocalBlobStore {
     fn as_ref(&self) -> &Path {

@@ -16,6 +16,7 @@ pub mod events;
 pub mod identity;
 pub mod pulls;
 pub mod repos;
+pub mod s3;
 pub mod secret;
 pub mod tags;
 pub mod testing;
