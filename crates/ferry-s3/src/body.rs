@@ -178,7 +178,7 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 pub async fn ingest(
     blobs: &LocalBlobStore,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Body,
     mode: &PayloadMode,
     max_size: u64,
 ) -> Result<Ingested, S3Error> {
@@ -247,7 +247,7 @@ pub async fn ingest(
 async fn pump(
     writer: &mut BlobWriter,
     digests: &mut Digests,
-    mut body: Body,
+    body: &mut Body,
     mode: &PayloadMode,
     max_size: u64,
 ) -> Result<Vec<(String, String)>, S3Error> {
@@ -419,12 +419,12 @@ pub async fn assemble(
 /// Reads a small body (XML documents) whole, with the same checks as [`ingest`].
 pub async fn small(
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Body,
     mode: &PayloadMode,
 ) -> Result<Vec<u8>, S3Error> {
     let checks = requested_checksums(headers)?;
     let md5_expected = content_md5(headers)?;
-    let bytes = axum::body::to_bytes(body, crate::xml::MAX_XML_BODY)
+    let bytes = axum::body::to_bytes(std::mem::take(body), crate::xml::MAX_XML_BODY)
         .await
         .map_err(|_| S3Error::new("MaxMessageLengthExceeded", 400, "Your request was too big."))?;
     let (bytes, trailers) = match mode {
@@ -455,4 +455,23 @@ pub async fn small(
         None,
     )?;
     Ok(bytes)
+}
+
+/// Reads and discards what is left of a request body, up to `limit` bytes or `within`;
+/// `true` when the body was read to its end (so the connection can be reused).
+pub async fn drain(body: &mut Body, limit: u64, within: std::time::Duration) -> bool {
+    let read = async {
+        let mut seen = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Ok(d) = frame.into_data() {
+                seen += d.len() as u64;
+                if seen > limit {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    tokio::time::timeout(within, read).await.unwrap_or(false)
 }

@@ -31,7 +31,7 @@ pub async fn list(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     Ok(xml(x.finish("ListAllMyBucketsResult")))
 }
 
-pub async fn create(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn create(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let name = req.bucket_name();
     names::check_bucket_name(name)?;
     let raw = body::small(&req.headers, body, &req.payload).await?;
@@ -116,7 +116,7 @@ pub async fn get_versioning(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     Ok(xml(x.finish("VersioningConfiguration")))
 }
 
-pub async fn put_versioning(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn put_versioning(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let name = req.bucket_name();
     s3.bucket(name).await?;
     let raw = body::small(&req.headers, body, &req.payload).await?;

@@ -32,6 +32,9 @@ pub use request::{Caller, Req};
 /// The largest single PUT (object or part), as on S3.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
+/// How much of an unread request body is read and dropped after an error.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// The S3 service of one server.
 #[derive(Clone)]
 pub struct S3 {
@@ -70,21 +73,32 @@ pub fn is_s3_request(parts: &Parts, base_hosts: &[String]) -> bool {
 
 impl S3 {
     /// Answers one authenticated S3 request.
-    pub async fn handle(&self, req: Req, body: Body) -> Response {
+    pub async fn handle(&self, req: Req, mut body: Body) -> Response {
         let head = req.method == axum::http::Method::HEAD;
         let request_id = req.request_id.clone();
-        match self.route(&req, body).await {
+        match self.route(&req, &mut body).await {
             Ok(mut r) => {
                 if let Ok(v) = axum::http::HeaderValue::from_str(&request_id) {
                     r.headers_mut().insert("x-amz-request-id", v);
                 }
                 r
             }
-            Err(e) => e.response(&request_id, head),
+            Err(e) => {
+                let mut r = e.response(&request_id, head);
+                // An error may come before the body was read: read the rest so the client
+                // sees the answer and the connection stays in step, or close it.
+                if !body::drain(&mut body, DRAIN_LIMIT, std::time::Duration::from_secs(10)).await {
+                    r.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                r
+            }
         }
     }
 
-    async fn route(&self, req: &Req, body: Body) -> Result<Response, S3Error> {
+    async fn route(&self, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
         use axum::http::Method;
         if let Some(sub) = req.unsupported_subresource() {
             return Err(S3Error::not_implemented(&format!("the ?{sub} subresource")));

@@ -45,7 +45,7 @@ async fn find_upload(s3: &S3, req: &Req) -> Result<Upload, S3Error> {
         .ok_or_else(|| S3Error::no_such_upload(id))
 }
 
-pub async fn upload_part(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn upload_part(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     if req.header("x-amz-copy-source").is_some() {
         return Err(S3Error::not_implemented("UploadPartCopy"));
     }
@@ -99,7 +99,7 @@ async fn all_parts(s3: &S3, upload_id: &str) -> Result<Vec<Part>, S3Error> {
     }
 }
 
-pub async fn complete(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let upload = find_upload(s3, req).await?;
     let raw = body::small(&req.headers, body, &req.payload).await?;
     let doc = crate::xml::parse(&raw)?;

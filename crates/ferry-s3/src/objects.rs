@@ -68,7 +68,7 @@ pub(crate) fn version_header(r: &mut Response, versioning: &str, version_id: &st
     }
 }
 
-pub async fn put(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn put(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let bucket = s3.bucket(req.bucket_name()).await?;
     let got = body::ingest(&s3.blobs, &req.headers, body, &req.payload, MAX_PUT_SIZE).await?;
     let headers = stored_headers(&req.headers, &got.checksums);
@@ -342,7 +342,7 @@ pub async fn delete(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     Ok(r)
 }
 
-pub async fn delete_many(s3: &S3, req: &Req, body: Body) -> Result<Response, S3Error> {
+pub async fn delete_many(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     s3.bucket(req.bucket_name()).await?;
     let raw = body::small(&req.headers, body, &req.payload).await?;
     let doc = crate::xml::parse(&raw)?;

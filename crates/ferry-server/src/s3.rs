@@ -56,7 +56,24 @@ async fn handle(st: &SharedState, parts: axum::http::request::Parts, body: Body)
             };
             st.s3.handle(req, body).await
         }
-        Err(e) => e.response(&request_id, head),
+        Err(e) => {
+            let mut body = body;
+            let mut r = e.response(&request_id, head);
+            // Refused before reading: read a bounded rest so the client sees the answer.
+            if !ferry_s3::body::drain(
+                &mut body,
+                8 * 1024 * 1024,
+                std::time::Duration::from_secs(5),
+            )
+            .await
+            {
+                r.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
+            r
+        }
     };
     let status = response.status();
     st.metrics.record(

@@ -234,7 +234,7 @@ impl Store {
         let Some(t) = self.template(name).await? else {
             return Ok(None);
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM cc_template_repositories WHERE template_id = $1")
             .bind(&t.id)
             .execute(&mut *tx)
@@ -320,7 +320,7 @@ impl Store {
         ms: i64,
         metadata: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         crate::pulls::insert_event(&mut tx, id, event_type, actor, ms, metadata).await?;
         tx.commit().await?;
         Ok(())

@@ -49,7 +49,7 @@ impl Store {
         account_id: Option<&str>,
         root_key: Option<(&str, &str)>,
     ) -> Result<Initialized, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let candidate = account_id
             .map(str::to_owned)
             .unwrap_or_else(ferry_types::ids::account_id);

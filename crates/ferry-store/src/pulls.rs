@@ -82,7 +82,7 @@ impl Store {
         event: (&str, &str),
     ) -> Result<i64, StoreError> {
         for _ in 0..5 {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let next: i64 =
                 sqlx::query("SELECT COALESCE(MAX(pull_request_id), 0) + 1 FROM cc_pull_requests")
                     .fetch_one(&mut *tx)
@@ -208,7 +208,7 @@ impl Store {
         p: &PullRow,
         event: Option<(&str, &str, &str)>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE cc_pull_requests SET title = $1, description = $2, status = $3, source_commit = $4, \
              destination_commit = $5, merge_base = $6, is_merged = $7, merged_by = $8, merge_commit = $9, \
@@ -268,7 +268,7 @@ impl Store {
         now_ms: i64,
         metadata: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO cc_pull_request_approvals (pull_request_id, revision_id, user_arn, approval_state) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (pull_request_id, revision_id, user_arn) \

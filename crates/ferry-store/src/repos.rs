@@ -144,7 +144,7 @@ impl Store {
 
     /// Deletes a repository by name and returns what was deleted.
     pub async fn delete_repository(&self, name: &str) -> Result<Option<RepoRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "DELETE FROM cc_repositories WHERE repository_name = $1 RETURNING {COLUMNS}"
         ))

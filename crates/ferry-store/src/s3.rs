@@ -191,7 +191,7 @@ impl Store {
     /// Deletes an empty bucket: `NotFound`, or `Conflict` while it holds any object version or
     /// multipart upload.
     pub async fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let busy: i64 = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM s3_objects WHERE bucket_name = $1 LIMIT 1) o) \
              + (SELECT COUNT(*) FROM (SELECT 1 FROM s3_uploads WHERE bucket_name = $1 LIMIT 1) u)",
@@ -246,7 +246,7 @@ impl Store {
     /// Writes a new version of an object (or a delete marker when `blob_key` is `None`)
     /// according to the bucket's versioning, making it the latest.
     pub async fn put_object_version(&self, o: &NewObject) -> Result<Written, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let w = self.put_version_tx(&mut tx, o).await?;
         tx.commit().await?;
         Ok(w)
@@ -347,7 +347,7 @@ impl Store {
         version_id: Option<&str>,
         now_ms: i64,
     ) -> Result<Deleted, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.lock_key(&mut tx, bucket, key).await?;
         let versioning: String =
             sqlx::query("SELECT versioning FROM s3_buckets WHERE bucket_name = $1")
@@ -429,7 +429,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_name = $1 AND is_latest = 1 AND is_delete_marker = 0 \
-             AND object_key {cmp} $2 AND substr(object_key, 1, $3) = $4 ORDER BY object_key LIMIT $5"
+             AND object_key {cmp} $2 AND substr(object_key, 1, CAST($3 AS INTEGER)) = $4 ORDER BY object_key LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(bucket)
@@ -452,7 +452,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ObjectVersion>, StoreError> {
         let base = format!(
-            "SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_name = $1 AND substr(object_key, 1, $2) = $3"
+            "SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_name = $1 AND substr(object_key, 1, CAST($2 AS INTEGER)) = $3"
         );
         let order = "ORDER BY object_key, seq DESC";
         let plen = prefix.chars().count() as i64;
@@ -537,7 +537,7 @@ impl Store {
     ) -> Result<Vec<Upload>, StoreError> {
         let rows = sqlx::query(
             "SELECT upload_id, bucket_name, object_key, headers, initiator_arn, initiated_ms FROM s3_uploads \
-             WHERE bucket_name = $1 AND substr(object_key, 1, $2) = $3 AND object_key > $4 ORDER BY object_key, initiated_ms, upload_id LIMIT $5",
+             WHERE bucket_name = $1 AND substr(object_key, 1, CAST($2 AS INTEGER)) = $3 AND object_key > $4 ORDER BY object_key, initiated_ms, upload_id LIMIT $5",
         )
         .bind(bucket)
         .bind(prefix.chars().count() as i64)
@@ -552,7 +552,7 @@ impl Store {
     /// Records a part (replacing an earlier upload of the same number); returns the replaced
     /// part's blob key. `NotFound` when the upload is gone.
     pub async fn put_part(&self, upload_id: &str, p: &Part) -> Result<Option<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM s3_uploads WHERE upload_id = $1")
             .bind(upload_id)
             .fetch_optional(&mut *tx)
@@ -610,7 +610,7 @@ impl Store {
 
     /// Removes an upload and its parts; returns the parts' blob keys. `NotFound` when absent.
     pub async fn abort_upload(&self, upload_id: &str) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let blobs = remove_upload(&mut tx, upload_id).await?;
         tx.commit().await?;
         Ok(blobs)
@@ -623,7 +623,7 @@ impl Store {
         upload_id: &str,
         object: &NewObject,
     ) -> Result<Written, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let parts = remove_upload(&mut tx, upload_id).await?;
         let mut w = self.put_version_tx(&mut tx, object).await?;
         tx.commit().await?;

@@ -25,7 +25,7 @@ impl Store {
         tags: &BTreeMap<String, String>,
         max: usize,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (k, v) in tags {
             sqlx::query(
                 "INSERT INTO resource_tags (resource_id, tag_key, tag_value) VALUES ($1, $2, $3) \
@@ -52,7 +52,7 @@ impl Store {
 
     /// Removes tags by key; absent keys are fine.
     pub async fn remove_tags(&self, resource_id: &str, keys: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for k in keys {
             sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1 AND tag_key = $2")
                 .bind(resource_id)

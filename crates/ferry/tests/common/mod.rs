@@ -122,6 +122,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
