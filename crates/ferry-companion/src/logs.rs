@@ -273,7 +273,10 @@ impl Logs for CompanionService {
             }
         }
         let next_token = more
-            .then(|| out.last().map(|g| ferry_types::page::encode(&format!("g:{}", g.name))))
+            .then(|| {
+                out.last()
+                    .map(|g| ferry_types::page::encode(&format!("g:{}", g.name)))
+            })
             .flatten();
         Ok(DescribeLogGroupsResponse {
             log_groups: Some(
@@ -485,12 +488,14 @@ impl Logs for CompanionService {
             ),
             // Nothing more this way: the same token comes back (how readers know to stop).
             _ => match token {
-                Some(StreamToken::Forward(p)) => {
-                    (StreamToken::Forward(p), StreamToken::Backward((p.0, p.1 + 1)))
-                }
-                Some(StreamToken::Backward(p)) => {
-                    (StreamToken::Forward((p.0, p.1 - 1)), StreamToken::Backward(p))
-                }
+                Some(StreamToken::Forward(p)) => (
+                    StreamToken::Forward(p),
+                    StreamToken::Backward((p.0, p.1 + 1)),
+                ),
+                Some(StreamToken::Backward(p)) => (
+                    StreamToken::Forward((p.0, p.1 - 1)),
+                    StreamToken::Backward(p),
+                ),
                 None => (StreamToken::Forward((0, 0)), StreamToken::Backward((0, 0))),
             },
         };
@@ -528,16 +533,19 @@ impl Logs for CompanionService {
         if let (Some(s), Some(e)) = (i.start_time, i.end_time)
             && s > e
         {
-            return Err(invalid("endTime must be greater than or equal to startTime"));
+            return Err(invalid(
+                "endTime must be greater than or equal to startTime",
+            ));
         }
-        let pattern = FilterPattern::parse(i.filter_pattern.as_deref().unwrap_or(""))
-            .map_err(|e| match e {
+        let pattern = FilterPattern::parse(i.filter_pattern.as_deref().unwrap_or("")).map_err(
+            |e| match e {
                 PatternError::Unsupported => AwsError::not_implemented(
                     "logs",
                     "FilterLogEvents with JSON or space-delimited filter patterns",
                 ),
                 PatternError::Invalid => invalid("Invalid filter pattern"),
-            })?;
+            },
+        )?;
         let group = self.existing_group(&name).await?;
         if let StreamSelector::Names(names) = &streams {
             for n in names {

@@ -190,7 +190,12 @@ impl SecretsManager for CompanionService {
     ) -> R<CreateSecretResponse> {
         check_name(&i.name)?;
         let value = request_value(i.secret_string, i.secret_binary)?;
-        if let Some(existing) = self.store.secret_by_name(&i.name).await.map_err(store_err)? {
+        if let Some(existing) = self
+            .store
+            .secret_by_name(&i.name)
+            .await
+            .map_err(store_err)?
+        {
             if existing.deleted_ms.is_some() {
                 return Err(AwsError::new(
                     "InvalidRequestException",
@@ -228,11 +233,7 @@ impl SecretsManager for CompanionService {
             "secretsmanager",
             &ctx.region,
             &ctx.account_id,
-            &format!(
-                "secret:{}-{}",
-                i.name,
-                ferry_types::ids::random_alnum(6)
-            ),
+            &format!("secret:{}-{}", i.name, ferry_types::ids::random_alnum(6)),
         );
         let row = SecretRow {
             arn: arn.clone(),
@@ -356,9 +357,7 @@ impl SecretsManager for CompanionService {
             invalid_parameter("You must provide either SecretString or SecretBinary.")
         })?;
         let secret = self.live_secret(&i.secret_id).await?;
-        let stages = i
-            .version_stages
-            .unwrap_or_else(|| vec![CURRENT.to_owned()]);
+        let stages = i.version_stages.unwrap_or_else(|| vec![CURRENT.to_owned()]);
         let (version_id, stages) = self
             .add_version(&secret.arn, i.client_request_token, &value, &stages)
             .await?;
@@ -420,11 +419,7 @@ impl SecretsManager for CompanionService {
         i: DescribeSecretRequest,
     ) -> R<DescribeSecretResponse> {
         let s = self.find_secret(&i.secret_id).await?;
-        let stages = self
-            .store
-            .secret_stages(&s.arn)
-            .await
-            .map_err(store_err)?;
+        let stages = self.store.secret_stages(&s.arn).await.map_err(store_err)?;
         let tags = self.store.tags(&s.arn).await.map_err(store_err)?;
         Ok(DescribeSecretResponse {
             description: s.description,
@@ -513,11 +508,7 @@ impl SecretsManager for CompanionService {
         let (page, next_token) = paging::slice(kept, start, paging::size(i.max_results, 100));
         let mut list = Vec::with_capacity(page.len());
         for (s, tags) in page {
-            let stages = self
-                .store
-                .secret_stages(&s.arn)
-                .await
-                .map_err(store_err)?;
+            let stages = self.store.secret_stages(&s.arn).await.map_err(store_err)?;
             list.push(SecretListEntry {
                 description: s.description,
                 kms_key_id: s.kms_key_id,
@@ -549,11 +540,7 @@ impl SecretsManager for CompanionService {
             .secret_versions(&s.arn)
             .await
             .map_err(store_err)?;
-        let stages = self
-            .store
-            .secret_stages(&s.arn)
-            .await
-            .map_err(store_err)?;
+        let stages = self.store.secret_stages(&s.arn).await.map_err(store_err)?;
         if i.include_deprecated != Some(true) {
             versions.retain(|(id, _)| stages.contains_key(id));
         }

@@ -10,7 +10,9 @@ use ferry_model::ssm::*;
 use ferry_store::params::{NewParamVersion, ParamVersionRow, PutParamError};
 use ferry_wire::{AwsError, RequestContext};
 
-use crate::ssm_names::{Selector, check_name, check_path, parameter_arn, parse_selector, valid_label};
+use crate::ssm_names::{
+    Selector, check_name, check_path, parameter_arn, parse_selector, valid_label,
+};
 use crate::{CompanionService, now_ms, paging, store_err};
 
 type R<T> = Result<T, AwsError>;
@@ -93,9 +95,9 @@ impl Filter {
                 } else {
                     format!("{v}/")
                 };
-                p.name.strip_prefix(&prefix).is_some_and(|rest| {
-                    self.option == "Recursive" || !rest.contains('/')
-                })
+                p.name
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| self.option == "Recursive" || !rest.contains('/'))
             }),
             key => match key.strip_prefix("tag:") {
                 Some(tag) => tags
@@ -256,9 +258,9 @@ impl CompanionService {
                 };
                 if keep(&p) && filters.iter().all(|f| f.keeps(&p, &tags)) {
                     if out.len() == limit {
-                        let next = out
-                            .last()
-                            .map(|l: &ParamVersionRow| ferry_types::page::encode(&format!("n:{}", l.name)));
+                        let next = out.last().map(|l: &ParamVersionRow| {
+                            ferry_types::page::encode(&format!("n:{}", l.name))
+                        });
                         return Ok((out, next));
                     }
                     out.push(p);
@@ -285,7 +287,10 @@ impl Ssm for CompanionService {
             ));
         }
         if i.policies.is_some() {
-            return Err(AwsError::not_implemented("ssm", "PutParameter with Policies"));
+            return Err(AwsError::not_implemented(
+                "ssm",
+                "PutParameter with Policies",
+            ));
         }
         let data_type = i.data_type.unwrap_or_else(|| "text".to_owned());
         if data_type != "text" {
@@ -663,7 +668,12 @@ impl Ssm for CompanionService {
         let mut deleted = Vec::new();
         let mut invalid = Vec::new();
         for name in i.names {
-            if self.store.delete_parameter(&name).await.map_err(store_err)? {
+            if self
+                .store
+                .delete_parameter(&name)
+                .await
+                .map_err(store_err)?
+            {
                 deleted.push(name);
             } else if !deleted.contains(&name) && !invalid.contains(&name) {
                 invalid.push(name);

@@ -127,8 +127,14 @@ mod tests {
         assert_eq!(check_name("a/b").unwrap_err().code, "ValidationException");
         assert_eq!(check_name("/a//b").unwrap_err().code, "ValidationException");
         assert_eq!(check_name("/a b").unwrap_err().code, "ValidationException");
-        assert_eq!(check_name("/aws/x").unwrap_err().code, "ValidationException");
-        assert_eq!(check_name("SSMthing").unwrap_err().code, "ValidationException");
+        assert_eq!(
+            check_name("/aws/x").unwrap_err().code,
+            "ValidationException"
+        );
+        assert_eq!(
+            check_name("SSMthing").unwrap_err().code,
+            "ValidationException"
+        );
         let deep = "/l".repeat(16);
         assert_eq!(
             check_name(&deep).unwrap_err().code,

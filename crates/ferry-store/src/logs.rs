@@ -71,7 +71,7 @@ pub struct EventQuery {
 }
 
 const GROUP_COLUMNS: &str = "g.name, g.created_ms, g.retention_days, g.kms_key_id, g.log_group_class, \
-     (SELECT COALESCE(SUM(s.stored_bytes), 0) FROM log_streams s WHERE s.group_name = g.name)";
+     (SELECT CAST(COALESCE(SUM(s.stored_bytes), 0) AS BIGINT) FROM log_streams s WHERE s.group_name = g.name)";
 
 fn group_row(r: &AnyRow) -> LogGroupRow {
     LogGroupRow {

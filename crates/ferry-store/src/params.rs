@@ -107,11 +107,12 @@ impl Store {
             p.value.clone()
         };
         let mut tx = self.pool.begin().await?;
-        let current: Option<i64> = sqlx::query("SELECT version FROM ssm_parameters WHERE name = $1")
-            .bind(&p.name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.get(0));
+        let current: Option<i64> =
+            sqlx::query("SELECT version FROM ssm_parameters WHERE name = $1")
+                .bind(&p.name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.get(0));
         let version = match current {
             Some(_) if !overwrite => return Err(PutParamError::Exists),
             Some(v) => {
@@ -232,13 +233,19 @@ impl Store {
     }
 
     /// The version a label points at.
-    pub async fn parameter_label(&self, name: &str, label: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query("SELECT version FROM ssm_parameter_labels WHERE name = $1 AND label = $2")
-            .bind(name)
-            .bind(label)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.get(0)))
+    pub async fn parameter_label(
+        &self,
+        name: &str,
+        label: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query("SELECT version FROM ssm_parameter_labels WHERE name = $1 AND label = $2")
+                .bind(name)
+                .bind(label)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get(0)),
+        )
     }
 
     async fn with_labels(

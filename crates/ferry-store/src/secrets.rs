@@ -292,7 +292,11 @@ impl Store {
         };
         let sealed: String = row.get(0);
         let binary: i64 = row.get(1);
-        let stages = self.secret_stages(arn).await?.remove(&id).unwrap_or_default();
+        let stages = self
+            .secret_stages(arn)
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
         Ok(Some(SecretVersionRow {
             value: self.open_value(&sealed, binary == 1)?,
             version_id: id,
