@@ -20,6 +20,9 @@ SERVICES = {
     "codedeploy": ("CodeDeploy", None),
     "codepipeline": ("CodePipeline", None),
     "codeartifact": ("CodeArtifact", None),
+    "logs": ("Logs", "crates/ferry-companion/src/logs.rs"),
+    "ssm": ("Ssm", "crates/ferry-companion/src/ssm.rs"),
+    "secretsmanager": ("SecretsManager", "crates/ferry-companion/src/secrets.rs"),
 }
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Generates the crate `crates/ferry-model` from the botocore service models.
 
-For each of CodeCommit, CodeBuild, CodeDeploy, CodePipeline and CodeArtifact it writes one
-module with the Rust input/output types, the model tables `ferry_wire::validate` and
-`ferry_wire::rest` walk (`SERVICE`), the operation list, a handler trait whose methods default
-to `NotImplementedException`, the `Request`/`Response` enums and a `dispatch` function; plus the
-crate's `lib.rs`. The output is formatted with `rustfmt --edition 2024` so that it is stable.
+For each of CodeCommit, CodeBuild, CodeDeploy, CodePipeline and CodeArtifact, and of the
+companion services CloudWatch Logs, SSM and Secrets Manager, it writes one module with the Rust
+input/output types, the model tables `ferry_wire::validate` and `ferry_wire::rest` walk
+(`SERVICE`), the operation list, a handler trait whose methods default to
+`NotImplementedException`, the `Request`/`Response` enums and a `dispatch` function; plus the
+crate's `lib.rs`. A service may type only an allow-list of its operations (the big models):
+the others still route and answer `NotImplementedException`. The output is formatted with `rustfmt --edition 2024` so that it is stable.
 
     python3 tools/codegen/generate.py           # rewrite the generated files
     python3 tools/codegen/generate.py --check   # exit 1 if the committed files differ
@@ -41,7 +43,22 @@ class ServiceSpec:
     trait: str  # handler trait name
     title: str  # human name for docs
     validation_exception: str
+    # When set, only these operations (and the shapes reachable from them) get types, trait
+    # methods and tables; every other operation of the model still routes and answers
+    # `NotImplementedException`.
+    typed_operations: tuple[str, ...] | None = None
 
+
+LOGS_OPERATIONS = (
+    "CreateLogGroup", "CreateLogStream", "DeleteLogGroup", "DeleteLogStream",
+    "DeleteRetentionPolicy", "DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents",
+    "GetLogEvents", "PutLogEvents", "PutRetentionPolicy",
+)
+SSM_OPERATIONS = (
+    "DeleteParameter", "DeleteParameters", "DescribeParameters", "GetParameter",
+    "GetParameterHistory", "GetParameters", "GetParametersByPath", "LabelParameterVersion",
+    "PutParameter",
+)
 
 SERVICES = [
     ServiceSpec("codecommit", "CodeCommit", "CodeCommit", "ValidationException"),
@@ -49,6 +66,9 @@ SERVICES = [
     ServiceSpec("codedeploy", "CodeDeploy", "CodeDeploy", "ValidationException"),
     ServiceSpec("codepipeline", "CodePipeline", "CodePipeline", "ValidationException"),
     ServiceSpec("codeartifact", "CodeArtifact", "CodeArtifact", "ValidationException"),
+    ServiceSpec("logs", "Logs", "CloudWatch Logs", "InvalidParameterException", LOGS_OPERATIONS),
+    ServiceSpec("ssm", "Ssm", "SSM", "ValidationException", SSM_OPERATIONS),
+    ServiceSpec("secretsmanager", "SecretsManager", "Secrets Manager", "InvalidParameterException"),
 ]
 
 RUST_KEYWORDS = {
@@ -73,7 +93,7 @@ STD_PATHS = {
 }
 
 # Items every service module defines besides its types.
-RESERVED_ITEMS = {"SERVICE", "OPERATIONS", "Request", "Response", "dispatch", "call", "tables"}
+RESERVED_ITEMS = {"SERVICE", "OPERATIONS", "TYPED_OPERATIONS", "Request", "Response", "dispatch", "call", "tables"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +183,8 @@ class Model:
     spec: ServiceSpec
     raw: dict
     shapes: dict
-    operations: list
+    operations: list  # the typed operations
+    all_operations: list  # every operation name of the model, sorted
     exceptions: set
     table_ids: dict  # shape name -> ShapeId (index in the table)
     named_types: dict  # shape name -> Rust type name (structures and enums)
@@ -186,7 +207,13 @@ def load_model(spec: ServiceSpec) -> Model:
         raise SystemExit(f"{spec.module}: unsupported protocol {proto}")
     shapes = raw["shapes"]
     exceptions = {n for n, s in shapes.items() if s.get("exception")}
+    all_operations = sorted(raw["operations"])
     operations = sorted(raw["operations"].values(), key=lambda o: o["name"])
+    if spec.typed_operations is not None:
+        unknown = set(spec.typed_operations) - set(all_operations)
+        if unknown:
+            raise SystemExit(f"{spec.module}: typed operations not in the model: {unknown}")
+        operations = [o for o in operations if o["name"] in spec.typed_operations]
 
     # The table holds every non-exception shape reachable from an operation.
     reachable: set[str] = set()
@@ -214,6 +241,8 @@ def load_model(spec: ServiceSpec) -> Model:
     for n, s in shapes.items():
         if n in exceptions:
             continue
+        if spec.typed_operations is not None and n not in reachable:
+            continue
         if s["type"] == "structure" or (s["type"] == "string" and "enum" in s):
             named_types[n] = n
     clashes = RESERVED_ITEMS & set(named_types) | ({spec.trait} & set(named_types))
@@ -228,6 +257,7 @@ def load_model(spec: ServiceSpec) -> Model:
         raw=raw,
         shapes=shapes,
         operations=operations,
+        all_operations=all_operations,
         exceptions=exceptions,
         table_ids=table_ids,
         named_types=named_types,
@@ -638,6 +668,10 @@ def gen_dispatch(model: Model, ops: list[Op], out: list[str]) -> None:
         out.append("    operation: &str,")
         out.append("    body: &[u8],")
         out.append(f") -> {res}<{std['Vec']}<u8>, {err}> {{")
+        if spec.typed_operations is not None:
+            out.append("    if !TYPED_OPERATIONS.contains(&operation) && OPERATIONS.contains(&operation) {")
+            out.append(f"        return Err({err}::not_implemented({rust_str(spec.module)}, operation));")
+            out.append("    }")
         out.append("    let request = Request::decode(operation, body)?;")
         out.append(
             "    let response = call(h, ctx, request).await.map_err(|e| SERVICE.with_error_status(e))?;"
@@ -809,6 +843,8 @@ def gen_service(model: Model) -> str:
     )
     out.append("//! types, the model tables (`SERVICE`), the handler trait with not-implemented defaults,")
     out.append("//! the `Request`/`Response` enums and `dispatch`.")
+    if spec.typed_operations is not None:
+        out.append("//! Only the operations in `TYPED_OPERATIONS` (and the shapes they reach) are typed.")
     out.append("//!")
     out.append(f"//! Generated by `{GENERATOR}` from botocore {BOTOCORE_VERSION}; do not edit by hand.")
     out.append("")
@@ -816,10 +852,18 @@ def gen_service(model: Model) -> str:
     out.append("")
     out.append("/// Every operation name, sorted.")
     out.append("pub const OPERATIONS: &[&str] = &[")
-    for op in ops:
-        out.append(f"    {rust_str(op.name)},")
+    for name in model.all_operations:
+        out.append(f"    {rust_str(name)},")
     out.append("];")
     out.append("")
+    if spec.typed_operations is not None:
+        out.append("/// The operations this module types; the rest of `OPERATIONS` answer")
+        out.append("/// `NotImplementedException` without being decoded.")
+        out.append("pub const TYPED_OPERATIONS: &[&str] = &[")
+        for op in ops:
+            out.append(f"    {rust_str(op.name)},")
+        out.append("];")
+        out.append("")
     gen_trait(model, ops, out)
     gen_request_response(model, ops, out)
     gen_dispatch(model, ops, out)
@@ -835,7 +879,8 @@ def gen_service(model: Model) -> str:
 def gen_lib() -> str:
     out = [
         f"//! Ferry's AWS wire model, generated by `{GENERATOR}` from the botocore {BOTOCORE_VERSION}",
-        "//! service models of CodeCommit, CodeBuild, CodeDeploy, CodePipeline and CodeArtifact.",
+        "//! service models of CodeCommit, CodeBuild, CodeDeploy, CodePipeline and CodeArtifact, and",
+        "//! of the companion services CloudWatch Logs, SSM (Parameter Store) and Secrets Manager.",
         "//! Do not edit by hand: change the generator and rerun it; `--check` fails on drift.",
         "//!",
         "//! Each service module holds the input/output structures and enums, `SERVICE` (the model",

@@ -1,19 +1,47 @@
 //! The generated model tables: their internal consistency, `ferry_wire::validate` against the
 //! real CodeCommit and CodeBuild models, and `ferry_wire::rest` against CodeArtifact's routes.
 
-use ferry_model::{codeartifact, codebuild, codecommit, codedeploy, codepipeline};
+use ferry_model::{
+    codeartifact, codebuild, codecommit, codedeploy, codepipeline, logs, secretsmanager, ssm,
+};
 use ferry_wire::rest::{request_to_json, route};
 use ferry_wire::shape::{Protocol, Service, ShapeKind};
 use ferry_wire::validate::validate;
 use serde_json::{Value, json};
 
-const ALL: [(&Service, &[&str]); 5] = [
+// The typed operations (the tables hold only those; see `TYPED_OPERATIONS`).
+const ALL: [(&Service, &[&str]); 8] = [
     (&codecommit::SERVICE, codecommit::OPERATIONS),
     (&codebuild::SERVICE, codebuild::OPERATIONS),
     (&codedeploy::SERVICE, codedeploy::OPERATIONS),
     (&codepipeline::SERVICE, codepipeline::OPERATIONS),
     (&codeartifact::SERVICE, codeartifact::OPERATIONS),
+    (&logs::SERVICE, logs::TYPED_OPERATIONS),
+    (&ssm::SERVICE, ssm::TYPED_OPERATIONS),
+    (&secretsmanager::SERVICE, secretsmanager::OPERATIONS),
 ];
+
+#[test]
+fn allow_listed_models_keep_every_operation_name() {
+    assert_eq!(logs::OPERATIONS.len(), 113);
+    assert_eq!(ssm::OPERATIONS.len(), 146);
+    for typed in [logs::TYPED_OPERATIONS, ssm::TYPED_OPERATIONS] {
+        assert!(typed.is_sorted());
+    }
+    assert!(
+        logs::TYPED_OPERATIONS
+            .iter()
+            .all(|o| logs::OPERATIONS.contains(o))
+    );
+    assert!(
+        ssm::TYPED_OPERATIONS
+            .iter()
+            .all(|o| ssm::OPERATIONS.contains(o))
+    );
+    assert_eq!(logs::SERVICE.target_prefix, "Logs_20140328");
+    assert_eq!(ssm::SERVICE.signing_name, "ssm");
+    assert_eq!(secretsmanager::SERVICE.target_prefix, "secretsmanager");
+}
 
 #[test]
 fn tables_are_consistent() {

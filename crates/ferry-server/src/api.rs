@@ -8,7 +8,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferry_model::{codeartifact, codebuild, codecommit, codedeploy, codepipeline};
+use ferry_model::{
+    codeartifact, codebuild, codecommit, codedeploy, codepipeline, logs, secretsmanager, ssm,
+};
 use ferry_wire::shape::Service;
 use ferry_wire::{AwsError, RequestContext};
 
@@ -18,11 +20,14 @@ use crate::state::SharedState;
 /// The largest API request body read (PutFile's 6 MB of content as base64, with room).
 pub const MAX_API_BODY: usize = 16 * 1024 * 1024;
 
-const JSON_SERVICES: [&Service; 4] = [
+const JSON_SERVICES: [&Service; 7] = [
     &codecommit::SERVICE,
     &codebuild::SERVICE,
     &codedeploy::SERVICE,
     &codepipeline::SERVICE,
+    &logs::SERVICE,
+    &ssm::SERVICE,
+    &secretsmanager::SERVICE,
 ];
 
 /// Services whose every operation still answers `NotImplementedException`.
@@ -116,6 +121,11 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                 "codecommit" => codecommit::dispatch(&*st.commit, &ctx, &op, &body).await,
                 "codebuild" => codebuild::dispatch(&NotYet, &ctx, &op, &body).await,
                 "codedeploy" => codedeploy::dispatch(&NotYet, &ctx, &op, &body).await,
+                "logs" => logs::dispatch(&*st.companion, &ctx, &op, &body).await,
+                "ssm" => ssm::dispatch(&*st.companion, &ctx, &op, &body).await,
+                "secretsmanager" => {
+                    secretsmanager::dispatch(&*st.companion, &ctx, &op, &body).await
+                }
                 _ => codepipeline::dispatch(&NotYet, &ctx, &op, &body).await,
             };
             out.map(|bytes| {

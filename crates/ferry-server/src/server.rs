@@ -123,6 +123,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
         commit: commit.clone(),
+        companion: Arc::new(ferry_companion::CompanionService::new(store.clone())),
         blobs,
         s3,
         keys: Default::default(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use ferry_commit::CommitService;
+use ferry_companion::CompanionService;
 use ferry_store::Store;
 use ferry_store::blob::LocalBlobStore;
 use tokio_util::task::TaskTracker;
@@ -14,6 +15,8 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub store: Store,
     pub commit: Arc<CommitService>,
+    /// CloudWatch Logs, Parameter Store and Secrets Manager.
+    pub companion: Arc<CompanionService>,
     /// Large objects (Git LFS) and, later, artifacts.
     pub blobs: LocalBlobStore,
     pub keys: KeyCache,

@@ -128,3 +128,12 @@ fn https_trigger_delivery_over_tls() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn boto3_companion_logs_parameters_and_secrets() {
+    for db in common::backends() {
+        let s = common::Server::start(db);
+        let out = s.python("companion_json.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
