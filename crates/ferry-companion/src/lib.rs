@@ -1,17 +1,21 @@
-//! The JSON 1.1 companion services Ferry serves beside the developer tools: CloudWatch Logs
-//! (`logs`), SSM Parameter Store (`ssm`) and Secrets Manager (`secrets`). `CompanionService`
+//! The companion services Ferry serves beside the developer tools: CloudWatch Logs (`logs`),
+//! SSM Parameter Store (`ssm`) and Secrets Manager (`secrets`) over JSON 1.1, and IAM (`iam`)
+//! and STS (`sts`) over the Query protocol (`query`). `CompanionService`
 //! implements the generated traits `ferry_model::{logs::Logs, ssm::Ssm,
 //! secretsmanager::SecretsManager}` on top of the store; operations not overridden answer
 //! `NotImplementedException`. Secret values and `SecureString` values are sealed at rest by the
 //! store and never logged.
 
+pub mod iam;
 mod logs;
 mod logs_pattern;
 mod logs_tokens;
 mod paging;
+pub mod query;
 mod secrets;
 mod ssm;
 mod ssm_names;
+pub mod sts;
 
 use ferry_store::{Store, StoreError};
 use ferry_wire::AwsError;

@@ -1,5 +1,7 @@
 //! S3's error document (`<Error><Code>…`) and the codes Ferry answers with, with their
-//! HTTP statuses. HEAD answers carry no body, as S3's do.
+//! HTTP statuses and any headers S3 sends with them (`x-amz-delete-marker` and
+//! `x-amz-version-id` on answers about delete markers). HEAD answers carry no body, as S3's
+//! do, so what a HEAD caller can learn is in the headers.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -8,13 +10,15 @@ use ferry_wire::sigv4::AuthError;
 
 use crate::xml::escape;
 
-/// An S3 error: code, message, status and extra elements (`BucketName`, `Key`, ...).
+/// An S3 error: code, message, status, extra elements (`BucketName`, `Key`, ...) and
+/// response headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Error {
     pub code: &'static str,
     pub message: String,
     pub status: u16,
     pub extra: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl S3Error {
@@ -24,12 +28,19 @@ impl S3Error {
             message: message.into(),
             status,
             extra: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
     /// Adds an element to the error document.
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.extra.push((name, value.into()));
+        self
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -104,6 +115,9 @@ impl S3Error {
                 HeaderValue::from_static("application/xml"),
             );
         }
+        for (n, v) in &self.headers {
+            crate::reply::set(&mut r, n, v);
+        }
         if let Ok(v) = HeaderValue::from_str(request_id) {
             r.headers_mut().insert("x-amz-request-id", v);
         }
@@ -128,6 +142,7 @@ impl From<AuthError> for S3Error {
                 "The AWS Access Key Id you provided does not exist in our records.",
             ),
             AuthError::BadSignature => Self::new("SignatureDoesNotMatch", 403, msg),
+            AuthError::ExpiredToken => Self::new("ExpiredToken", 400, msg),
             AuthError::Expired(m) if m.contains("expired") && !m.contains("Signature") => {
                 Self::new("AccessDenied", 403, m)
             }

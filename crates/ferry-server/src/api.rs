@@ -228,7 +228,7 @@ pub fn error_response(e: &AwsError) -> Response {
     r
 }
 
-/// A Query-protocol call (STS today): form body, SigV4, XML answer.
+/// A Query-protocol call (IAM or STS, by the credential scope): form body, SigV4, XML answer.
 async fn query_call(
     st: &SharedState,
     request_id: &str,
@@ -236,8 +236,13 @@ async fn query_call(
     parts: axum::http::request::Parts,
     body: Body,
 ) -> Response {
-    let fail = |e: AwsError, op: &str| {
-        st.metrics.record("sts", op, started.elapsed(), true);
+    let fail = |e: AwsError, service: &str, op: &str| {
+        if e.is_server_fault() {
+            tracing::error!(request_id, service, operation = op, code = %e.code, detail = e.detail.as_deref().unwrap_or(""), "api fault");
+        } else {
+            tracing::info!(request_id, service, operation = op, status = e.status, code = %e.code, "api error");
+        }
+        st.metrics.record(service, op, started.elapsed(), true);
         crate::query::error_response(&e, request_id)
     };
     let Ok(body) = axum::body::to_bytes(body, MAX_API_BODY).await else {
@@ -247,6 +252,7 @@ async fn query_call(
                 "Request body is too large",
             )
             .with_status(413),
+            "query",
             "unknown",
         );
     };
@@ -256,19 +262,46 @@ async fn query_call(
                 "MissingAction",
                 "The request must contain the parameter Action.",
             ),
+            "query",
             "unknown",
         );
     };
-    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &["sts"]).await {
+    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &["sts", "iam"]).await {
         Ok(c) => c,
-        Err(e) => return fail(e, &action),
+        Err(e) => return fail(e, "query", &action),
     };
-    match crate::query::sts(&action, &caller, &st.account_id, request_id) {
-        Ok(r) => {
-            st.metrics.record("sts", &action, started.elapsed(), false);
-            tracing::info!(request_id, service = "sts", operation = %action, status = 200, "api");
-            r
+    let service = if caller.service == "iam" {
+        "iam"
+    } else {
+        "sts"
+    };
+    let ctx = RequestContext {
+        request_id: request_id.to_owned(),
+        account_id: st.account_id.clone(),
+        region: caller.region.clone(),
+        principal_arn: caller.key.principal.arn.clone(),
+        user_name: caller.key.principal.user_name.clone(),
+        access_key_id: Some(caller.key.access_key_id.clone()),
+    };
+    let params = ferry_companion::query::Params::parse(&body);
+    let result = if service == "iam" {
+        st.companion.iam(&ctx, &action, &params).await
+    } else {
+        st.companion.sts(&ctx, &action, &params).await
+    };
+    match result {
+        Ok(doc) => {
+            // Keys changed through IAM take effect now, not after the key cache's lifetime.
+            if matches!(action.as_str(), "UpdateAccessKey" | "DeleteAccessKey")
+                && let Some(akid) = params.get("AccessKeyId")
+            {
+                st.keys.forget(akid);
+            }
+            st.metrics
+                .record(service, &action, started.elapsed(), false);
+            tracing::info!(request_id, service, operation = %action, status = 200, micros = started.elapsed().as_micros() as u64, "api");
+            crate::query::xml(StatusCode::OK, doc, request_id)
         }
-        Err(e) => fail(e, &action),
+        Err(e) => fail(e, service, &action),
     }
 }

@@ -65,6 +65,14 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
+    /// Drops a key from the cache, so a change to it is seen by the next request.
+    pub fn forget(&self, akid: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(akid);
+    }
+
     /// The key with id `akid`, from the cache or the store.
     pub async fn get(&self, store: &Store, akid: &str) -> Result<Option<AccessKey>, AwsError> {
         if let Some((key, at)) = self
@@ -96,10 +104,24 @@ fn now_secs() -> i64 {
     ferry_types::Timestamp::now().seconds()
 }
 
+/// Checks the session token a request carries against the key: long-term keys take none,
+/// temporary credentials exactly theirs, and only until they expire.
+pub fn check_session(key: &AccessKey, token: Option<&str>) -> Result<(), AuthError> {
+    if !key.token_matches(token) {
+        return Err(AuthError::UnknownKey);
+    }
+    if key.expired(ferry_types::Timestamp::now().millis()) {
+        return Err(AuthError::ExpiredToken);
+    }
+    Ok(())
+}
+
 /// A verified API caller.
 pub struct ApiCaller {
     pub key: AccessKey,
     pub region: String,
+    /// The service of the credential scope.
+    pub service: String,
 }
 
 /// Verifies the SigV4 signature of an API request whose whole body is `body`.
@@ -144,9 +166,11 @@ pub async fn verify_api(
         Payload::Bytes(body),
         &opts,
     )?;
+    check_session(&key, cred.session_token.as_deref())?;
     Ok(ApiCaller {
         key,
         region: cred.region,
+        service: cred.service,
     })
 }
 
@@ -172,13 +196,18 @@ pub async fn verify_git(
 ) -> Result<Principal, GitAuthError> {
     let (user, password) = basic_credentials(headers).ok_or(GitAuthError::Missing)?;
     if sigv4::is_git_sigv4_password(&password) {
-        let akid = user.split('%').next().unwrap_or_default();
+        // Temporary credentials append their session token: `<akid>%<token>`.
+        let (akid, token) = match user.split_once('%') {
+            Some((a, t)) => (a, Some(t)),
+            None => (user.as_str(), None),
+        };
         let key = keys
             .get(store, akid)
             .await
             .map_err(|e| GitAuthError::Internal(e.to_string()))?
             .filter(|k| k.active)
             .ok_or(GitAuthError::Rejected)?;
+        check_session(&key, token).map_err(|_| GitAuthError::Rejected)?;
         let host = headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -246,6 +275,39 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_tokens_and_expiry() {
+        use ferry_store::identity::Session;
+        use sha2::{Digest, Sha256};
+        let mut key = AccessKey {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "s".into(),
+            principal: Principal {
+                user_name: "build".into(),
+                arn: "arn:aws:sts::1:assumed-role/r/build".into(),
+            },
+            active: true,
+            session: Some(Session {
+                token_sha256: hex::encode(Sha256::digest(b"tok")),
+                expires_ms: ferry_types::Timestamp::now().millis() + 60_000,
+            }),
+        };
+        assert_eq!(check_session(&key, Some("tok")), Ok(()));
+        assert_eq!(
+            check_session(&key, Some("other")),
+            Err(AuthError::UnknownKey)
+        );
+        assert_eq!(check_session(&key, None), Err(AuthError::UnknownKey));
+        key.session.as_mut().unwrap().expires_ms = 0;
+        assert_eq!(
+            check_session(&key, Some("tok")),
+            Err(AuthError::ExpiredToken)
+        );
+        key.session = None;
+        assert_eq!(check_session(&key, None), Ok(()));
+        assert_eq!(check_session(&key, Some("tok")), Err(AuthError::UnknownKey));
+    }
 
     #[test]
     fn ports_are_stripped() {

@@ -1,14 +1,11 @@
-//! The AWS Query protocol (form-encoded `Action=...` POSTs answered in XML), for the companion
-//! APIs that use it. Today: STS `GetCallerIdentity`, which real buildspecs and scripts call to
-//! find out who they are. Other actions answer an explicit not-implemented error.
+//! The AWS Query protocol edge (form-encoded `Action=...` POSTs answered in XML) for IAM and
+//! STS, which `ferry-companion` implements: recognising the calls, the XML envelope of answers
+//! and errors (with the Query spelling of the authentication error codes).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use ferry_wire::AwsError;
-use sha2::{Digest, Sha256};
-
-use crate::auth::ApiCaller;
 
 /// Whether a request is a Query-protocol call: a form-encoded POST to `/`.
 pub fn is_query(method: &str, path: &str, headers: &axum::http::HeaderMap) -> bool {
@@ -37,7 +34,8 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn xml(status: StatusCode, body: String, request_id: &str) -> Response {
+/// An XML answer.
+pub fn xml(status: StatusCode, body: String, request_id: &str) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     r.headers_mut()
@@ -55,45 +53,26 @@ pub fn error_response(e: &AwsError, request_id: &str) -> Response {
     } else {
         "Sender"
     };
+    // The JSON services' authentication codes, as the Query services spell them.
+    let (code, status) = match e.code.as_ref() {
+        "UnrecognizedClientException" => ("InvalidClientTokenId", 403),
+        "InvalidSignatureException" => ("SignatureDoesNotMatch", 403),
+        "MissingAuthenticationTokenException" => ("MissingAuthenticationToken", 403),
+        "IncompleteSignatureException" => ("IncompleteSignature", 400),
+        "ExpiredTokenException" => ("ExpiredToken", 400),
+        "NotImplementedException" => ("NotImplemented", 501),
+        c => (c, e.status),
+    };
     let body = format!(
         "<ErrorResponse><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-        xml_escape(&e.code),
+        xml_escape(code),
         xml_escape(&e.message)
     );
     xml(
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         body,
         request_id,
     )
-}
-
-/// Answers one STS action for an authenticated caller.
-pub fn sts(
-    action: &str,
-    caller: &ApiCaller,
-    account: &str,
-    request_id: &str,
-) -> Result<Response, AwsError> {
-    match action {
-        "GetCallerIdentity" => {
-            let p = &caller.key.principal;
-            // Root's user id is the account; a user's is a stable id derived from its ARN.
-            let user_id = if p.user_name == "root" {
-                account.to_owned()
-            } else {
-                let digest = hex::encode(Sha256::digest(p.arn.as_bytes())).to_ascii_uppercase();
-                format!("AIDA{}", &digest[..17])
-            };
-            let body = format!(
-                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
-                 <Arn>{}</Arn><UserId>{user_id}</UserId><Account>{account}</Account></GetCallerIdentityResult>\
-                 <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-                xml_escape(&p.arn)
-            );
-            Ok(xml(StatusCode::OK, body, request_id))
-        }
-        other => Err(AwsError::not_implemented("sts", other)),
-    }
 }
 
 #[cfg(test)]

@@ -128,6 +128,7 @@ async fn authenticate(
         Payload::Declared,
         &opts,
     )?;
+    crate::auth::check_session(&key, cred.session_token.as_deref())?;
     let declared = parts
         .headers
         .get("x-amz-content-sha256")
@@ -202,6 +203,11 @@ async fn authenticate_v2(
         &key.secret_access_key,
         ferry_types::Timestamp::now().seconds(),
     )?;
+    let token = sigv4::query_pairs(req.query)
+        .into_iter()
+        .find(|(k, _)| k == "x-amz-security-token")
+        .map(|(_, v)| v);
+    crate::auth::check_session(&key, token.as_deref())?;
     Ok((
         Caller {
             principal_arn: key.principal.arn.clone(),

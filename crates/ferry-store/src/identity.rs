@@ -23,6 +23,37 @@ pub struct AccessKey {
     pub secret_access_key: String,
     pub principal: Principal,
     pub active: bool,
+    /// Set for temporary credentials issued by STS.
+    pub session: Option<Session>,
+}
+
+/// What makes temporary credentials temporary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Lower-case hex SHA-256 of the session token the requests must carry.
+    pub token_sha256: String,
+    pub expires_ms: i64,
+}
+
+impl AccessKey {
+    /// Whether `token` (the request's `X-Amz-Security-Token`) fits this key: long-term keys
+    /// take none, temporary ones exactly theirs.
+    pub fn token_matches(&self, token: Option<&str>) -> bool {
+        match (&self.session, token) {
+            (None, None) => true,
+            (Some(s), Some(t)) => {
+                bool::from(s.token_sha256.as_bytes().ct_eq(sha256_hex(t).as_bytes()))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether temporary credentials have expired at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| now_ms >= s.expires_ms)
+    }
 }
 
 /// What [`Store::initialize`] did.
@@ -183,7 +214,9 @@ impl Store {
         .bind(akid)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else {
+            return self.session_key(akid).await;
+        };
         let sealed: String = row.get(1);
         let status: String = row.get(2);
         Ok(Some(AccessKey {
@@ -194,6 +227,7 @@ impl Store {
                 arn: row.get(4),
             },
             active: status == "Active",
+            session: None,
         }))
     }
 
@@ -265,7 +299,7 @@ impl Store {
     }
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 

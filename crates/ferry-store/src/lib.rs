@@ -13,6 +13,7 @@ pub mod comments;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod iam;
 pub mod identity;
 pub mod logs;
 pub mod params;

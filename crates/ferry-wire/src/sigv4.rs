@@ -35,6 +35,8 @@ pub enum AuthError {
     Expired(String),
     #[error("{0}")]
     WrongScope(String),
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
 }
 
 impl From<AuthError> for AwsError {
@@ -46,6 +48,7 @@ impl From<AuthError> for AwsError {
             }
             AuthError::Incomplete(_) => AwsError::new("IncompleteSignatureException", msg),
             AuthError::UnknownKey => AwsError::new("UnrecognizedClientException", msg),
+            AuthError::ExpiredToken => AwsError::new("ExpiredTokenException", msg),
             AuthError::BadSignature | AuthError::Expired(_) | AuthError::WrongScope(_) => {
                 AwsError::new("InvalidSignatureException", msg)
             }
