@@ -29,6 +29,33 @@ pub use body::PayloadMode;
 pub use error::S3Error;
 pub use request::{Caller, Req};
 
+/// The S3 operations Ferry routes (read by `tools/compat.py`); every other request answers
+/// `NotImplemented` or `MethodNotAllowed`.
+pub const OPERATIONS: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "HeadBucket",
+    "DeleteBucket",
+    "GetBucketLocation",
+    "GetBucketVersioning",
+    "PutBucketVersioning",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+];
+
 /// The largest single PUT (object or part), as on S3.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
