@@ -49,6 +49,10 @@ def http(method, url, data=None, headers=None):
         return e.code, e.read(), dict(e.headers)
 
 
+def crc_b64(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
 # --- buckets --------------------------------------------------------------------------------
 s3.create_bucket(Bucket="alpha")
 s3.create_bucket(Bucket="beta.v2", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -60,6 +64,13 @@ s3.head_bucket(Bucket="alpha")
 s3.create_bucket(Bucket="alpha")  # us-east-1 answers success to the owner, as S3 does
 for bad in ["ab", "UPPER", "-dash", "a..b", "192.168.0.1", "under_score", "x" * 64]:
     expect_error("InvalidBucketName", s3.create_bucket, Bucket=bad)
+expect_error("InvalidLocationConstraint", s3.create_bucket, Bucket="gamma",
+             CreateBucketConfiguration={"LocationConstraint": "us-east-1"})
+page1 = s3.list_buckets(MaxBuckets=1)
+check([b["Name"] for b in page1["Buckets"]] == ["alpha"] and page1.get("ContinuationToken"), f"max-buckets {page1}")
+page2 = s3.list_buckets(MaxBuckets=1, ContinuationToken=page1["ContinuationToken"])
+check([b["Name"] for b in page2["Buckets"]] == ["beta.v2"] and "ContinuationToken" not in page2, "second bucket page")
+check([b["Name"] for b in s3.list_buckets(BucketRegion="eu-west-1")["Buckets"]] == ["beta.v2"], "bucket-region filter")
 expect_error("404", s3.head_bucket, Bucket="missing-bucket")
 expect_error("NoSuchBucket", s3.list_objects_v2, Bucket="missing-bucket")
 expect_error("NoSuchBucket", s3.put_object, Bucket="missing-bucket", Key="k", Body=b"x")
@@ -86,6 +97,30 @@ expect_error("304", s3.get_object, Bucket="alpha", Key="docs/readme.txt", IfNone
 check(s3.get_object(Bucket="alpha", Key="docs/readme.txt", IfMatch=f'"{md5}"')["ContentLength"] == len(body), "if-match ok")
 future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
 expect_error("304", s3.get_object, Bucket="alpha", Key="docs/readme.txt", IfModifiedSince=future)
+# 304 carries the validators and no body; 412 names the condition that failed.
+nm = expect_error("304", s3.head_object, Bucket="alpha", Key="docs/readme.txt", IfNoneMatch=f'"{md5}"')
+nm_headers = nm.response["ResponseMetadata"]["HTTPHeaders"]
+check(nm_headers.get("etag") == f'"{md5}"' and "last-modified" in nm_headers, f"304 validators {nm_headers}")
+past = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+pf = expect_error("PreconditionFailed", s3.get_object, Bucket="alpha", Key="docs/readme.txt", IfUnmodifiedSince=past)
+check(pf.response["Error"].get("Condition") == "If-Unmodified-Since", f"412 condition {pf.response['Error']}")
+# RFC 7232: a matching If-Match overrides a failing If-Unmodified-Since; a failing
+# If-None-Match wins over If-Modified-Since.
+ok = s3.get_object(Bucket="alpha", Key="docs/readme.txt", IfMatch=f'"{md5}"', IfUnmodifiedSince=past)
+check(ok["ResponseMetadata"]["HTTPStatusCode"] == 200, "If-Match overrides If-Unmodified-Since")
+expect_error("304", s3.get_object, Bucket="alpha", Key="docs/readme.txt", IfNoneMatch=f'"{md5}"', IfModifiedSince=past)
+status, data, hdrs = http("GET", s3.generate_presigned_url("get_object", Params={"Bucket": "alpha", "Key": "docs/readme.txt"}),
+                          headers={"If-None-Match": f'"{md5}"'})
+hdrs = {k.lower(): v for k, v in hdrs.items()}
+check(status == 304 and data == b"" and hdrs.get("etag") == f'"{md5}"' and "content-type" not in hdrs, f"raw 304 {status} {data[:80]} {hdrs}")
+# Conditional writes.
+expect_error("PreconditionFailed", s3.put_object, Bucket="alpha", Key="docs/readme.txt", Body=b"clobber", IfNoneMatch="*")
+s3.put_object(Bucket="alpha", Key="cond/new", Body=b"first", IfNoneMatch="*")
+cur = s3.head_object(Bucket="alpha", Key="cond/new")["ETag"]
+expect_error("PreconditionFailed", s3.put_object, Bucket="alpha", Key="cond/new", Body=b"x", IfMatch='"00000000000000000000000000000000"')
+s3.put_object(Bucket="alpha", Key="cond/new", Body=b"second", IfMatch=cur)
+check(s3.get_object(Bucket="alpha", Key="cond/new")["Body"].read() == b"second", "If-Match write")
+expect_error("NoSuchKey", s3.put_object, Bucket="alpha", Key="cond/absent", Body=b"x", IfMatch=cur)
 over = s3.get_object(Bucket="alpha", Key="docs/readme.txt", ResponseContentType="application/x-test",
                      ResponseContentDisposition="attachment")
 check(over["ContentType"] == "application/x-test" and over["ContentDisposition"] == "attachment", "response overrides")
@@ -138,6 +173,16 @@ check(v1["IsTruncated"] and v1["NextMarker"] == "tree/b/", f"v1 listing {v1.get(
 enc = s3.list_objects_v2(Bucket="alpha", Prefix="odd/sp")
 check(enc["Contents"][0]["Key"] == "odd/sp ace+plus%25", "url-encoded listing decoded by botocore")
 expect_error("InvalidArgument", s3.list_objects_v2, Bucket="beta.v2", ContinuationToken="!!!")
+zero = s3.list_objects_v2(Bucket="beta.v2", MaxKeys=0)
+check(zero["KeyCount"] == 0 and not zero["IsTruncated"] and "NextContinuationToken" not in zero, f"max-keys=0 {zero}")
+check(not s3.list_objects(Bucket="beta.v2", MaxKeys=0)["IsTruncated"], "v1 max-keys=0")
+# Delimiters other than "/", and a prefix that contains the delimiter.
+dash = s3.list_objects_v2(Bucket="beta.v2", Prefix="logs/2026/0", Delimiter="0")
+check([c["Prefix"] for c in dash.get("CommonPrefixes", [])] == ["logs/2026/00"], f"delimiter 0 {dash.get('CommonPrefixes')}")
+check([o["Key"] for o in dash.get("Contents", [])][:1] == ["logs/2026/01.log"], "keys beside the delimiter")
+# A control character is a legal key byte: url-encoded for boto3, a character reference otherwise.
+s3.put_object(Bucket="alpha", Key="ctl/a\x01b", Body=b"c")
+check([o["Key"] for o in s3.list_objects_v2(Bucket="alpha", Prefix="ctl/")["Contents"]] == ["ctl/a\x01b"], "control char key listed")
 
 # --- versioning -------------------------------------------------------------------------------
 check("Status" not in s3.get_bucket_versioning(Bucket="alpha"), "versioning off")
@@ -152,6 +197,13 @@ d = s3.delete_object(Bucket="alpha", Key="ver/k")
 check(d["DeleteMarker"] and d["VersionId"], "delete marker")
 expect_error("NoSuchKey", s3.get_object, Bucket="alpha", Key="ver/k")
 expect_error("MethodNotAllowed", s3.get_object, Bucket="alpha", Key="ver/k", VersionId=d["VersionId"])
+hm = expect_error("404", s3.head_object, Bucket="alpha", Key="ver/k")
+hm_headers = hm.response["ResponseMetadata"]["HTTPHeaders"]
+check(hm_headers.get("x-amz-delete-marker") == "true" and hm_headers.get("x-amz-version-id") == d["VersionId"], f"HEAD on a delete marker {hm_headers}")
+hv = expect_error("405", s3.head_object, Bucket="alpha", Key="ver/k", VersionId=d["VersionId"])
+hv_headers = hv.response["ResponseMetadata"]["HTTPHeaders"]
+check(hv_headers.get("x-amz-delete-marker") == "true" and "last-modified" in hv_headers, f"HEAD of a marker version {hv_headers}")
+expect_error("InvalidRequest", s3.copy_object, Bucket="alpha", Key="x", CopySource={"Bucket": "alpha", "Key": "ver/k", "VersionId": d["VersionId"]})
 vs = s3.list_object_versions(Bucket="alpha", Prefix="ver/")
 check([v["VersionId"] for v in vs["Versions"]] == [v_b, v_a], "versions newest first")
 check(vs["DeleteMarkers"][0]["IsLatest"] and not vs["Versions"][0]["IsLatest"], "marker is latest")
@@ -183,6 +235,12 @@ h = s3.head_object(Bucket="beta.v2", Key="copied.txt")
 check(h["Metadata"] == {"owner": "team-b"} and h["ContentType"] == "text/markdown", "replace metadata")
 expect_error("InvalidRequest", s3.copy_object, Bucket="beta.v2", Key="copied.txt", CopySource={"Bucket": "beta.v2", "Key": "copied.txt"})
 expect_error("NoSuchKey", s3.copy_object, Bucket="beta.v2", Key="x", CopySource={"Bucket": "alpha", "Key": "nope"})
+expect_error("PreconditionFailed", s3.copy_object, Bucket="beta.v2", Key="x", CopySource={"Bucket": "alpha", "Key": "docs/readme.txt"},
+             CopySourceIfMatch='"nope"')
+expect_error("PreconditionFailed", s3.copy_object, Bucket="beta.v2", Key="x", CopySource={"Bucket": "alpha", "Key": "docs/readme.txt"},
+             CopySourceIfNoneMatch=f'"{md5}"')
+s3.copy_object(Bucket="beta.v2", Key="x", CopySource={"Bucket": "alpha", "Key": "docs/readme.txt"}, CopySourceIfMatch=f'"{md5}"')
+s3.delete_object(Bucket="beta.v2", Key="x")
 old = s3.copy_object(Bucket="beta.v2", Key="old-one", CopySource={"Bucket": "alpha", "Key": "ver/k", "VersionId": v_a})
 check(s3.get_object(Bucket="beta.v2", Key="old-one")["Body"].read() == b"one", "copy of a version")
 check(old.get("CopySourceVersionId") == v_a, "copy source version reported")
@@ -222,6 +280,38 @@ s3.abort_multipart_upload(Bucket="beta.v2", Key="small", UploadId=small)
 expect_error("NoSuchUpload", s3.abort_multipart_upload, Bucket="beta.v2", Key="small", UploadId=small)
 expect_error("NoSuchUpload", s3.upload_part, Bucket="beta.v2", Key="small", UploadId=small, PartNumber=1, Body=b"x")
 check("Uploads" not in s3.list_multipart_uploads(Bucket="beta.v2"), "no uploads left")
+# Two uploads of one key page by upload id marker.
+u1 = s3.create_multipart_upload(Bucket="beta.v2", Key="same")["UploadId"]
+u2 = s3.create_multipart_upload(Bucket="beta.v2", Key="same")["UploadId"]
+ids = []
+for p in s3.get_paginator("list_multipart_uploads").paginate(Bucket="beta.v2", PaginationConfig={"PageSize": 1}):
+    ids += [u["UploadId"] for u in p.get("Uploads", [])]
+check(sorted(ids) == sorted([u1, u2]), f"upload pages {ids}")
+for u in (u1, u2):
+    s3.abort_multipart_upload(Bucket="beta.v2", Key="same", UploadId=u)
+# CRC32 multipart uploads as s3transfer sends them: composite checksum of the part checksums.
+ck = s3.create_multipart_upload(Bucket="beta.v2", Key="crc/mp", ChecksumAlgorithm="CRC32")
+check(ck.get("ChecksumAlgorithm") == "CRC32" and ck.get("ChecksumType") == "COMPOSITE", f"create with checksum {ck}")
+cparts = [os.urandom(5 * MB), b"tail"]
+done_parts = []
+for i, data in enumerate(cparts, start=1):
+    up = s3.upload_part(Bucket="beta.v2", Key="crc/mp", UploadId=ck["UploadId"], PartNumber=i, Body=data, ChecksumAlgorithm="CRC32")
+    check(up.get("ChecksumCRC32") == crc_b64(data), "part crc32")
+    done_parts.append({"PartNumber": i, "ETag": up["ETag"], "ChecksumCRC32": up["ChecksumCRC32"]})
+expect_error("InvalidPart", s3.complete_multipart_upload, Bucket="beta.v2", Key="crc/mp", UploadId=ck["UploadId"],
+             MultipartUpload={"Parts": [dict(done_parts[0], ChecksumCRC32="AAAAAA=="), done_parts[1]]})
+fin = s3.complete_multipart_upload(Bucket="beta.v2", Key="crc/mp", UploadId=ck["UploadId"], MultipartUpload={"Parts": done_parts})
+composite = crc_b64(b"".join(base64.b64decode(p["ChecksumCRC32"]) for p in done_parts)) + "-2"
+check(fin.get("ChecksumCRC32") == composite and fin.get("ChecksumType") == "COMPOSITE", f"composite checksum {fin}")
+got = s3.get_object(Bucket="beta.v2", Key="crc/mp", ChecksumMode="ENABLED")
+check(got["Body"].read() == b"".join(cparts) and got.get("ChecksumCRC32") == composite, "composite checksum on GET")
+full = s3.create_multipart_upload(Bucket="beta.v2", Key="crc/full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")
+fp = s3.upload_part(Bucket="beta.v2", Key="crc/full", UploadId=full["UploadId"], PartNumber=1, Body=b"whole", ChecksumAlgorithm="CRC32")
+fin = s3.complete_multipart_upload(Bucket="beta.v2", Key="crc/full", UploadId=full["UploadId"], ChecksumCRC32=crc_b64(b"whole"),
+                                   ChecksumType="FULL_OBJECT",
+                                   MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": fp["ETag"], "ChecksumCRC32": fp["ChecksumCRC32"]}]})
+check(fin.get("ChecksumCRC32") == crc_b64(b"whole") and fin.get("ChecksumType") == "FULL_OBJECT", f"full-object checksum {fin}")
+s3.delete_objects(Bucket="beta.v2", Delete={"Objects": [{"Key": "crc/mp"}, {"Key": "crc/full"}]})
 
 # --- batch delete, bucket deletion ------------------------------------------------------------
 res = s3.delete_objects(Bucket="beta.v2", Delete={"Objects": [{"Key": f"logs/2026/{i:02d}.log"} for i in range(25)] + [{"Key": "never-existed"}]})
@@ -329,10 +419,6 @@ def chunked_put(key, chunks, mode, trailer=None, tamper=False, decoded_len=None)
     return http("PUT", URL + path, data=out, headers=send)
 
 
-def crc_b64(data):
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-
-
 chunks = [b"chunk-one" * 1000, b"chunk-two" * 10]
 whole_c = b"".join(chunks)
 status, data, _ = chunked_put("chunked/signed", chunks, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
@@ -391,6 +477,8 @@ status, data, _ = raw_signed("POST", "/alpha?delete", b"<Delete><Object><Key>x</
 check(status == 400 and b"MalformedXML" in data, f"malformed delete xml {status}")
 status, data, _ = raw_signed("PUT", "/alpha?versioning", b"<VersioningConfiguration><Status>Enabled</Status>")
 check(status == 400 and b"MalformedXML" in data, "malformed versioning xml")
+status, data, _ = raw_signed("GET", "/alpha?list-type=2&prefix=ctl%2F", b"")
+check(status == 200 and b"<Key>ctl/a&#x1;b</Key>" in data, f"control character as a reference {data[:300]}")
 status, data, _ = raw_signed("GET", "/alpha?acl", b"")
 check(status == 501 and b"NotImplemented" in data, "unsupported subresource is explicit")
 bad = boto3.client("s3", endpoint_url=URL, region_name=REGION, aws_access_key_id=AKID, aws_secret_access_key="wrong" * 8)

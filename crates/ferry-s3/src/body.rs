@@ -132,25 +132,39 @@ fn requested_checksums(headers: &HeaderMap) -> Result<Vec<String>, S3Error> {
         }
     }
     for n in &names {
-        if UNSUPPORTED_CHECKSUMS.contains(&n.as_str()) {
-            return Err(S3Error::new(
-                "InvalidRequest",
-                400,
-                format!(
-                    "Ferry does not support the {} checksum algorithm yet; use CRC32, SHA1 or SHA256.",
-                    n.to_ascii_uppercase()
-                ),
-            ));
-        }
-        if !CHECKSUMS.contains(&n.as_str()) {
-            return Err(S3Error::invalid_argument(format!(
-                "Invalid checksum algorithm: {n}"
-            )));
-        }
+        check_algorithm(n)?;
     }
     names.sort();
     names.dedup();
     Ok(names)
+}
+
+/// Checks that Ferry computes the checksum algorithm `name` (lower case).
+pub fn check_algorithm(name: &str) -> Result<(), S3Error> {
+    if UNSUPPORTED_CHECKSUMS.contains(&name) {
+        return Err(S3Error::new(
+            "InvalidRequest",
+            400,
+            format!(
+                "Ferry does not support the {} checksum algorithm yet; use CRC32, SHA1 or SHA256.",
+                name.to_ascii_uppercase()
+            ),
+        ));
+    }
+    if !CHECKSUMS.contains(&name) {
+        return Err(S3Error::invalid_argument(format!(
+            "Invalid checksum algorithm: {name}"
+        )));
+    }
+    Ok(())
+}
+
+/// The checksum (base64) of `data` with the algorithm `alg` (one of [`CHECKSUMS`]).
+pub fn checksum_of(alg: &str, data: &[u8]) -> Option<String> {
+    let mut d = Digests::new(false, &[alg.to_owned()]);
+    d.update(data);
+    let (_, _, sums) = d.finish();
+    sums.into_iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
 }
 
 fn content_md5(headers: &HeaderMap) -> Result<Option<[u8; 16]>, S3Error> {
@@ -174,15 +188,22 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Streams a request body into a new blob and checks it.
+/// Streams a request body into a new blob and checks it. `compute` names a checksum
+/// algorithm to record even when the client sent no value for it (a multipart upload's).
 pub async fn ingest(
     blobs: &LocalBlobStore,
     headers: &HeaderMap,
     body: &mut Body,
     mode: &PayloadMode,
     max_size: u64,
+    compute: Option<&str>,
 ) -> Result<Ingested, S3Error> {
     let checks = requested_checksums(headers)?;
+    let computed: Vec<String> = checks
+        .iter()
+        .cloned()
+        .chain(compute.map(str::to_owned))
+        .collect();
     let md5_expected = content_md5(headers)?;
     let declared_len = match mode {
         PayloadMode::Chunked { .. } => Some(
@@ -203,7 +224,7 @@ pub async fn ingest(
             "Your proposed upload exceeds the maximum allowed size",
         ));
     }
-    let mut digests = Digests::new(matches!(mode, PayloadMode::Sha256(_)), &checks);
+    let mut digests = Digests::new(matches!(mode, PayloadMode::Sha256(_)), &computed);
     let blob_key = new_blob_key();
     let mut writer = blobs.writer(&blob_key).await?;
     let result = pump(&mut writer, &mut digests, body, mode, max_size).await;
@@ -228,13 +249,19 @@ pub async fn ingest(
         size,
         declared_len,
     );
-    let checksums = match verdict {
+    let mut checksums = match verdict {
         Ok(c) => c,
         Err(e) => {
             writer.abort().await;
             return Err(e);
         }
     };
+    for (alg, v) in &sums {
+        let name = format!("x-amz-checksum-{alg}");
+        if compute == Some(*alg) && !checksums.iter().any(|(n, _)| *n == name) {
+            checksums.push((name, v.clone()));
+        }
+    }
     writer.commit().await?;
     Ok(Ingested {
         blob_key,
@@ -378,15 +405,17 @@ fn verify(
     Ok(verified)
 }
 
-/// Copies readers one after another into a new blob, computing the MD5 (for CopyObject and
-/// completing multipart uploads).
+/// Copies readers one after another into a new blob, computing the MD5 and the checksum
+/// `compute` names, if any (for CopyObject and completing multipart uploads).
 pub async fn assemble(
     blobs: &LocalBlobStore,
     sources: Vec<std::pin::Pin<Box<dyn AsyncRead + Send>>>,
+    compute: Option<&str>,
 ) -> Result<Ingested, S3Error> {
     let blob_key = new_blob_key();
     let mut writer = blobs.writer(&blob_key).await?;
-    let mut digests = Digests::new(false, &[]);
+    let compute: Vec<String> = compute.map(str::to_owned).into_iter().collect();
+    let mut digests = Digests::new(false, &compute);
     let mut buf = vec![0u8; 256 * 1024];
     let copied = async {
         for mut r in sources {
@@ -407,12 +436,16 @@ pub async fn assemble(
         return Err(e.into());
     }
     let size = writer.commit().await?;
-    let (md5, _, _) = digests.finish();
+    let (md5, _, sums) = digests.finish();
     Ok(Ingested {
         blob_key,
         size,
         md5,
-        checksums: Vec::new(),
+        checksums: sums
+            .into_iter()
+            .filter(|(a, _)| compute.iter().any(|c| c == a))
+            .map(|(a, v)| (format!("x-amz-checksum-{a}"), v))
+            .collect(),
     })
 }
 
@@ -422,7 +455,22 @@ pub async fn small(
     body: &mut Body,
     mode: &PayloadMode,
 ) -> Result<Vec<u8>, S3Error> {
-    let checks = requested_checksums(headers)?;
+    small_with(headers, body, mode, true).await
+}
+
+/// [`small`], where `x-amz-checksum-*` headers describe the body only when `body_checksums`
+/// (on CompleteMultipartUpload they are the whole object's checksum, not the document's).
+pub async fn small_with(
+    headers: &HeaderMap,
+    body: &mut Body,
+    mode: &PayloadMode,
+    body_checksums: bool,
+) -> Result<Vec<u8>, S3Error> {
+    let checks = if body_checksums {
+        requested_checksums(headers)?
+    } else {
+        Vec::new()
+    };
     let md5_expected = content_md5(headers)?;
     let bytes = axum::body::to_bytes(std::mem::take(body), crate::xml::MAX_XML_BODY)
         .await

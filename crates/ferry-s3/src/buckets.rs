@@ -1,5 +1,6 @@
-//! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-//! GetBucketLocation, Get/PutBucketVersioning.
+//! Bucket operations: ListBuckets (prefix, region filter, `max-buckets` pages with
+//! continuation tokens), CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+//! Get/PutBucketVersioning.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -12,12 +13,48 @@ use crate::xml::XmlOut;
 use crate::{Req, S3, body, names, time};
 
 pub async fn list(s3: &S3, req: &Req) -> Result<Response, S3Error> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     let buckets = s3.store.buckets().await?;
     let prefix = req.q("prefix").unwrap_or("");
+    let region = req.q("bucket-region").filter(|r| !r.is_empty());
+    let limit = match req.q("max-buckets") {
+        None => None,
+        Some(m) => Some(
+            m.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| {
+                    S3Error::invalid_argument("max-buckets must be an integer between 1 and 10000")
+                })?,
+        ),
+    };
+    // The token names the last bucket of the previous page.
+    let after = match req.q("continuation-token").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            B64.decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    S3Error::invalid_argument("The continuation token provided is incorrect")
+                })?,
+        ),
+    };
+    let mut page: Vec<&Bucket> = buckets
+        .iter()
+        .filter(|b| b.name.starts_with(prefix))
+        .filter(|b| region.is_none_or(|r| b.region == r))
+        .filter(|b| after.as_ref().is_none_or(|a| b.name > *a))
+        .collect();
+    let truncated = limit.is_some_and(|n| page.len() > n);
+    if let Some(n) = limit {
+        page.truncate(n);
+    }
     let mut x = XmlOut::new("ListAllMyBucketsResult");
     req.owner_xml(&mut x, "Owner");
     x.open("Buckets");
-    for b in buckets.iter().filter(|b| b.name.starts_with(prefix)) {
+    for b in &page {
         x.open("Bucket")
             .leaf("Name", &b.name)
             .leaf("CreationDate", &time::iso(b.created_ms))
@@ -25,6 +62,9 @@ pub async fn list(s3: &S3, req: &Req) -> Result<Response, S3Error> {
             .close("Bucket");
     }
     x.close("Buckets");
+    if truncated && let Some(last) = page.last() {
+        x.leaf("ContinuationToken", &B64.encode(&last.name));
+    }
     if !prefix.is_empty() {
         x.leaf("Prefix", prefix);
     }
@@ -41,8 +81,18 @@ pub async fn create(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3E
         if doc.name != "CreateBucketConfiguration" {
             return Err(S3Error::malformed_xml());
         }
-        if let Some(c) = doc.text_of("LocationConstraint").filter(|c| !c.is_empty()) {
-            region = c.to_owned();
+        match doc.text_of("LocationConstraint").map(str::trim) {
+            None | Some("") => {}
+            // us-east-1 is named by leaving the constraint out; naming it is refused.
+            Some("us-east-1") => {
+                return Err(S3Error::new(
+                    "InvalidLocationConstraint",
+                    400,
+                    "The specified location-constraint is not valid",
+                )
+                .with("LocationConstraint", "us-east-1"));
+            }
+            Some(c) => region = c.to_owned(),
         }
     }
     let bucket = Bucket {

@@ -1,6 +1,6 @@
 //! Listings: ListObjectsV2, ListObjects (v1) and ListObjectVersions, with prefix, delimiter
 //! (common prefixes are skipped over in one step each), page size, markers and continuation
-//! tokens, and `encoding-type=url`.
+//! tokens, and `encoding-type=url`. `max-keys=0` answers an empty page that is not truncated.
 
 use axum::response::Response;
 use base64::Engine;
@@ -75,6 +75,10 @@ async fn collect_latest(
     limit: usize,
 ) -> Result<(Vec<Entry>, bool), S3Error> {
     let mut out: Vec<Entry> = Vec::new();
+    // `max-keys=0` is an empty page that is not truncated, as on S3.
+    if limit == 0 {
+        return Ok((out, false));
+    }
     loop {
         let want = (limit - out.len()) as i64 + 1;
         let rows = s3.store.list_objects(bucket, prefix, &after, want).await?;
@@ -280,6 +284,9 @@ pub async fn versions(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     let mut out: Vec<Entry> = Vec::new();
     let mut truncated = false;
     'pages: loop {
+        if limit == 0 {
+            break;
+        }
         let want = (limit - out.len()) as i64 + 1;
         let rows = s3
             .store

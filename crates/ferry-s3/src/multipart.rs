@@ -1,6 +1,16 @@
 //! Multipart uploads: CreateMultipartUpload, UploadPart, CompleteMultipartUpload (parts in
-//! ascending order, ETags matching, every part but the last at least 5 MiB), Abort, ListParts,
-//! ListMultipartUploads. The parts are assembled into one blob on completion.
+//! ascending order, ETags and any per-part checksums matching, every part but the last at
+//! least 5 MiB), Abort, ListParts, ListMultipartUploads (paged by key and upload id
+//! markers). The parts are assembled into one blob on completion, if any `If-None-Match: *` /
+//! `If-Match` condition holds.
+//!
+//! An upload started with `x-amz-checksum-algorithm` records that checksum for every part and
+//! gives the object a `COMPOSITE` checksum (the checksum of the parts' checksums, `-N`) or,
+//! for CRC32 with `x-amz-checksum-type: FULL_OBJECT`, the checksum of the whole object. The
+//! upload keeps its algorithm and type among its stored headers under the names of the
+//! headers that set them.
+
+use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -18,13 +28,79 @@ use crate::{MAX_PUT_SIZE, Req, S3, body, time};
 pub const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
 const MAX_PART_NUMBER: i64 = 10_000;
 
+const ALGORITHM: &str = "x-amz-checksum-algorithm";
+const CHECKSUM_TYPE: &str = "x-amz-checksum-type";
+
+/// The checksum algorithm (lower case) and type a CreateMultipartUpload asks for.
+fn checksum_request(req: &Req) -> Result<Option<(String, &'static str)>, S3Error> {
+    let invalid = |m: String| S3Error::new("InvalidRequest", 400, m);
+    let alg = match req.header(ALGORITHM) {
+        None => None,
+        Some(a) => {
+            let a = a.trim().to_ascii_lowercase();
+            body::check_algorithm(&a)?;
+            Some(a)
+        }
+    };
+    let Some(alg) = alg else {
+        return match req.header(CHECKSUM_TYPE) {
+            None => Ok(None),
+            Some(_) => Err(invalid(
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.".into(),
+            )),
+        };
+    };
+    let kind = match req.header(CHECKSUM_TYPE) {
+        None | Some("COMPOSITE") => "COMPOSITE",
+        Some("FULL_OBJECT") if alg == "crc32" => "FULL_OBJECT",
+        Some("FULL_OBJECT") => {
+            return Err(invalid(format!(
+                "The FULL_OBJECT checksum type cannot be used with the {} checksum algorithm.",
+                alg.to_ascii_uppercase()
+            )));
+        }
+        Some(_) => {
+            return Err(invalid(
+                "Value for x-amz-checksum-type header is invalid.".into(),
+            ));
+        }
+    };
+    Ok(Some((alg, kind)))
+}
+
+/// The checksum algorithm (lower case) and type an upload was started with.
+fn upload_checksum(u: &Upload) -> Option<(String, String)> {
+    let map: BTreeMap<String, String> = serde_json::from_str(&u.headers).ok()?;
+    let alg = map.get(ALGORITHM)?.to_ascii_lowercase();
+    let kind = map
+        .get(CHECKSUM_TYPE)
+        .cloned()
+        .unwrap_or_else(|| "COMPOSITE".into());
+    Some((alg, kind))
+}
+
+/// A part's recorded checksums: `x-amz-checksum-<alg>` names and base64 values.
+fn part_checksums(p: &Part) -> Vec<(String, String)> {
+    serde_json::from_str(&p.headers).unwrap_or_default()
+}
+
 pub async fn create(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     s3.bucket(req.bucket_name()).await?;
+    let checksum = checksum_request(req)?;
+    let kept: Vec<(String, String)> = checksum
+        .iter()
+        .flat_map(|(a, k)| {
+            [
+                (ALGORITHM.to_owned(), a.to_ascii_uppercase()),
+                (CHECKSUM_TYPE.to_owned(), (*k).to_owned()),
+            ]
+        })
+        .collect();
     let upload = Upload {
         upload_id: ferry_types::ids::random_alnum(48),
         bucket: req.bucket_name().to_owned(),
         key: req.key_name().to_owned(),
-        headers: stored_headers(&req.headers, &[]),
+        headers: stored_headers(&req.headers, &kept),
         initiator_arn: req.caller.principal_arn.clone(),
         initiated_ms: time::now_ms(),
     };
@@ -33,7 +109,11 @@ pub async fn create(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     x.leaf("Bucket", &upload.bucket)
         .leaf("Key", &upload.key)
         .leaf("UploadId", &upload.upload_id);
-    Ok(xml(x.finish("InitiateMultipartUploadResult")))
+    let mut r = xml(x.finish("InitiateMultipartUploadResult"));
+    for (k, v) in &kept {
+        set(&mut r, k, v);
+    }
+    Ok(r)
 }
 
 async fn find_upload(s3: &S3, req: &Req) -> Result<Upload, S3Error> {
@@ -59,7 +139,32 @@ pub async fn upload_part(s3: &S3, req: &Req, body: &mut Body) -> Result<Response
             )
         })?;
     let upload = find_upload(s3, req).await?;
-    let got = body::ingest(&s3.blobs, &req.headers, body, &req.payload, MAX_PUT_SIZE).await?;
+    let wanted = upload_checksum(&upload);
+    let got = body::ingest(
+        &s3.blobs,
+        &req.headers,
+        body,
+        &req.payload,
+        MAX_PUT_SIZE,
+        wanted.as_ref().map(|(a, _)| a.as_str()),
+    )
+    .await?;
+    if let Some((alg, _)) = &wanted
+        && let Some((other, _)) = got
+            .checksums
+            .iter()
+            .find(|(n, _)| n.strip_prefix("x-amz-checksum-") != Some(alg.as_str()))
+    {
+        s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
+        return Err(S3Error::new(
+            "InvalidRequest",
+            400,
+            format!(
+                "Checksum Type mismatch occurred, expected checksum Type: {alg}, actual checksum Type: {}",
+                other.trim_start_matches("x-amz-checksum-")
+            ),
+        ));
+    }
     let part = Part {
         part_number: number,
         blob_key: got.blob_key.clone(),
@@ -101,12 +206,16 @@ async fn all_parts(s3: &S3, upload_id: &str) -> Result<Vec<Part>, S3Error> {
 
 pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let upload = find_upload(s3, req).await?;
-    let raw = body::small(&req.headers, body, &req.payload).await?;
+    let cond = crate::objects::write_condition(req)?;
+    let raw = body::small_with(&req.headers, body, &req.payload, false).await?;
     let doc = crate::xml::parse(&raw)?;
     if doc.name != "CompleteMultipartUpload" {
         return Err(S3Error::malformed_xml());
     }
+    let checksum = upload_checksum(&upload);
     let mut wanted: Vec<(i64, String)> = Vec::new();
+    // Per-part checksums the client lists: (part number, header name, value).
+    let mut listed: Vec<(i64, String, String)> = Vec::new();
     for p in doc.all("Part") {
         let n: i64 = p
             .text_of("PartNumber")
@@ -118,6 +227,15 @@ pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S
             .trim()
             .trim_matches('"')
             .to_owned();
+        for c in &p.children {
+            if let Some(alg) = c.name.strip_prefix("Checksum") {
+                listed.push((
+                    n,
+                    format!("x-amz-checksum-{}", alg.to_ascii_lowercase()),
+                    c.text.trim().to_owned(),
+                ));
+            }
+        }
         wanted.push((n, etag));
     }
     if wanted.is_empty() {
@@ -147,6 +265,13 @@ pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S
             .find(|p| p.part_number == *n)
             .filter(|p| p.etag == *etag)
             .ok_or_else(|| invalid_part(*n))?;
+        let sums = part_checksums(p);
+        for (_, name, value) in listed.iter().filter(|(ln, _, _)| ln == n) {
+            let stored = sums.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            if stored.is_some_and(|s| s != value) || (stored.is_none() && checksum.is_some()) {
+                return Err(invalid_part(*n));
+            }
+        }
         chosen.push(p);
     }
     if let Some(small) = chosen[..chosen.len() - 1]
@@ -168,19 +293,66 @@ pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S
         readers.push(s3.blobs.open_range(&p.blob_key, 0, p.size as u64).await?);
         md5s.update(hex::decode(&p.etag).map_err(S3Error::internal)?);
     }
-    let got = body::assemble(&s3.blobs, readers).await?;
+    let full_object = checksum
+        .as_ref()
+        .filter(|(_, kind)| kind == "FULL_OBJECT")
+        .map(|(alg, _)| alg.as_str());
+    let got = body::assemble(&s3.blobs, readers, full_object).await?;
     let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
+    let final_checksum = match &checksum {
+        None => None,
+        Some((alg, kind)) => match object_checksum(alg, kind, &chosen, &got) {
+            Some(v) => Some((alg.clone(), kind.clone(), v)),
+            None => {
+                s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
+                return Err(S3Error::internal(
+                    "a part of a checksummed upload has no checksum",
+                ));
+            }
+        },
+    };
+    // A whole-object checksum the client sends must match the one computed.
+    if let Some((alg, _, v)) = &final_checksum
+        && let Some(given) = req.header(&format!("x-amz-checksum-{alg}"))
+        && given.trim() != v
+    {
+        s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
+        return Err(S3Error::new(
+            "BadDigest",
+            400,
+            format!(
+                "The {} you specified did not match the calculated checksum.",
+                alg.to_ascii_uppercase()
+            ),
+        ));
+    }
+    let mut headers: BTreeMap<String, String> =
+        serde_json::from_str(&upload.headers).unwrap_or_default();
+    headers.remove(ALGORITHM);
+    headers.remove(CHECKSUM_TYPE);
+    if let Some((alg, kind, v)) = &final_checksum {
+        headers.insert(format!("x-amz-checksum-{alg}"), v.clone());
+        headers.insert(CHECKSUM_TYPE.to_owned(), kind.clone());
+    }
     let object = NewObject {
         bucket: upload.bucket.clone(),
         key: upload.key.clone(),
         blob_key: Some(got.blob_key.clone()),
         size: got.size as i64,
         etag: etag.clone(),
-        headers: upload.headers.clone(),
+        headers: serde_json::to_string(&headers).map_err(S3Error::internal)?,
         modified_ms: time::now_ms(),
     };
-    let written = match s3.store.complete_upload(&upload.upload_id, &object).await {
-        Ok(w) => w,
+    let written = match s3
+        .store
+        .complete_upload_if(&upload.upload_id, &object, &cond)
+        .await
+    {
+        Ok(Ok(w)) => w,
+        Ok(Err(r)) => {
+            s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
+            return Err(crate::objects::refused(r, &upload.key));
+        }
         Err(e) => {
             s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
             return Err(match e {
@@ -196,9 +368,43 @@ pub async fn complete(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S
         .leaf("Bucket", &upload.bucket)
         .leaf("Key", &upload.key)
         .leaf("ETag", &format!("\"{etag}\""));
+    if let Some((alg, kind, v)) = &final_checksum {
+        x.leaf(&format!("Checksum{}", alg.to_ascii_uppercase()), v)
+            .leaf("ChecksumType", kind);
+    }
     let mut r = xml(x.finish("CompleteMultipartUploadResult"));
     version_header(&mut r, &bucket.versioning, &written.version_id);
     Ok(r)
+}
+
+/// The object checksum of a completed upload: for `COMPOSITE`, the checksum of the parts'
+/// binary checksums with `-<parts>`; for `FULL_OBJECT`, the one computed over the bytes.
+fn object_checksum(
+    alg: &str,
+    kind: &str,
+    parts: &[&Part],
+    assembled: &body::Ingested,
+) -> Option<String> {
+    use base64::Engine;
+    let name = format!("x-amz-checksum-{alg}");
+    if kind == "FULL_OBJECT" {
+        return assembled
+            .checksums
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone());
+    }
+    let mut joined = Vec::new();
+    for p in parts {
+        let sums = part_checksums(p);
+        let (_, v) = sums.iter().find(|(n, _)| *n == name)?;
+        joined.extend(base64::engine::general_purpose::STANDARD.decode(v).ok()?);
+    }
+    Some(format!(
+        "{}-{}",
+        body::checksum_of(alg, &joined)?,
+        parts.len()
+    ))
 }
 
 pub async fn abort(s3: &S3, req: &Req) -> Result<Response, S3Error> {
@@ -249,6 +455,10 @@ pub async fn list_parts(s3: &S3, req: &Req) -> Result<Response, S3Error> {
         .close("Initiator");
     req.owner_xml(&mut x, "Owner");
     x.leaf("StorageClass", "STANDARD");
+    if let Some((alg, kind)) = upload_checksum(&upload) {
+        x.leaf("ChecksumAlgorithm", &alg.to_ascii_uppercase())
+            .leaf("ChecksumType", &kind);
+    }
     for p in &parts {
         x.open("Part")
             .leaf("PartNumber", &p.part_number.to_string())
@@ -271,6 +481,9 @@ pub async fn list_uploads(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     s3.bucket(bucket).await?;
     let prefix = req.q("prefix").unwrap_or("");
     let key_marker = req.q("key-marker").unwrap_or("");
+    let upload_id_marker = req
+        .q("upload-id-marker")
+        .filter(|m| !m.is_empty() && !key_marker.is_empty());
     let limit: i64 = req
         .q("max-uploads")
         .and_then(|m| m.parse::<i64>().ok())
@@ -278,14 +491,14 @@ pub async fn list_uploads(s3: &S3, req: &Req) -> Result<Response, S3Error> {
         .map_or(1000, |m| m.min(1000));
     let mut uploads = s3
         .store
-        .list_uploads(bucket, prefix, key_marker, limit + 1)
+        .list_uploads(bucket, prefix, key_marker, upload_id_marker, limit + 1)
         .await?;
     let truncated = uploads.len() as i64 > limit;
     uploads.truncate(limit as usize);
     let mut x = XmlOut::new("ListMultipartUploadsResult");
     x.leaf("Bucket", bucket)
         .leaf("KeyMarker", key_marker)
-        .leaf("UploadIdMarker", "")
+        .leaf("UploadIdMarker", upload_id_marker.unwrap_or(""))
         .leaf("Prefix", prefix)
         .leaf("MaxUploads", &limit.to_string())
         .leaf("IsTruncated", if truncated { "true" } else { "false" });

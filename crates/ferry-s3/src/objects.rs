@@ -1,5 +1,7 @@
-//! Object operations: PutObject, GetObject / HeadObject (ranges, conditions, response
-//! overrides), DeleteObject, DeleteObjects, CopyObject.
+//! Object operations: PutObject, GetObject / HeadObject (ranges, conditions with RFC 7232
+//! precedence and bodiless 304s, response overrides), DeleteObject, DeleteObjects, CopyObject
+//! (with `x-amz-copy-source-if-*` conditions). Writes honour `If-None-Match: *` and
+//! `If-Match`, checked atomically with the write.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ferry_store::StoreError;
-use ferry_store::s3::{NewObject, ObjectVersion};
+use ferry_store::s3::{NewObject, ObjectVersion, WriteCondition, WriteRefused};
 use tokio_util::io::ReaderStream;
 
 use crate::body::{self, Ingested};
@@ -70,19 +72,74 @@ pub(crate) fn version_header(r: &mut Response, versioning: &str, version_id: &st
 
 pub async fn put(s3: &S3, req: &Req, body: &mut Body) -> Result<Response, S3Error> {
     let bucket = s3.bucket(req.bucket_name()).await?;
-    let got = body::ingest(&s3.blobs, &req.headers, body, &req.payload, MAX_PUT_SIZE).await?;
-    let headers = stored_headers(&req.headers, &got.checksums);
+    write_condition(req)?;
+    let got = body::ingest(
+        &s3.blobs,
+        &req.headers,
+        body,
+        &req.payload,
+        MAX_PUT_SIZE,
+        None,
+    )
+    .await?;
+    let mut sums = got.checksums.clone();
+    if !sums.is_empty() {
+        sums.push(("x-amz-checksum-type".into(), "FULL_OBJECT".into()));
+    }
+    let headers = stored_headers(&req.headers, &sums);
     let version = store_object(s3, req, &got, headers, got.etag()).await?;
     let mut r = empty(200);
     set(&mut r, "etag", &format!("\"{}\"", got.etag()));
     version_header(&mut r, &bucket.versioning, &version);
-    for (k, v) in &got.checksums {
+    for (k, v) in &sums {
         set(&mut r, k, v);
     }
     Ok(r)
 }
 
-/// Records written bytes as the key's newest version; on failure the bytes are removed.
+/// The condition a write's `If-None-Match: *` or `If-Match: <etag>` sets on the key's
+/// current object (PutObject, CopyObject, CompleteMultipartUpload).
+pub(crate) fn write_condition(req: &Req) -> Result<WriteCondition, S3Error> {
+    match (req.header("if-none-match"), req.header("if-match")) {
+        (None, None) => Ok(WriteCondition::Any),
+        (Some(v), None) if v.trim() == "*" => Ok(WriteCondition::Absent),
+        (Some(_), None) => Err(S3Error::new(
+            "NotImplemented",
+            501,
+            "A header you provided implies functionality that is not implemented",
+        )
+        .with("Header", "If-None-Match")),
+        (None, Some(v)) => Ok(WriteCondition::ETag(
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned(),
+        )),
+        (Some(_), Some(_)) => Err(S3Error::not_implemented(
+            "If-Match together with If-None-Match on a write",
+        )),
+    }
+}
+
+/// The error for a conditional write that did not happen.
+pub(crate) fn refused(r: WriteRefused, key: &str) -> S3Error {
+    let failed = |condition: &str| {
+        S3Error::new(
+            "PreconditionFailed",
+            412,
+            "At least one of the pre-conditions you specified did not hold",
+        )
+        .with("Condition", condition)
+    };
+    match r {
+        WriteRefused::Exists => failed("If-None-Match"),
+        WriteRefused::Mismatch => failed("If-Match"),
+        WriteRefused::Missing => S3Error::no_such_key(key),
+    }
+}
+
+/// Records written bytes as the key's newest version if the request's write condition holds;
+/// on failure the bytes are removed.
 async fn store_object(
     s3: &S3,
     req: &Req,
@@ -99,17 +156,23 @@ async fn store_object(
         headers,
         modified_ms: time::now_ms(),
     };
-    match s3.store.put_object_version(&object).await {
+    let result = match write_condition(req) {
+        Ok(cond) => match s3.store.put_object_version_if(&object, &cond).await {
+            Ok(Ok(w)) => Ok(w),
+            Ok(Err(r)) => Err(refused(r, req.key_name())),
+            Err(StoreError::NotFound) => Err(S3Error::no_such_bucket(req.bucket_name())),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(w) => {
             s3.drop_blobs(&w.orphaned).await;
             Ok(w.version_id)
         }
         Err(e) => {
             s3.drop_blobs(std::slice::from_ref(&got.blob_key)).await;
-            Err(match e {
-                StoreError::NotFound => S3Error::no_such_bucket(req.bucket_name()),
-                e => e.into(),
-            })
+            Err(e)
         }
     }
 }
@@ -128,8 +191,11 @@ fn version_param(req: &Req) -> Result<Option<&str>, S3Error> {
 }
 
 /// Looks up what a GET/HEAD/COPY reads: the latest or the given version, never a marker.
+/// Answers about a delete marker carry `x-amz-delete-marker` and `x-amz-version-id` headers
+/// (all a HEAD caller sees); naming a marker by version is `405` with `Last-Modified`.
 async fn readable(
     s3: &S3,
+    req: &Req,
     bucket: &str,
     key: &str,
     version: Option<&str>,
@@ -146,14 +212,19 @@ async fn readable(
         .with("Key", key)
         .with("VersionId", v)),
         (Some(o), None) if o.is_delete_marker => Err(S3Error::no_such_key(key)
-            .with("DeleteMarker", "true")
-            .with("VersionId", o.version_id)),
+            .with_header("x-amz-delete-marker", "true")
+            .with_header("x-amz-version-id", o.version_id)),
         (Some(o), Some(_)) if o.is_delete_marker => Err(S3Error::new(
             "MethodNotAllowed",
             405,
             "The specified method is not allowed against this resource.",
         )
-        .with("DeleteMarker", "true")),
+        .with("Method", req.method.as_str())
+        .with("ResourceType", "DeleteMarker")
+        .with_header("x-amz-delete-marker", "true")
+        .with_header("x-amz-version-id", o.version_id)
+        .with_header("last-modified", time::http_date(o.modified_ms))
+        .with_header("allow", "DELETE")),
         (Some(o), _) => Ok(o),
     }
 }
@@ -211,46 +282,46 @@ fn byte_range(spec: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, S3Err
     Ok(Some((start, end)))
 }
 
-/// Checks `If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`.
-fn preconditions(req: &Req, o: &ObjectVersion) -> Result<(), S3Error> {
+/// Evaluates the conditional headers named `<prefix>if-match`, `<prefix>if-none-match`,
+/// `<prefix>if-unmodified-since` and `<prefix>if-modified-since` in RFC 7232's order, as S3
+/// does: a present `If-Match` overrides `If-Unmodified-Since`, a present `If-None-Match`
+/// overrides `If-Modified-Since`. `Ok(true)` to go on, `Ok(false)` for "not modified", or
+/// `PreconditionFailed` naming the condition that failed.
+fn conditions(req: &Req, prefix: &str, o: &ObjectVersion) -> Result<bool, S3Error> {
+    let header = |name: &str| req.header(&format!("{prefix}{name}"));
     let etag_matches = |list: &str| {
         list.split(',')
             .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
             .any(|t| t == "*" || t == o.etag)
     };
     let modified_s = o.modified_ms / 1000;
-    let failed = || {
+    let failed = |condition: &str| {
         S3Error::new(
             "PreconditionFailed",
             412,
             "At least one of the pre-conditions you specified did not hold",
         )
-        .with("Condition", "If-Match")
+        .with("Condition", condition)
     };
-    let not_modified = || S3Error::new("NotModified", 304, "Not Modified");
-    if let Some(m) = req.header("if-match") {
+    if let Some(m) = header("if-match") {
         if !etag_matches(m) {
-            return Err(failed());
+            return Err(failed("If-Match"));
         }
-    } else if let Some(t) = req
-        .header("if-unmodified-since")
-        .and_then(time::parse_http_date)
+    } else if let Some(t) = header("if-unmodified-since").and_then(time::parse_http_date)
         && modified_s > t / 1000
     {
-        return Err(failed());
+        return Err(failed("If-Unmodified-Since"));
     }
-    if let Some(m) = req.header("if-none-match") {
+    if let Some(m) = header("if-none-match") {
         if etag_matches(m) {
-            return Err(not_modified());
+            return Ok(false);
         }
-    } else if let Some(t) = req
-        .header("if-modified-since")
-        .and_then(time::parse_http_date)
+    } else if let Some(t) = header("if-modified-since").and_then(time::parse_http_date)
         && modified_s <= t / 1000
     {
-        return Err(not_modified());
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 pub async fn get(s3: &S3, req: &Req) -> Result<Response, S3Error> {
@@ -259,15 +330,22 @@ pub async fn get(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     if req.has("partNumber") {
         return Err(S3Error::not_implemented("reading an object by partNumber"));
     }
-    let o = readable(s3, req.bucket_name(), req.key_name(), version_param(req)?).await?;
-    preconditions(req, &o).map_err(|e| {
-        if e.status == 304 {
-            // 304 answers carry the validators and no error document.
-            S3Error { extra: vec![], ..e }
-        } else {
-            e
-        }
-    })?;
+    let o = readable(
+        s3,
+        req,
+        req.bucket_name(),
+        req.key_name(),
+        version_param(req)?,
+    )
+    .await?;
+    if !conditions(req, "", &o)? {
+        // 304 carries the validators and no body.
+        let mut r = empty(304);
+        set(&mut r, "etag", &format!("\"{}\"", o.etag));
+        set(&mut r, "last-modified", &time::http_date(o.modified_ms));
+        version_header(&mut r, &bucket.versioning, &o.version_id);
+        return Ok(r);
+    }
     let size = o.size as u64;
     let range = byte_range(req.header("range"), size)?;
     let (status, start, len) = match range {
@@ -433,7 +511,24 @@ pub async fn copy(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     let dest_bucket = s3.bucket(req.bucket_name()).await?;
     let (src_bucket, src_key, src_version) =
         copy_source(req.header("x-amz-copy-source").unwrap_or(""))?;
-    let src = readable(s3, &src_bucket, &src_key, src_version.as_deref()).await?;
+    let src = readable(s3, req, &src_bucket, &src_key, src_version.as_deref())
+        .await
+        .map_err(|e| match e.status {
+            405 => S3Error::new(
+                "InvalidRequest",
+                400,
+                "The source of a copy request may not specifically refer to a delete marker by version id.",
+            ),
+            _ => S3Error { headers: vec![], ..e },
+        })?;
+    // `x-amz-copy-source-if-*`: any condition that does not hold fails the copy.
+    if !conditions(req, "x-amz-copy-source-", &src)? {
+        return Err(S3Error::new(
+            "PreconditionFailed",
+            412,
+            "At least one of the pre-conditions you specified did not hold",
+        ));
+    }
     let replace = match req.header("x-amz-metadata-directive") {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -454,7 +549,7 @@ pub async fn copy(s3: &S3, req: &Req) -> Result<Response, S3Error> {
     }
     let blob = src.blob_key.as_deref().unwrap_or_default();
     let reader = s3.blobs.open_range(blob, 0, src.size as u64).await?;
-    let got = body::assemble(&s3.blobs, vec![reader]).await?;
+    let got = body::assemble(&s3.blobs, vec![reader], None).await?;
     let headers = if replace {
         stored_headers(&req.headers, &[])
     } else {

@@ -13,7 +13,10 @@ pub const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 const MAX_DEPTH: usize = 16;
 
-/// Escapes text for element content and attribute values.
+/// Escapes text for element content and attribute values. Characters XML 1.0 cannot carry
+/// (C0 controls other than tab and line feed, U+FFFE, U+FFFF) are written as character
+/// references, as S3 writes them: such keys are legal, and clients that cannot read the
+/// result ask for `encoding-type=url`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -24,6 +27,9 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\r' => out.push_str("&#13;"),
+            c if (c < ' ' && c != '\t' && c != '\n') || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                out.push_str(&format!("&#x{:X};", c as u32));
+            }
             c => out.push(c),
         }
     }
@@ -214,5 +220,6 @@ mod tests {
             x.finish("R")
                 .contains("<Key>a&lt;b&gt;&amp;&quot;c&apos;</Key></R>")
         );
+        assert_eq!(escape("a\u{1}b\tc\r\n\u{1f}"), "a&#x1;b\tc&#13;\n&#x1F;");
     }
 }

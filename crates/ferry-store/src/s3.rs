@@ -98,6 +98,30 @@ pub enum VersionsAfter {
     Version(String, i64),
 }
 
+/// A condition on a key's current object for a write to go ahead (S3's conditional writes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Write whatever is there.
+    #[default]
+    Any,
+    /// Only when the key has no current object (`If-None-Match: *`); a delete marker counts
+    /// as none.
+    Absent,
+    /// Only when the current object has this ETag (`If-Match`), without quotes.
+    ETag(String),
+}
+
+/// Why a conditional write did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteRefused {
+    /// `Absent` was asked and the key has an object.
+    Exists,
+    /// `ETag` was asked and the key has no object.
+    Missing,
+    /// `ETag` was asked and the object's differs.
+    Mismatch,
+}
+
 /// What a write or delete did to earlier versions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
@@ -250,6 +274,55 @@ impl Store {
         let w = self.put_version_tx(&mut tx, o).await?;
         tx.commit().await?;
         Ok(w)
+    }
+
+    /// [`Store::put_object_version`] when `cond` holds for the key's current object, checked
+    /// under the key's write lock; otherwise nothing is written.
+    pub async fn put_object_version_if(
+        &self,
+        o: &NewObject,
+        cond: &WriteCondition,
+    ) -> Result<Result<Written, WriteRefused>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock_key(&mut tx, &o.bucket, &o.key).await?;
+        if let Err(refused) = self
+            .check_condition(&mut tx, &o.bucket, &o.key, cond)
+            .await?
+        {
+            return Ok(Err(refused));
+        }
+        let w = self.put_version_tx(&mut tx, o).await?;
+        tx.commit().await?;
+        Ok(Ok(w))
+    }
+
+    /// Whether `cond` holds for the current object of `bucket`/`key` inside `tx`.
+    async fn check_condition(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        bucket: &str,
+        key: &str,
+        cond: &WriteCondition,
+    ) -> Result<Result<(), WriteRefused>, StoreError> {
+        if *cond == WriteCondition::Any {
+            return Ok(Ok(()));
+        }
+        let current: Option<String> = sqlx::query(
+            "SELECT etag FROM s3_objects WHERE bucket_name = $1 AND object_key = $2 AND is_latest = 1 AND is_delete_marker = 0",
+        )
+        .bind(bucket)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.get(0));
+        Ok(match (cond, current) {
+            (WriteCondition::Absent, Some(_)) => Err(WriteRefused::Exists),
+            (WriteCondition::ETag(_), None) => Err(WriteRefused::Missing),
+            (WriteCondition::ETag(want), Some(have)) if *want != have => {
+                Err(WriteRefused::Mismatch)
+            }
+            _ => Ok(()),
+        })
     }
 
     async fn put_version_tx(
@@ -526,26 +599,55 @@ impl Store {
         Ok(row.as_ref().map(upload_of))
     }
 
-    /// Uploads in progress in a bucket under `prefix`, by key then start time, after
-    /// `(key, upload id)` markers.
+    /// Uploads in progress in a bucket under `prefix`, by key then start time, after the
+    /// `key_marker` key or, with an `upload_id_marker` too, after that upload of that key.
     pub async fn list_uploads(
         &self,
         bucket: &str,
         prefix: &str,
         key_marker: &str,
+        upload_id_marker: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Upload>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT upload_id, bucket_name, object_key, headers, initiator_arn, initiated_ms FROM s3_uploads \
-             WHERE bucket_name = $1 AND substr(object_key, 1, CAST($2 AS INTEGER)) = $3 AND object_key > $4 ORDER BY object_key, initiated_ms, upload_id LIMIT $5",
-        )
-        .bind(bucket)
-        .bind(prefix.chars().count() as i64)
-        .bind(prefix)
-        .bind(key_marker)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let after = match upload_id_marker {
+            Some(id) => {
+                sqlx::query("SELECT initiated_ms FROM s3_uploads WHERE upload_id = $1 AND bucket_name = $2 AND object_key = $3")
+                    .bind(id)
+                    .bind(bucket)
+                    .bind(key_marker)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| (r.get::<i64, _>(0), id))
+            }
+            None => None,
+        };
+        let columns = "SELECT upload_id, bucket_name, object_key, headers, initiator_arn, initiated_ms FROM s3_uploads \
+             WHERE bucket_name = $1 AND substr(object_key, 1, CAST($2 AS INTEGER)) = $3";
+        let order = "ORDER BY object_key, initiated_ms, upload_id";
+        let rows = match after {
+            None => {
+                sqlx::query(&format!("{columns} AND object_key > $4 {order} LIMIT $5"))
+                    .bind(bucket)
+                    .bind(prefix.chars().count() as i64)
+                    .bind(prefix)
+                    .bind(key_marker)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some((ms, id)) => sqlx::query(&format!(
+                "{columns} AND (object_key > $4 OR (object_key = $4 AND (initiated_ms > $5 OR (initiated_ms = $5 AND upload_id > $6)))) {order} LIMIT $7"
+            ))
+            .bind(bucket)
+            .bind(prefix.chars().count() as i64)
+            .bind(prefix)
+            .bind(key_marker)
+            .bind(ms)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?,
+        };
         Ok(rows.iter().map(upload_of).collect())
     }
 
@@ -623,12 +725,36 @@ impl Store {
         upload_id: &str,
         object: &NewObject,
     ) -> Result<Written, StoreError> {
+        match self
+            .complete_upload_if(upload_id, object, &WriteCondition::Any)
+            .await?
+        {
+            Ok(w) => Ok(w),
+            Err(_) => Err(StoreError::Conflict(object.key.clone())),
+        }
+    }
+
+    /// [`Store::complete_upload`] when `cond` holds for the key's current object; otherwise
+    /// nothing changes and the upload stays.
+    pub async fn complete_upload_if(
+        &self,
+        upload_id: &str,
+        object: &NewObject,
+        cond: &WriteCondition,
+    ) -> Result<Result<Written, WriteRefused>, StoreError> {
         let mut tx = self.begin_write().await?;
+        self.lock_key(&mut tx, &object.bucket, &object.key).await?;
+        if let Err(refused) = self
+            .check_condition(&mut tx, &object.bucket, &object.key, cond)
+            .await?
+        {
+            return Ok(Err(refused));
+        }
         let parts = remove_upload(&mut tx, upload_id).await?;
         let mut w = self.put_version_tx(&mut tx, object).await?;
         tx.commit().await?;
         w.orphaned.extend(parts);
-        Ok(w)
+        Ok(Ok(w))
     }
 }
 
