@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # service -> (trait, adapter file that implements it, or None)
 SERVICES = {
     "codecommit": ("CodeCommit", "crates/ferry-commit/src/api/mod.rs"),
-    "codebuild": ("CodeBuild", None),
+    "codebuild": ("CodeBuild", "crates/ferry-build/src/api.rs"),
     "codedeploy": ("CodeDeploy", None),
     "codepipeline": ("CodePipeline", None),
     "codeartifact": ("CodeArtifact", None),

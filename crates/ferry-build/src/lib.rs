@@ -1,8 +1,22 @@
-//! CodeBuild support: buildspec parsing ([`buildspec`]) and safe selection of artifact,
-//! report and cache files ([`artifacts`]).
+//! CodeBuild: projects and builds that really run. The API face ([`api`]) stores projects and
+//! queues builds; the service ([`service`]) schedules them with leases; the runner
+//! ([`runner`]) takes a build through AWS's phases on the local executor, with buildspecs
+//! parsed by [`buildspec`], commands run with CodeBuild's shell semantics ([`shell`]),
+//! variables resolved from SSM and Secrets Manager ([`env`]), logs streamed into the
+//! CloudWatch-Logs-shaped store ([`logsink`]), sources fetched ([`source`]), and artifacts
+//! selected safely ([`artifacts`]) and packed ([`archive`]) into Ferry's S3.
 
+pub mod api;
+mod archive;
 pub mod artifacts;
 pub mod buildspec;
+pub mod env;
+mod logsink;
+pub mod phases;
+mod runner;
+pub mod service;
+pub mod shell;
+mod source;
 mod yaml;
 
 pub use artifacts::{SelectError, Selected, select, select_files};

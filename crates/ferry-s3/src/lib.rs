@@ -14,6 +14,7 @@ pub mod xml;
 
 mod buckets;
 mod listing;
+pub mod local;
 mod multipart;
 mod objects;
 mod reply;

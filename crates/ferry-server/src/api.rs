@@ -32,7 +32,6 @@ const JSON_SERVICES: [&Service; 7] = [
 
 /// Services whose every operation still answers `NotImplementedException`.
 pub struct NotYet;
-impl codebuild::CodeBuild for NotYet {}
 impl codedeploy::CodeDeploy for NotYet {}
 impl codepipeline::CodePipeline for NotYet {}
 impl codeartifact::CodeArtifact for NotYet {}
@@ -119,7 +118,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
         Route::Json(svc, op) => {
             let out = match svc.name {
                 "codecommit" => codecommit::dispatch(&*st.commit, &ctx, &op, &body).await,
-                "codebuild" => codebuild::dispatch(&NotYet, &ctx, &op, &body).await,
+                "codebuild" => codebuild::dispatch(&st.builds, &ctx, &op, &body).await,
                 "codedeploy" => codedeploy::dispatch(&NotYet, &ctx, &op, &body).await,
                 "logs" => logs::dispatch(&*st.companion, &ctx, &op, &body).await,
                 "ssm" => ssm::dispatch(&*st.companion, &ctx, &op, &body).await,

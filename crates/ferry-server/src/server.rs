@@ -45,6 +45,8 @@ pub struct Ferry {
     pub ssh_addr: Option<SocketAddr>,
     pub state: SharedState,
     stop: watch::Sender<bool>,
+    /// Stops the build scheduler (running builds end FAILED as interrupted).
+    build_stop: tokio_util::sync::CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -58,6 +60,7 @@ impl Ferry {
     /// Waits until the server stops (after [`Ferry::stop_handle`] is used, or a failure).
     pub async fn wait(self) -> std::io::Result<()> {
         let res = self.task.await.map_err(std::io::Error::other)?;
+        self.build_stop.cancel();
         self.state.tasks.close();
         self.state.tasks.wait().await;
         self.state.store.close().await;
@@ -120,12 +123,28 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         blobs: blobs.clone(),
         base_hosts: s3_base_hosts(&public_url),
     };
+    let node_id = node_id(dir).map_err(|e| StartError::DataDir(dir.join("node-id"), e))?;
+    let build_service = ferry_build::service::BuildService::new(
+        store.clone(),
+        s3.clone(),
+        commit.clone(),
+        ferry_build::service::BuildSettings {
+            work_dir: dir.join("builds"),
+            public_url: public_url.clone(),
+            region: config.region.clone(),
+            account_id: init.account_id.clone(),
+            node_id,
+            max_running: std::thread::available_parallelism().map_or(4, |n| (n.get() * 4).max(8)),
+        },
+    );
+    let build_stop = tokio_util::sync::CancellationToken::new();
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
         commit: commit.clone(),
         companion: Arc::new(ferry_companion::CompanionService::new(store.clone())),
         blobs,
         s3,
+        builds: ferry_build::api::BuildApi(build_service.clone()),
         keys: Default::default(),
         metrics: Default::default(),
         account_id: init.account_id.clone(),
@@ -137,6 +156,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             .collect_orphans(std::time::Duration::from_secs(3600))
             .await
     });
+    build_service.start(&state.tasks, build_stop.clone());
 
     let ssh_addr = match config.ssh_listen {
         #[cfg(feature = "ssh")]
@@ -175,6 +195,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         ssh_addr,
         state,
         stop,
+        build_stop,
         task,
     })
 }
@@ -204,6 +225,19 @@ pub fn router(state: SharedState) -> Router {
             crate::s3::gate,
         ))
         .with_state(state)
+}
+
+/// This node's stable id, kept in `<data-dir>/node-id` (leases on builds name it).
+fn node_id(dir: &std::path::Path) -> std::io::Result<String> {
+    let path = dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            let id = format!("node-{}", uuid::Uuid::new_v4().simple());
+            std::fs::write(&path, &id)?;
+            Ok(id)
+        }
+    }
 }
 
 /// Host names whose subdomains are buckets: the public URL's host, and `localhost`.

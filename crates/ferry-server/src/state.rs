@@ -22,6 +22,8 @@ pub struct AppState {
     pub keys: KeyCache,
     /// The S3 service (buckets and objects on the store and `blobs`).
     pub s3: ferry_s3::S3,
+    /// CodeBuild: the build service and its API face.
+    pub builds: ferry_build::api::BuildApi,
     pub metrics: Metrics,
     pub account_id: String,
     pub region: String,

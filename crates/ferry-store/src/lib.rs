@@ -9,6 +9,7 @@
 
 pub mod approvals;
 pub mod blob;
+pub mod builds;
 pub mod comments;
 pub mod db;
 pub mod error;

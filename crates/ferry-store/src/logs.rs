@@ -110,7 +110,7 @@ impl Store {
         group: &LogGroupRow,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO log_groups (name, created_ms, retention_days, kms_key_id, log_group_class, next_seq) \
              VALUES ($1, $2, $3, $4, $5, 1)",
@@ -175,7 +175,7 @@ impl Store {
 
     /// Deletes a log group with its streams, events and tags; false when absent.
     pub async fn delete_log_group(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM log_groups WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -264,7 +264,7 @@ impl Store {
 
     /// Deletes a stream and its events; false when absent.
     pub async fn delete_log_stream(&self, group: &str, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM log_streams WHERE group_name = $1 AND name = $2")
             .bind(group)
             .bind(name)
@@ -292,7 +292,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = events.len() as i64;
         let next: Option<i64> = sqlx::query(
             "UPDATE log_groups SET next_seq = next_seq + $1 WHERE name = $2 RETURNING next_seq",

@@ -106,7 +106,7 @@ impl Store {
         } else {
             p.value.clone()
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: Option<i64> =
             sqlx::query("SELECT version FROM ssm_parameters WHERE name = $1")
                 .bind(&p.name)
@@ -327,7 +327,7 @@ impl Store {
         version: i64,
         labels: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for label in labels {
             sqlx::query(
                 "INSERT INTO ssm_parameter_labels (name, label, version) VALUES ($1, $2, $3) \
@@ -345,7 +345,7 @@ impl Store {
 
     /// Deletes a parameter with every version, label and tag; false when absent.
     pub async fn delete_parameter(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM ssm_parameters WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -109,7 +109,7 @@ impl Store {
         tags: &BTreeMap<String, String>,
         first: Option<NewSecretVersion<'_>>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO sm_secrets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
@@ -208,7 +208,7 @@ impl Store {
         arn: &str,
         v: NewSecretVersion<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.insert_version(&mut tx, arn, &v).await?;
         tx.commit().await?;
         Ok(())
@@ -365,7 +365,7 @@ impl Store {
 
     /// Deletes a secret with its versions, stages and tags at once.
     pub async fn purge_secret(&self, arn: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for sql in [
             "DELETE FROM sm_version_stages WHERE arn = $1",
             "DELETE FROM sm_secret_versions WHERE arn = $1",

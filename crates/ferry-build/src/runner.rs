@@ -1,0 +1,832 @@
+//! Runs one claimed build on the local executor, phase by phase as AWS does: PROVISIONING
+//! (workspace, temporary credentials), DOWNLOAD_SOURCE (source, buildspec, variables),
+//! INSTALL / PRE_BUILD / BUILD / POST_BUILD (commands and `finally`, `on-failure`, the rules
+//! for what runs after a failure), UPLOAD_ARTIFACTS, FINALIZING; with the `[Container]` log
+//! lines tools grep for, the build timeout, and StopBuild.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_model::codebuild::{
+    ArtifactPackaging, ArtifactsType, Build, BuildArtifacts, BuildPhaseType,
+    EnvironmentVariableType, ExportedEnvironmentVariable, SourceType, StatusType,
+};
+use ferry_types::Timestamp;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::buildspec::{Buildspec, OnFailure, Phase};
+use crate::env::{self, EnvSet};
+use crate::logsink::{self, LogTarget};
+use crate::phases::{self, phase_name};
+use crate::service::{BuildExtras, BuildService, now};
+use crate::shell::{Exit, ShellState};
+
+/// Output lines kept for `RETRY-<regex>` matching.
+const RECENT_LINES: usize = 2000;
+
+/// Why the command phases ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    Stopped,
+    TimedOut,
+}
+
+/// The running state of one build.
+struct Run<'a> {
+    svc: &'a BuildService,
+    b: Build,
+    log: mpsc::Sender<String>,
+    recent: Arc<Mutex<VecDeque<String>>>,
+    secrets: Arc<Mutex<Vec<String>>>,
+    ws: PathBuf,
+    src: PathBuf,
+    env: EnvSet,
+    succeeding: bool,
+    extras: BuildExtras,
+}
+
+fn container_line(msg: &str) -> String {
+    let ts = jiff::Timestamp::now().strftime("%Y/%m/%d %H:%M:%S%.6f");
+    format!("[Container] {ts} {msg}")
+}
+
+impl Run<'_> {
+    async fn say(&self, msg: &str) {
+        let _ = self.log.send(container_line(msg)).await;
+    }
+
+    async fn save(&self) {
+        self.svc.save(&self.b, "RUNNING").await;
+    }
+
+    async fn enter(&mut self, p: BuildPhaseType) {
+        phases::enter(&mut self.b, p, now());
+        self.say(&format!("Entering phase {}", phase_name(p))).await;
+        self.save().await;
+    }
+
+    async fn end(&mut self, status: StatusType, context: Option<(&str, &str)>) {
+        let phase = self
+            .b
+            .phases
+            .as_ref()
+            .and_then(|p| p.last())
+            .and_then(|p| p.phase_type)
+            .map_or("", phase_name);
+        phases::end(&mut self.b, status, context, now());
+        self.say(&format!(
+            "Phase complete: {phase} State: {}",
+            phases::status_name(status)
+        ))
+        .await;
+        let (code, message) = context.unwrap_or(("", ""));
+        self.say(&format!(
+            "Phase context status code: {code} Message: {message}"
+        ))
+        .await;
+        self.save().await;
+    }
+
+    fn command_env(&self) -> Vec<(String, String)> {
+        let mut v = self.env.vars.clone();
+        v.retain(|(n, _)| n != "CODEBUILD_BUILD_SUCCEEDING");
+        v.push((
+            "CODEBUILD_BUILD_SUCCEEDING".into(),
+            if self.succeeding { "1" } else { "0" }.into(),
+        ));
+        v
+    }
+}
+
+/// Runs a build to completion (or stop, or timeout) and saves the outcome.
+pub async fn run(svc: &BuildService, b: Build, extras: BuildExtras, cancel: CancellationToken) {
+    let id = b.id.clone().unwrap_or_default();
+    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
+    let ws = svc.settings.work_dir.join(&uuid);
+    let (log_tx, log_rx) = mpsc::channel::<String>(1024);
+    let secrets = Arc::new(Mutex::new(Vec::<String>::new()));
+    let target = b.logs.as_ref().and_then(|l| {
+        Some(LogTarget {
+            group: l.group_name.clone()?,
+            stream: l.stream_name.clone()?,
+        })
+    });
+    if let Some(t) = &target
+        && let Err(e) = logsink::prepare(&svc.store, t, now().millis()).await
+    {
+        tracing::warn!(build = %id, error = %e, "could not create the build's log stream");
+    }
+    let sink = tokio::spawn(logsink::run(
+        svc.store.clone(),
+        target,
+        secrets.clone(),
+        log_rx,
+    ));
+    let mut run = Run {
+        svc,
+        b,
+        log: log_tx,
+        recent: Arc::new(Mutex::new(VecDeque::new())),
+        secrets,
+        src: ws.join("src"),
+        ws,
+        env: EnvSet::default(),
+        succeeding: true,
+        extras,
+    };
+    // The build timeout and StopBuild both cancel `work`; `timed_out` tells them apart.
+    let work = cancel.child_token();
+    let timed_out = CancellationToken::new();
+    let timeout = Duration::from_secs(60 * run.b.timeout_in_minutes.unwrap_or(60).max(1) as u64);
+    {
+        let (work, timed_out) = (work.clone(), timed_out.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => { timed_out.cancel(); work.cancel(); }
+                _ = work.cancelled() => {}
+            }
+        });
+    }
+    let outcome = execute(&mut run, &work).await;
+    let interrupt = if timed_out.is_cancelled() {
+        Some(Interrupt::TimedOut)
+    } else if work.is_cancelled() {
+        Some(Interrupt::Stopped)
+    } else {
+        None
+    };
+    work.cancel();
+    // The phase in progress when a stop or timeout came.
+    let final_status = match (interrupt, outcome) {
+        (Some(Interrupt::TimedOut), _) => {
+            run.end(
+                StatusType::TimedOut,
+                Some(("BUILD_TIMED_OUT", "Build has timed out. ")),
+            )
+            .await;
+            StatusType::TimedOut
+        }
+        (Some(Interrupt::Stopped), _)
+            if svc.shutting_down.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            run.end(
+                StatusType::Failed,
+                Some((
+                    "BUILD_CONTAINER_UNABLE_TO_RUN",
+                    "Build was interrupted: the Ferry node running it stopped",
+                )),
+            )
+            .await;
+            StatusType::Failed
+        }
+        (Some(Interrupt::Stopped), _) => {
+            run.end(StatusType::Stopped, None).await;
+            StatusType::Stopped
+        }
+        (None, Err(fault)) => {
+            tracing::error!(build = %id, error = %fault, "build fault");
+            run.end(StatusType::Fault, Some(("CLIENT_ERROR", &fault)))
+                .await;
+            StatusType::Fault
+        }
+        (None, Ok(())) if run.succeeding => StatusType::Succeeded,
+        (None, Ok(())) => StatusType::Failed,
+    };
+    run.enter(BuildPhaseType::Finalizing).await;
+    let shell = SHELLS.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    if let Some(mut shell) = shell {
+        shell.kill_all().await;
+    }
+    run.end(StatusType::Succeeded, None).await;
+    phases::complete(&mut run.b, final_status, now());
+    run.say(&format!(
+        "Phase complete: COMPLETED State: {}",
+        phases::status_name(final_status)
+    ))
+    .await;
+    drop(run.log);
+    let _ = sink.await;
+    svc.save(&run.b, "DONE").await;
+    let _ = tokio::fs::remove_dir_all(&run.ws).await;
+}
+
+/// Shells of running builds, so finalization can kill what they left behind.
+static SHELLS: std::sync::LazyLock<Mutex<std::collections::HashMap<String, ShellState>>> =
+    std::sync::LazyLock::new(|| Mutex::new(std::collections::HashMap::new()));
+
+/// The phases up to UPLOAD_ARTIFACTS. `Err` is a service fault.
+async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), String> {
+    let at = now();
+    run.end(StatusType::Succeeded, None).await; // QUEUED
+    run.enter(BuildPhaseType::Provisioning).await;
+    for d in ["src", "tmp", "home"] {
+        tokio::fs::create_dir_all(run.ws.join(d))
+            .await
+            .map_err(|e| format!("workspace: {e}"))?;
+    }
+    base_env(run, at)
+        .await
+        .map_err(|e| format!("credentials: {e}"))?;
+    run.end(StatusType::Succeeded, None).await;
+    if work.is_cancelled() {
+        return Ok(());
+    }
+
+    run.enter(BuildPhaseType::DownloadSource).await;
+    let spec = match download_source(run).await {
+        Ok(spec) => spec,
+        Err((code, message)) => {
+            run.succeeding = false;
+            run.end(StatusType::Failed, Some((code, &message))).await;
+            return Ok(());
+        }
+    };
+    run.end(StatusType::Succeeded, None).await;
+    if work.is_cancelled() {
+        return Ok(());
+    }
+
+    let shell = ShellState::new(
+        spec.env.shell.as_deref(),
+        run.src.clone(),
+        run.ws.join("tmp"),
+    )
+    .map_err(|e| format!("shell: {e}"))?;
+    let id = run.b.id.clone().unwrap_or_default();
+    SHELLS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.clone(), shell);
+    let mut next = Some(BuildPhaseType::Install);
+    let mut upload = false;
+    let mut post_build_ran = false;
+    while let Some(p) = next {
+        if work.is_cancelled() {
+            return Ok(());
+        }
+        if p == BuildPhaseType::UploadArtifacts {
+            upload = true;
+            break;
+        }
+        run.enter(p).await;
+        let phase = match p {
+            BuildPhaseType::Install => spec.phases.install.as_ref(),
+            BuildPhaseType::PreBuild => spec.phases.pre_build.as_ref(),
+            BuildPhaseType::Build => spec.phases.build.as_ref(),
+            _ => spec.phases.post_build.as_ref(),
+        };
+        if p == BuildPhaseType::PostBuild {
+            post_build_ran = true;
+        }
+        let result = match phase {
+            Some(ph) => run_phase(run, &id, p, ph, work).await,
+            None => PhaseResult::Succeeded,
+        };
+        match result {
+            PhaseResult::Succeeded => {
+                run.end(StatusType::Succeeded, None).await;
+                next = following(p);
+            }
+            PhaseResult::Cancelled => return Ok(()),
+            PhaseResult::Failed(message) => {
+                run.succeeding = false;
+                run.end(
+                    StatusType::Failed,
+                    Some(("COMMAND_EXECUTION_ERROR", &message)),
+                )
+                .await;
+                next = match phase.map(|ph| &ph.on_failure) {
+                    Some(OnFailure::Continue) => following(p),
+                    Some(OnFailure::Abort) | None | Some(OnFailure::Retry { .. }) => {
+                        Some(phases::after_failure(p))
+                    }
+                };
+                if next == Some(BuildPhaseType::Finalizing) {
+                    next = None;
+                }
+            }
+        }
+    }
+    if post_build_ran && !spec.env.exported_variables.is_empty() {
+        let env = run.command_env();
+        let shell = SHELLS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned();
+        if let Some(sh) = shell {
+            let got = sh.values(&spec.env.exported_variables, &env).await;
+            run.b.exported_environment_variables = Some(
+                spec.env
+                    .exported_variables
+                    .iter()
+                    .map(|n| ExportedEnvironmentVariable {
+                        name: Some(n.clone()),
+                        value: Some(
+                            got.iter()
+                                .find(|(k, _)| k == n)
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default(),
+                        ),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    if upload && !work.is_cancelled() {
+        run.enter(BuildPhaseType::UploadArtifacts).await;
+        match upload_artifacts(run, &spec).await {
+            Ok(()) => run.end(StatusType::Succeeded, None).await,
+            Err(message) => {
+                run.succeeding = false;
+                run.end(StatusType::Failed, Some(("CLIENT_ERROR", &message)))
+                    .await;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn following(p: BuildPhaseType) -> Option<BuildPhaseType> {
+    match p {
+        BuildPhaseType::Install => Some(BuildPhaseType::PreBuild),
+        BuildPhaseType::PreBuild => Some(BuildPhaseType::Build),
+        BuildPhaseType::Build => Some(BuildPhaseType::PostBuild),
+        BuildPhaseType::PostBuild => Some(BuildPhaseType::UploadArtifacts),
+        _ => None,
+    }
+}
+
+enum PhaseResult {
+    Succeeded,
+    Failed(String),
+    Cancelled,
+}
+
+/// Runs a phase's commands then its `finally` commands, retrying as `on-failure` says.
+async fn run_phase(
+    run: &mut Run<'_>,
+    id: &str,
+    p: BuildPhaseType,
+    phase: &Phase,
+    work: &CancellationToken,
+) -> PhaseResult {
+    if p == BuildPhaseType::Install && !phase.runtime_versions.is_empty() {
+        run.say("Skipping install of runtimes. Runtime version selection is not supported by this build image.").await;
+    }
+    if phase.run_as.is_some() {
+        run.say("run-as is not supported by the local executor; commands run as the Ferry server's user.").await;
+    }
+    let (retries, pattern) = match &phase.on_failure {
+        OnFailure::Retry { count, pattern } => (*count, pattern.clone()),
+        _ => (0, None),
+    };
+    let mut attempt = 0;
+    loop {
+        let mark = run.recent.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let r = run_commands(run, id, phase, work).await;
+        match r {
+            PhaseResult::Failed(_) if attempt < retries => {
+                let matches = match &pattern {
+                    None => true,
+                    Some(re) => {
+                        let lines = run.recent.lock().unwrap_or_else(|e| e.into_inner());
+                        regex::Regex::new(re).is_ok_and(|re| {
+                            lines
+                                .iter()
+                                .skip(mark.min(lines.len()))
+                                .any(|l| re.is_match(l))
+                        })
+                    }
+                };
+                if !matches {
+                    return r;
+                }
+                attempt += 1;
+                run.say(&format!(
+                    "Retrying phase {} (attempt {attempt} of {retries})",
+                    phase_name(p)
+                ))
+                .await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn run_commands(
+    run: &mut Run<'_>,
+    id: &str,
+    phase: &Phase,
+    work: &CancellationToken,
+) -> PhaseResult {
+    let mut failure: Option<String> = None;
+    for (list, is_finally) in [(&phase.commands, false), (&phase.finally, true)] {
+        for command in list {
+            if failure.is_some() && !is_finally {
+                break;
+            }
+            run.say(&format!("Running command {command}")).await;
+            let env = run.command_env();
+            let Some(mut shell) = SHELLS.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
+            else {
+                return PhaseResult::Failed("the build's shell is gone".into());
+            };
+            let (tx, mut rx) = mpsc::channel::<String>(256);
+            let log = run.log.clone();
+            let recent = run.recent.clone();
+            let forward = tokio::spawn(async move {
+                while let Some(line) = rx.recv().await {
+                    {
+                        let mut r = recent.lock().unwrap_or_else(|e| e.into_inner());
+                        if r.len() >= RECENT_LINES {
+                            r.pop_front();
+                        }
+                        r.push_back(line.clone());
+                    }
+                    let _ = log.send(line).await;
+                }
+            });
+            let result = shell.run(command, &env, &tx, work).await;
+            drop(tx);
+            let _ = forward.await;
+            SHELLS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_owned(), shell);
+            match result {
+                Ok(Exit::Code(0)) => {}
+                Ok(Exit::Code(code)) => {
+                    run.say(&format!(
+                        "Command did not exit successfully {command} exit status {code}"
+                    ))
+                    .await;
+                    if failure.is_none() {
+                        failure = Some(format!(
+                            "Error while executing command: {command}. Reason: exit status {code}"
+                        ));
+                    }
+                }
+                Ok(Exit::Cancelled) => return PhaseResult::Cancelled,
+                Err(e) => {
+                    failure.get_or_insert(format!(
+                        "Error while executing command: {command}. Reason: {e}"
+                    ));
+                }
+            }
+        }
+    }
+    match failure {
+        None => PhaseResult::Succeeded,
+        Some(m) => PhaseResult::Failed(m),
+    }
+}
+
+/// The variables every command sees before the buildspec's and the project's.
+async fn base_env(run: &mut Run<'_>, at: Timestamp) -> Result<(), ferry_store::StoreError> {
+    let s = &run.svc.settings;
+    let b = &run.b;
+    let id = b.id.clone().unwrap_or_default();
+    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
+    let project = b.project_name.clone().unwrap_or_default();
+    let role = b
+        .service_role
+        .as_deref()
+        .and_then(|r| r.rsplit('/').next())
+        .filter(|r| !r.is_empty())
+        .unwrap_or("codebuild-service-role")
+        .to_owned();
+    let timeout_s = 60 * i64::from(b.timeout_in_minutes.unwrap_or(60).max(1));
+    let session = run
+        .svc
+        .store
+        .create_session(
+            &ferry_store::identity::Principal {
+                user_name: format!("AWSCodeBuild-{uuid}"),
+                arn: format!(
+                    "arn:aws:sts::{}:assumed-role/{role}/AWSCodeBuild-{uuid}",
+                    s.account_id
+                ),
+            },
+            (timeout_s + 900).max(900),
+        )
+        .await?;
+    let e = &mut run.env;
+    e.set(
+        "PATH",
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+    );
+    e.set("HOME", run.ws.join("home").to_string_lossy());
+    e.set("LANG", "C.UTF-8");
+    e.set("CODEBUILD_CI", "true");
+    e.set("CODEBUILD_BUILD_ID", id.as_str());
+    e.set("CODEBUILD_BUILD_ARN", b.arn.clone().unwrap_or_default());
+    e.set(
+        "CODEBUILD_BUILD_NUMBER",
+        b.build_number.unwrap_or(0).to_string(),
+    );
+    e.set(
+        "CODEBUILD_BUILD_IMAGE",
+        b.environment
+            .as_ref()
+            .map(|e| e.image.clone())
+            .unwrap_or_default(),
+    );
+    e.set(
+        "CODEBUILD_INITIATOR",
+        b.initiator.clone().unwrap_or_default(),
+    );
+    e.set("CODEBUILD_LOG_PATH", uuid.as_str());
+    e.set("CODEBUILD_SRC_DIR", run.src.to_string_lossy());
+    e.set(
+        "CODEBUILD_START_TIME",
+        b.start_time.unwrap_or(at).millis().to_string(),
+    );
+    e.set(
+        "CODEBUILD_BUILD_URL",
+        format!("{}/console/codebuild/builds/{id}", s.public_url),
+    );
+    e.set("CODEBUILD_PROJECT_NAME", project.as_str());
+    e.set("AWS_REGION", s.region.as_str());
+    e.set("AWS_DEFAULT_REGION", s.region.as_str());
+    e.set("AWS_ENDPOINT_URL", s.public_url.as_str());
+    e.set("AWS_ACCESS_KEY_ID", session.access_key_id.as_str());
+    e.set_secret("AWS_SECRET_ACCESS_KEY", session.secret_access_key.clone());
+    e.set_secret("AWS_SESSION_TOKEN", session.session_token.clone());
+    e.set("AWS_EXECUTION_ENV", "AWS_ECS_EC2");
+    run.secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(run.env.secrets.clone());
+    Ok(())
+}
+
+/// DOWNLOAD_SOURCE: source, buildspec and variables. `Err((status code, message))`.
+async fn download_source(run: &mut Run<'_>) -> Result<Buildspec, (&'static str, String)> {
+    let source = run.b.source.clone().unwrap_or_default();
+    let version = run.b.source_version.clone();
+    match source.r#type {
+        SourceType::Codecommit => {
+            let location = source.location.clone().unwrap_or_default();
+            let resolved =
+                crate::source::codecommit(&run.svc.commit, &location, version.as_deref(), &run.src)
+                    .await
+                    .map_err(|e| ("CLIENT_ERROR", e.0))?;
+            run.env
+                .set("CODEBUILD_RESOLVED_SOURCE_VERSION", resolved.as_str());
+            run.env.set("CODEBUILD_SOURCE_REPO_URL", location.as_str());
+            run.env.set(
+                "CODEBUILD_SOURCE_VERSION",
+                version.clone().unwrap_or_else(|| resolved.clone()),
+            );
+            run.b.resolved_source_version = Some(resolved);
+        }
+        SourceType::S3 => {
+            let location = source.location.clone().unwrap_or_default();
+            crate::source::s3_zip(
+                &run.svc.s3,
+                &location,
+                version.as_deref(),
+                &run.src,
+                &run.ws.join("tmp"),
+            )
+            .await
+            .map_err(|e| ("CLIENT_ERROR", e.0))?;
+            run.env
+                .set("CODEBUILD_SOURCE_REPO_URL", format!("s3://{location}"));
+            if let Some(v) = &version {
+                run.env.set("CODEBUILD_SOURCE_VERSION", v.as_str());
+            }
+        }
+        SourceType::NoSource => {}
+        other => {
+            return Err((
+                "CLIENT_ERROR",
+                format!(
+                    "Source type {} is not supported by Ferry yet",
+                    source_type_name(other)
+                ),
+            ));
+        }
+    }
+    run.say(&format!("CODEBUILD_SRC_DIR={}", run.src.display()))
+        .await;
+    let text = buildspec_text(run, source.buildspec.as_deref()).await?;
+    let spec = crate::buildspec::parse(&text).map_err(|e| (e.status_code(), e.to_string()))?;
+    for w in &spec.warnings {
+        run.say(&format!("Warning: {w}")).await;
+    }
+    // buildspec env first; project variables (with StartBuild overrides merged) replace them.
+    for (k, v) in &spec.env.variables {
+        run.env.set(k, v.as_str());
+    }
+    let store = run.svc.store.clone();
+    for (k, name) in &spec.env.parameter_store {
+        let v = env::parameter(&store, name)
+            .await
+            .map_err(|e| ("CLIENT_ERROR", e.0))?;
+        run.env.set_secret(k, v);
+    }
+    for (k, r) in &spec.env.secrets_manager {
+        let v = env::secret(&store, r)
+            .await
+            .map_err(|e| ("CLIENT_ERROR", e.0))?;
+        run.env.set_secret(k, v);
+    }
+    let project_vars = run
+        .b
+        .environment
+        .as_ref()
+        .and_then(|e| e.environment_variables.clone())
+        .unwrap_or_default();
+    for v in project_vars {
+        match v.r#type.unwrap_or_default() {
+            EnvironmentVariableType::Plaintext => run.env.set(&v.name, v.value),
+            EnvironmentVariableType::ParameterStore => {
+                let value = env::parameter(&store, &v.value)
+                    .await
+                    .map_err(|e| ("CLIENT_ERROR", e.0))?;
+                run.env.set_secret(&v.name, value);
+            }
+            EnvironmentVariableType::SecretsManager => {
+                let value = env::secret(&store, &env::secret_ref(&v.value))
+                    .await
+                    .map_err(|e| ("CLIENT_ERROR", e.0))?;
+                run.env.set_secret(&v.name, value);
+            }
+        }
+    }
+    run.secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(run.env.secrets.clone());
+    Ok(spec)
+}
+
+fn source_type_name(t: SourceType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The buildspec's text: inline, a path in the source, or an object in Ferry's S3.
+async fn buildspec_text(
+    run: &Run<'_>,
+    configured: Option<&str>,
+) -> Result<String, (&'static str, String)> {
+    let configured = configured.map(str::trim).filter(|c| !c.is_empty());
+    match configured {
+        Some(c) if c.contains('\n') || c.starts_with("version") => Ok(c.to_owned()),
+        Some(c) if c.starts_with("arn:aws:s3:::") => {
+            let (bucket, key) = c["arn:aws:s3:::".len()..]
+                .split_once('/')
+                .ok_or(("YAML_FILE_ERROR", format!("Invalid buildspec location {c}")))?;
+            let dest = run.ws.join("tmp/buildspec.yml");
+            run.svc
+                .s3
+                .read_to_file(bucket, key, None, &dest)
+                .await
+                .map_err(|e| ("YAML_FILE_ERROR", format!("{c}: {}", e.message)))?;
+            tokio::fs::read_to_string(&dest)
+                .await
+                .map_err(|e| ("YAML_FILE_ERROR", e.to_string()))
+        }
+        other => {
+            let rel = other.unwrap_or("buildspec.yml");
+            let path = inside(&run.src, rel).ok_or((
+                "YAML_FILE_ERROR",
+                format!("Invalid buildspec path {rel}: it must stay inside the source directory"),
+            ))?;
+            tokio::fs::read_to_string(&path).await.map_err(|_| {
+                (
+                    "YAML_FILE_ERROR",
+                    format!("stat {}: no such file or directory", path.display()),
+                )
+            })
+        }
+    }
+}
+
+/// `root/rel` when `rel` stays inside `root` (no `..` escapes, not absolute).
+fn inside(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut out = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        match c {
+            std::path::Component::Normal(s) => out.push(s),
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// UPLOAD_ARTIFACTS for the primary artifact: the selected files, zipped or one by one, into
+/// Ferry's S3 at `<location>/<path>/<build-id?>/<name>`.
+async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), String> {
+    let Some(project_art) = run.extras.artifacts.clone() else {
+        return Ok(());
+    };
+    if project_art.r#type != ArtifactsType::S3 {
+        return Ok(());
+    }
+    let Some(art) = &spec.artifacts else {
+        return Ok(());
+    };
+    let bucket = project_art.location.clone().unwrap_or_default();
+    let selected = crate::artifacts::select(&run.src, art).map_err(|e| e.to_string())?;
+    let id = run.b.id.clone().unwrap_or_default();
+    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
+    let mut name = project_art.name.clone().unwrap_or_default();
+    if project_art.override_artifact_name.unwrap_or(false)
+        && let Some(n) = &art.name
+    {
+        name = n.clone();
+    }
+    let mut prefix: Vec<String> = Vec::new();
+    if let Some(p) = project_art.path.as_deref().filter(|p| !p.is_empty()) {
+        prefix.push(p.trim_matches('/').to_owned());
+    }
+    if project_art.namespace_type == Some(ferry_model::codebuild::ArtifactNamespace::BuildId) {
+        prefix.push(uuid.clone());
+    }
+    let zip = project_art.packaging == Some(ArtifactPackaging::Zip);
+    let arn = run.b.arn.clone().unwrap_or_default();
+    let mut meta = vec![("codebuild-buildarn".to_owned(), arn)];
+    let key_of = |name: &str| {
+        let mut parts = prefix.clone();
+        if !name.is_empty() && name != "/" {
+            parts.push(name.trim_matches('/').to_owned());
+        }
+        parts.join("/")
+    };
+    if zip {
+        let files: Vec<(PathBuf, String)> = selected
+            .iter()
+            .map(|s| (s.source.clone(), s.archive_path.clone()))
+            .collect();
+        let zip_path = run.ws.join("tmp/artifact.zip");
+        let zp = zip_path.clone();
+        tokio::task::spawn_blocking(move || crate::archive::zip_files(&files, &zp))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("could not package the artifact: {e}"))?;
+        let (md5, sha256) = file_digests(&zip_path).await.map_err(|e| e.to_string())?;
+        meta.push(("codebuild-content-md5".into(), md5.clone()));
+        meta.push(("codebuild-content-sha256".into(), sha256.clone()));
+        let key = key_of(&name);
+        run.svc
+            .s3
+            .put_local_file(&bucket, &key, &zip_path, "application/zip", &meta)
+            .await
+            .map_err(|e| format!("{}: {}", e.code, e.message))?;
+        run.b.artifacts = Some(BuildArtifacts {
+            location: Some(format!("arn:aws:s3:::{bucket}/{key}")),
+            md5sum: Some(md5),
+            sha256sum: Some(sha256),
+            ..BuildArtifacts::default()
+        });
+    } else {
+        let base = key_of(&name);
+        for s in &selected {
+            let key = if base.is_empty() {
+                s.archive_path.clone()
+            } else {
+                format!("{base}/{}", s.archive_path)
+            };
+            run.svc
+                .s3
+                .put_local_file(&bucket, &key, &s.source, "binary/octet-stream", &meta)
+                .await
+                .map_err(|e| format!("{}: {}", e.code, e.message))?;
+        }
+        run.b.artifacts = Some(BuildArtifacts {
+            location: Some(format!("arn:aws:s3:::{bucket}/{base}")),
+            ..BuildArtifacts::default()
+        });
+    }
+    run.say(&format!("Uploaded {} artifact file(s)", selected.len()))
+        .await;
+    Ok(())
+}
+
+async fn file_digests(path: &Path) -> std::io::Result<(String, String)> {
+    use md5::Digest as _;
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::open(path).await?;
+    let mut md5 = md5::Md5::new();
+    let mut sha = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        md5.update(&buf[..n]);
+        sha.update(&buf[..n]);
+    }
+    Ok((hex::encode(md5.finalize()), hex::encode(sha.finalize())))
+}

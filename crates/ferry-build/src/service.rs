@@ -1,0 +1,310 @@
+//! The build service of one node: settings, the persisted queue and its scheduler (claims
+//! queued builds with a lease, honours `concurrentBuildLimit` and the queued timeout, wakes on
+//! StartBuild instead of polling, renews leases, and fails builds whose node died), and
+//! stop requests.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_commit::CommitService;
+use ferry_model::codebuild::{Build, Project, StatusType};
+use ferry_s3::S3;
+use ferry_store::Store;
+use ferry_types::Timestamp;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::phases;
+
+/// How long a claimed build is held without renewal.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often the scheduler looks at leases, stop requests and queued timeouts even when
+/// nothing woke it.
+const TICK: Duration = Duration::from_secs(1);
+
+/// A build's settings that its Build document does not carry (after StartBuild overrides).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BuildExtras {
+    pub artifacts: Option<ferry_model::codebuild::ProjectArtifacts>,
+    pub secondary_artifacts: Option<Vec<ferry_model::codebuild::ProjectArtifacts>>,
+    pub cache: Option<ferry_model::codebuild::ProjectCache>,
+}
+
+/// What the build service needs to know about its node.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    /// Where build workspaces live (`<data-dir>/builds`).
+    pub work_dir: PathBuf,
+    /// Ferry's URL, given to builds as `AWS_ENDPOINT_URL`.
+    pub public_url: String,
+    pub region: String,
+    pub account_id: String,
+    /// This node's stable id (leases name it).
+    pub node_id: String,
+    /// Builds this node runs at once.
+    pub max_running: usize,
+}
+
+/// The CodeBuild service.
+pub struct BuildService {
+    pub store: Store,
+    pub s3: S3,
+    pub commit: Arc<CommitService>,
+    pub settings: BuildSettings,
+    pub(crate) wake: Notify,
+    /// Builds running here, by id: their stop switch.
+    pub(crate) running: Mutex<HashMap<String, CancellationToken>>,
+    /// Set when the node stops: builds cut short end FAILED as interrupted, not STOPPED.
+    pub(crate) shutting_down: std::sync::atomic::AtomicBool,
+}
+
+/// Milliseconds now.
+pub(crate) fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+impl BuildService {
+    pub fn new(
+        store: Store,
+        s3: S3,
+        commit: Arc<CommitService>,
+        settings: BuildSettings,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            s3,
+            commit,
+            settings,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Starts the scheduler on `tasks`; it stops when `stop` is cancelled.
+    pub fn start(self: &Arc<Self>, tasks: &TaskTracker, stop: CancellationToken) {
+        let me = self.clone();
+        let tracker = tasks.clone();
+        tasks.spawn(async move { me.schedule(tracker, stop).await });
+    }
+
+    /// Asks the scheduler to look at the queue now.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn schedule(self: Arc<Self>, tasks: TaskTracker, stop: CancellationToken) {
+        // A build this node was running when it last stopped cannot be running now.
+        self.recover(true).await;
+        let mut last_renew = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+                _ = stop.cancelled() => break,
+            }
+            if last_renew.elapsed() >= LEASE / 3 {
+                let until = now().millis() + LEASE.as_millis() as i64;
+                if let Err(e) = self
+                    .store
+                    .renew_build_leases(&self.settings.node_id, until)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not renew build leases");
+                }
+                last_renew = std::time::Instant::now();
+            }
+            self.recover(false).await;
+            self.honour_stop_requests().await;
+            if let Err(e) = self.dispatch(&tasks).await {
+                tracing::warn!(error = %e, "build scheduling failed");
+            }
+        }
+        // Shutting down: what runs here ends FAILED as interrupted.
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let tokens: Vec<CancellationToken> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for t in tokens {
+            t.cancel();
+        }
+    }
+
+    /// Fails builds left RUNNING by a node that is gone (or by this node before a restart).
+    async fn recover(&self, at_start: bool) {
+        let now_ms = now().millis();
+        let orphans = match self.store.orphaned_builds(now_ms).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for interrupted builds");
+                return;
+            }
+        };
+        let mut rows = orphans;
+        if at_start && let Ok(mine) = self.store.builds_in_state("RUNNING").await {
+            for b in mine {
+                if !rows.iter().any(|r| r.build_id == b.build_id) {
+                    rows.push(b);
+                }
+            }
+        }
+        for row in rows {
+            if !at_start && self.is_running_here(&row.build_id) {
+                continue;
+            }
+            let Ok(mut b) = serde_json::from_str::<Build>(&row.document) else {
+                continue;
+            };
+            let at = now();
+            phases::end(
+                &mut b,
+                StatusType::Failed,
+                Some((
+                    "BUILD_CONTAINER_UNABLE_TO_RUN",
+                    "Build was interrupted: the Ferry node running it stopped",
+                )),
+                at,
+            );
+            phases::complete(&mut b, StatusType::Failed, at);
+            tracing::warn!(build = %row.build_id, "build interrupted by a node stop; marked FAILED");
+            self.save(&b, "DONE").await;
+        }
+    }
+
+    fn is_running_here(&self, id: &str) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(id)
+    }
+
+    async fn honour_stop_requests(&self) {
+        let ids: Vec<(String, CancellationToken)> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (id, token) in ids {
+            if let Ok(Some(row)) = self.store.build(&id).await
+                && row.stop_requested
+            {
+                token.cancel();
+            }
+        }
+    }
+
+    /// Starts queued builds while there is room.
+    async fn dispatch(
+        self: &Arc<Self>,
+        tasks: &TaskTracker,
+    ) -> Result<(), ferry_store::StoreError> {
+        let queued = self.store.builds_in_state("QUEUED").await?;
+        for row in queued {
+            let Ok(mut b) = serde_json::from_str::<Build>(&row.document) else {
+                continue;
+            };
+            // Queued too long: TIMED_OUT in QUEUED.
+            let limit_min = b.queued_timeout_in_minutes.unwrap_or(480) as i64;
+            if now().millis() - row.submitted_ms > limit_min * 60_000 {
+                let at = now();
+                phases::end(
+                    &mut b,
+                    StatusType::TimedOut,
+                    Some(("BUILD_TIMED_OUT", "Build has timed out in the queue.")),
+                    at,
+                );
+                phases::complete(&mut b, StatusType::TimedOut, at);
+                self.save(&b, "DONE").await;
+                continue;
+            }
+            if row.stop_requested {
+                let at = now();
+                phases::end(&mut b, StatusType::Stopped, None, at);
+                phases::complete(&mut b, StatusType::Stopped, at);
+                self.save(&b, "DONE").await;
+                continue;
+            }
+            if self.running.lock().unwrap_or_else(|e| e.into_inner()).len()
+                >= self.settings.max_running
+            {
+                break;
+            }
+            let project: Option<Project> = self
+                .store
+                .project(&row.project_name)
+                .await?
+                .and_then(|p| serde_json::from_str(&p.definition).ok());
+            if let Some(limit) = project.as_ref().and_then(|p| p.concurrent_build_limit)
+                && self.store.running_builds_of(&row.project_name).await? >= limit as i64
+            {
+                continue;
+            }
+            let until = now().millis() + LEASE.as_millis() as i64;
+            if !self
+                .store
+                .claim_build(&row.build_id, &self.settings.node_id, until)
+                .await?
+            {
+                continue;
+            }
+            let token = CancellationToken::new();
+            self.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(row.build_id.clone(), token.clone());
+            let me = self.clone();
+            let id = row.build_id.clone();
+            let extras: BuildExtras = serde_json::from_str(&row.settings).unwrap_or_default();
+            tasks.spawn(async move {
+                crate::runner::run(&me, b, extras, token).await;
+                me.running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                me.poke();
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves a build document with its queue state.
+    pub(crate) async fn save(&self, b: &Build, queue_state: &str) {
+        let id = b.id.clone().unwrap_or_default();
+        match serde_json::to_string(b) {
+            Ok(doc) => {
+                if let Err(e) = self.store.save_build(&id, queue_state, &doc).await {
+                    tracing::error!(build = %id, error = %e, "could not save build");
+                }
+            }
+            Err(e) => tracing::error!(build = %id, error = %e, "could not encode build"),
+        }
+    }
+
+    /// Asks a build to stop: queued builds stop at once, running ones as soon as their
+    /// node sees the request.
+    pub async fn stop_build(&self, id: &str) -> Result<bool, ferry_store::StoreError> {
+        if !self.store.request_build_stop(id).await? {
+            return Ok(false);
+        }
+        if let Some(t) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            t.cancel();
+        }
+        self.poke();
+        Ok(true)
+    }
+}

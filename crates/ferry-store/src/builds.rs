@@ -1,0 +1,339 @@
+//! CodeBuild's persistent state: projects (their definition as the API's JSON document, and a
+//! counter that numbers their builds) and builds (the API's Build document, and the columns
+//! the scheduler needs: queue state `QUEUED` → `RUNNING` → `DONE`, a lease held by the node
+//! running it, and a stop request).
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// A stored project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRow {
+    pub name: String,
+    pub arn: String,
+    pub definition: String,
+    pub build_counter: i64,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
+/// A stored build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRow {
+    pub build_id: String,
+    pub project_name: String,
+    pub build_number: i64,
+    pub queue_state: String,
+    pub document: String,
+    /// The build's effective settings that the Build document does not carry (artifact and
+    /// cache configuration after overrides), as JSON.
+    pub settings: String,
+    pub submitted_ms: i64,
+    pub stop_requested: bool,
+}
+
+const BUILD_COLUMNS: &str = "build_id, project_name, build_number, queue_state, document, settings, submitted_ms, stop_requested";
+
+fn build_of(r: &sqlx::any::AnyRow) -> BuildRow {
+    BuildRow {
+        build_id: r.get(0),
+        project_name: r.get(1),
+        build_number: r.get(2),
+        queue_state: r.get(3),
+        document: r.get(4),
+        settings: r.get(5),
+        submitted_ms: r.get(6),
+        stop_requested: r.get::<i64, _>(7) != 0,
+    }
+}
+
+fn project_of(r: &sqlx::any::AnyRow) -> ProjectRow {
+    ProjectRow {
+        name: r.get(0),
+        arn: r.get(1),
+        definition: r.get(2),
+        build_counter: r.get(3),
+        created_ms: r.get(4),
+        modified_ms: r.get(5),
+    }
+}
+
+const PROJECT_COLUMNS: &str =
+    "project_name, arn, definition, build_counter, created_ms, modified_ms";
+
+impl Store {
+    /// Creates a project; `Conflict` when the name is taken.
+    pub async fn create_project(&self, p: &ProjectRow) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO cb_projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(&p.name)
+        .bind(&p.arn)
+        .bind(&p.definition)
+        .bind(p.build_counter)
+        .bind(p.created_ms)
+        .bind(p.modified_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_insert(e, &p.name))?;
+        Ok(())
+    }
+
+    /// A project by name.
+    pub async fn project(&self, name: &str) -> Result<Option<ProjectRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM cb_projects WHERE project_name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(project_of))
+    }
+
+    /// Every project (names and times; the API sorts and pages them).
+    pub async fn projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM cb_projects ORDER BY project_name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(project_of).collect())
+    }
+
+    /// Replaces a project's definition; `NotFound` when absent.
+    pub async fn update_project(
+        &self,
+        name: &str,
+        definition: &str,
+        modified_ms: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE cb_projects SET definition = $1, modified_ms = $2 WHERE project_name = $3",
+        )
+        .bind(definition)
+        .bind(modified_ms)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes a project (its builds stay, as on AWS); whether it existed.
+    pub async fn delete_project(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM cb_projects WHERE project_name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Numbers a new build of a project and records it, in one transaction; `NotFound` when
+    /// the project is gone. `make` builds the row from the number.
+    pub async fn insert_build(
+        &self,
+        project: &str,
+        make: impl FnOnce(i64) -> BuildRow,
+    ) -> Result<BuildRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let number: i64 = sqlx::query(
+            "UPDATE cb_projects SET build_counter = build_counter + 1 WHERE project_name = $1 RETURNING build_counter",
+        )
+        .bind(project)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .get(0);
+        let b = make(number);
+        sqlx::query(&format!(
+            "INSERT INTO cb_builds ({BUILD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&b.build_id)
+        .bind(&b.project_name)
+        .bind(b.build_number)
+        .bind(&b.queue_state)
+        .bind(&b.document)
+        .bind(&b.settings)
+        .bind(b.submitted_ms)
+        .bind(i64::from(b.stop_requested))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(b)
+    }
+
+    /// A build by id.
+    pub async fn build(&self, id: &str) -> Result<Option<BuildRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {BUILD_COLUMNS} FROM cb_builds WHERE build_id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(build_of))
+    }
+
+    /// Saves a build's document and queue state.
+    pub async fn save_build(
+        &self,
+        id: &str,
+        queue_state: &str,
+        document: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cb_builds SET queue_state = $1, document = $2 WHERE build_id = $3")
+            .bind(queue_state)
+            .bind(document)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks a build to stop; whether it exists.
+    pub async fn request_build_stop(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE cb_builds SET stop_requested = 1 WHERE build_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Build ids, all projects, in id order (`ascending`) after `after`.
+    pub async fn build_ids(
+        &self,
+        ascending: bool,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let (cmp, order) = if ascending {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        let rows = match after {
+            Some(a) => {
+                sqlx::query(&format!("SELECT build_id FROM cb_builds WHERE build_id {cmp} $1 ORDER BY build_id {order} LIMIT $2"))
+                    .bind(a)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT build_id FROM cb_builds ORDER BY build_id {order} LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// A project's build ids by build number (`ascending` or newest first), after a number.
+    pub async fn project_build_ids(
+        &self,
+        project: &str,
+        ascending: bool,
+        after_number: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let (cmp, order) = if ascending {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        let bound = after_number.unwrap_or(if ascending { i64::MIN } else { i64::MAX });
+        let rows = sqlx::query(&format!(
+            "SELECT build_id, build_number FROM cb_builds WHERE project_name = $1 AND build_number {cmp} $2 \
+             ORDER BY build_number {order} LIMIT $3"
+        ))
+        .bind(project)
+        .bind(bound)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Deletes finished builds; returns the ids that were deleted.
+    pub async fn delete_builds(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut deleted = Vec::new();
+        for id in ids {
+            let done =
+                sqlx::query("DELETE FROM cb_builds WHERE build_id = $1 AND queue_state = 'DONE'")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+            if done.rows_affected() > 0 {
+                deleted.push(id.clone());
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Builds in a queue state, oldest first.
+    pub async fn builds_in_state(&self, state: &str) -> Result<Vec<BuildRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BUILD_COLUMNS} FROM cb_builds WHERE queue_state = $1 ORDER BY submitted_ms, build_id"
+        ))
+        .bind(state)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(build_of).collect())
+    }
+
+    /// Takes a queued build for `owner` until `until_ms`; false when another node took it.
+    pub async fn claim_build(
+        &self,
+        id: &str,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
+             WHERE build_id = $3 AND queue_state = 'QUEUED'",
+        )
+        .bind(owner)
+        .bind(until_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Extends the lease on running builds of `owner`.
+    pub async fn renew_build_leases(&self, owner: &str, until_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cb_builds SET lease_until_ms = $1 WHERE lease_owner = $2 AND queue_state = 'RUNNING'")
+            .bind(until_ms)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Running builds whose lease has expired at `now_ms` (their node is gone).
+    pub async fn orphaned_builds(&self, now_ms: i64) -> Result<Vec<BuildRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BUILD_COLUMNS} FROM cb_builds WHERE queue_state = 'RUNNING' AND (lease_until_ms IS NULL OR lease_until_ms < $1)"
+        ))
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(build_of).collect())
+    }
+
+    /// How many builds of a project are running.
+    pub async fn running_builds_of(&self, project: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING'",
+        )
+        .bind(project)
+        .fetch_one(&self.pool)
+        .await?
+        .get(0))
+    }
+}

@@ -1,0 +1,204 @@
+"""boto3 against a running Ferry: CodeBuild projects and builds that really run — a buildspec
+from a Ferry repository with variables from SSM and Secrets Manager, `exported-variables`,
+`finally`, `on-failure: CONTINUE`, the AWS phase sequence and failure rules, logs in
+CloudWatch Logs, artifacts in S3, StopBuild, timeouts, YAML errors, and bad input.
+
+Run by crates/ferry/tests/e2e_codebuild.rs with FERRY_URL, FERRY_ACCOUNT and AWS credentials
+in the environment. Exits non-zero on the first failed check."""
+
+import io
+import os
+import tempfile
+import time
+import zipfile
+
+import boto3
+
+from helpers import check, done, expect_error, git
+
+URL = os.environ["FERRY_URL"]
+ACCOUNT = os.environ["FERRY_ACCOUNT"]
+REGION = "us-east-1"
+cb = boto3.client("codebuild", endpoint_url=URL, region_name=REGION)
+cc = boto3.client("codecommit", endpoint_url=URL, region_name=REGION)
+s3 = boto3.client("s3", endpoint_url=URL, region_name=REGION)
+logs = boto3.client("logs", endpoint_url=URL, region_name=REGION)
+ssm = boto3.client("ssm", endpoint_url=URL, region_name=REGION)
+sm = boto3.client("secretsmanager", endpoint_url=URL, region_name=REGION)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/codebuild-demo"
+ENV = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"}
+
+
+def wait(build_id, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        b = cb.batch_get_builds(ids=[build_id])["builds"][0]
+        if b["buildComplete"]:
+            return b
+        time.sleep(0.2)
+    raise AssertionError(f"build {build_id} did not finish: {b['currentPhase']}")
+
+
+def phases(b):
+    return [(p["phaseType"], p.get("phaseStatus")) for p in b["phases"]]
+
+
+def log_text(b):
+    time.sleep(0.3)
+    ev = logs.get_log_events(logGroupName=b["logs"]["groupName"], logStreamName=b["logs"]["streamName"], startFromHead=True)
+    return "\n".join(e["message"] for e in ev["events"])
+
+
+# --- a repository with a buildspec ------------------------------------------------------------
+BUILDSPEC = """version: 0.2
+env:
+  shell: bash
+  variables:
+    GREETING: "hello from the buildspec"
+    PYVER: 3.10
+  parameter-store:
+    DB_HOST: /demo/db-host
+  secrets-manager:
+    DB_PASSWORD: demo/db:password
+  exported-variables:
+    - IMAGE_TAG
+    - GREETING
+phases:
+  install:
+    runtime-versions:
+      python: 3.x
+    commands:
+      - echo "install in $CODEBUILD_SRC_DIR"
+  pre_build:
+    commands:
+      - cd app
+      - IMAGE_TAG=v-$(cat VERSION)
+      - echo "pyver=$PYVER host=$DB_HOST password=$DB_PASSWORD"
+  build:
+    on-failure: CONTINUE
+    commands:
+      - echo "building $IMAGE_TAG in $(basename $(pwd))"
+      - test "$CODEBUILD_BUILD_SUCCEEDING" = 1
+      - mkdir -p ../dist && echo "artifact $IMAGE_TAG" > ../dist/out.txt && cp VERSION ../dist/
+      - false
+    finally:
+      - echo "finally ran"
+  post_build:
+    commands:
+      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+      - aws sts get-caller-identity --query Arn --output text
+artifacts:
+  files:
+    - '**/*'
+  base-directory: dist
+"""
+with tempfile.TemporaryDirectory() as tmp:
+    url = cc.create_repository(repositoryName="build-demo")["repositoryMetadata"]["cloneUrlHttp"]
+    work = os.path.join(tmp, "w")
+    git("clone", "-q", url, work)
+    os.makedirs(os.path.join(work, "app"))
+    open(os.path.join(work, "buildspec.yml"), "w").write(BUILDSPEC)
+    open(os.path.join(work, "app", "VERSION"), "w").write("1.2.3")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "buildspec", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    commit_id = git("rev-parse", "HEAD", cwd=work).strip()
+
+ssm.put_parameter(Name="/demo/db-host", Value="db.internal", Type="String")
+sm.create_secret(Name="demo/db", SecretString='{"password": "s3cr3t-pw", "user": "app"}')
+s3.create_bucket(Bucket="build-artifacts")
+
+p = cb.create_project(
+    name="demo", source={"type": "CODECOMMIT", "location": url}, sourceVersion="main",
+    artifacts={"type": "S3", "location": "build-artifacts", "packaging": "ZIP", "name": "demo.zip", "namespaceType": "BUILD_ID"},
+    environment=ENV, serviceRole=ROLE,
+)["project"]
+check(p["arn"] == f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/demo" and p["timeoutInMinutes"] == 60, f"create_project {p}")
+expect_error("ResourceAlreadyExistsException", cb.create_project, name="demo", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+             artifacts={"type": "NO_ARTIFACTS"}, environment=ENV, serviceRole=ROLE)
+expect_error("InvalidInputException", cb.create_project, name="nosrc", source={"type": "NO_SOURCE"},
+             artifacts={"type": "NO_ARTIFACTS"}, environment=ENV, serviceRole=ROLE)
+expect_error("InvalidInputException", cb.create_project, name="-bad", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+             artifacts={"type": "NO_ARTIFACTS"}, environment=ENV, serviceRole=ROLE)
+got = cb.batch_get_projects(names=["demo", "missing", p["arn"]])
+check(len(got["projects"]) == 2 and got["projectsNotFound"] == ["missing"], "batch_get_projects by name and ARN")
+
+started = cb.start_build(projectName="demo")["build"]
+check(started["buildStatus"] == "IN_PROGRESS" and started["buildNumber"] == 1, f"start_build {started['currentPhase']}")
+check(started["id"].startswith("demo:") and started["arn"].endswith(started["id"]), "build id and ARN")
+b = wait(started["id"])
+want = [("SUBMITTED", "SUCCEEDED"), ("QUEUED", "SUCCEEDED"), ("PROVISIONING", "SUCCEEDED"), ("DOWNLOAD_SOURCE", "SUCCEEDED"),
+        ("INSTALL", "SUCCEEDED"), ("PRE_BUILD", "SUCCEEDED"), ("BUILD", "FAILED"), ("POST_BUILD", "SUCCEEDED"),
+        ("UPLOAD_ARTIFACTS", "SUCCEEDED"), ("FINALIZING", "SUCCEEDED"), ("COMPLETED", None)]
+check(phases(b) == want, f"phase sequence {phases(b)}")
+check(b["buildStatus"] == "FAILED" and b["currentPhase"] == "COMPLETED", "a failed BUILD fails the build")
+ctx = [p for p in b["phases"] if p["phaseType"] == "BUILD"][0]["contexts"][0]
+check(ctx["statusCode"] == "COMMAND_EXECUTION_ERROR" and "Error while executing command: false. Reason: exit status 1" in ctx["message"], f"context {ctx}")
+check(b["resolvedSourceVersion"] == commit_id, "resolved source version is the commit")
+exported = {e["name"]: e["value"] for e in b["exportedEnvironmentVariables"]}
+check(exported == {"IMAGE_TAG": "v-1.2.3", "GREETING": "hello from the buildspec"}, f"exported variables {exported}")
+text = log_text(b)
+for needle in ["Entering phase BUILD", "Running command echo \"building $IMAGE_TAG in $(basename $(pwd))\"", "building v-1.2.3 in app",
+               "pyver=3.10 host=*** password=***", "finally ran", "succeeding=0", "Phase complete: BUILD State: FAILED",
+               f"arn:aws:sts::{ACCOUNT}:assumed-role/codebuild-demo/AWSCodeBuild-"]:
+    check(needle in text, f"log has {needle!r}:\n{text}")
+check("s3cr3t-pw" not in text and "db.internal" not in text, "secrets masked in logs")
+uuid = b["id"].split(":", 1)[1]
+check(b["artifacts"]["location"] == f"arn:aws:s3:::build-artifacts/{uuid}/demo.zip", f"artifact location {b['artifacts']}")
+obj = s3.get_object(Bucket="build-artifacts", Key=f"{uuid}/demo.zip")
+zf = zipfile.ZipFile(io.BytesIO(obj["Body"].read()))
+check(sorted(zf.namelist()) == ["VERSION", "out.txt"] and zf.read("out.txt") == b"artifact v-1.2.3\n", f"artifact zip {zf.namelist()}")
+check(obj["Metadata"]["codebuild-content-md5"] == b["artifacts"]["md5sum"], "artifact md5 recorded")
+
+# --- failure rules, overrides, stop, timeout, YAML errors --------------------------------------
+def run(buildspec, **kw):
+    return wait(cb.start_build(projectName="demo", buildspecOverride=buildspec, artifactsOverride={"type": "NO_ARTIFACTS"}, **kw)["build"]["id"])
+
+
+b = run("version: 0.2\nphases:\n  pre_build:\n    commands:\n      - exit 3\n  build:\n    commands:\n      - echo never\n")
+check([p for p, _ in phases(b)] == ["SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD", "FINALIZING", "COMPLETED"],
+      f"PRE_BUILD failure skips to FINALIZING: {phases(b)}")
+b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo ok\n", environmentVariablesOverride=[{"name": "X", "value": "1"}])
+check(b["buildStatus"] == "SUCCEEDED" and b["buildNumber"] >= 3, "a clean build succeeds")
+b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"$GREETING $FROM_PROJECT\"\n",
+        environmentVariablesOverride=[{"name": "FROM_PROJECT", "value": "over"}, {"name": "PW", "value": "demo/db:user", "type": "SECRETS_MANAGER"}])
+check("over" in log_text(b), "override variables reach commands")
+b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: broken\n")
+dl = [p for p in b["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
+check(dl["phaseStatus"] == "FAILED" and dl["contexts"][0]["statusCode"] == "YAML_FILE_ERROR", f"YAML error in DOWNLOAD_SOURCE {dl}")
+b = run("version: 0.9\nphases:\n  build:\n    commands:\n      - echo x\n")
+check(b["buildStatus"] == "FAILED" and [p for p in b["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]["contexts"][0]["statusCode"] == "YAML_FILE_ERROR", "wrong version")
+b = run("version: 0.2\nenv:\n  parameter-store:\n    X: /does/not/exist\nphases:\n  build:\n    commands:\n      - echo x\n")
+dl = [p for p in b["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
+check(dl["contexts"][0]["statusCode"] == "CLIENT_ERROR" and "/does/not/exist" in dl["contexts"][0]["message"], f"missing parameter {dl}")
+long = cb.start_build(projectName="demo", buildspecOverride="version: 0.2\nphases:\n  build:\n    commands:\n      - echo started\n      - sleep 60\n",
+                      artifactsOverride={"type": "NO_ARTIFACTS"})["build"]["id"]
+deadline = time.time() + 20
+while cb.batch_get_builds(ids=[long])["builds"][0]["currentPhase"] != "BUILD" and time.time() < deadline:
+    time.sleep(0.1)
+t0 = time.time()
+cb.stop_build(id=long)
+b = wait(long, 20)
+check(b["buildStatus"] == "STOPPED" and time.time() - t0 < 10, f"stop_build {b['buildStatus']}")
+check([p for p in b["phases"] if p["phaseType"] == "BUILD"][0]["phaseStatus"] == "STOPPED", "the running phase is STOPPED")
+
+ids = cb.list_builds_for_project(projectName="demo")["ids"]
+check(ids[0] == long and len(ids) >= 8, "newest build first")
+check(cb.list_builds_for_project(projectName="demo", sortOrder="ASCENDING")["ids"][0] == started["id"], "ascending by number")
+check(set(ids) <= set(cb.list_builds()["ids"]), "list_builds")
+expect_error("ResourceNotFoundException", cb.start_build, projectName="nope")
+expect_error("ResourceNotFoundException", cb.list_builds_for_project, projectName="nope")
+nf = cb.batch_get_builds(ids=["demo:00000000-0000-0000-0000-000000000000"])
+check(nf["buildsNotFound"] == ["demo:00000000-0000-0000-0000-000000000000"], "builds not found")
+r = cb.retry_build(id=started["id"])["build"]
+check(r["id"] != started["id"] and r["projectName"] == "demo", "retry_build starts a new build")
+wait(r["id"])
+d = cb.batch_delete_builds(ids=[started["id"]])
+check(d["buildsDeleted"] == [started["id"]], "batch_delete_builds")
+cb.update_project(name="demo", description="updated", timeoutInMinutes=5)
+check(cb.batch_get_projects(names=["demo"])["projects"][0]["description"] == "updated", "update_project")
+check("demo" in cb.list_projects()["projects"], "list_projects")
+cb.delete_project(name="demo")
+check(cb.batch_get_projects(names=["demo"])["projectsNotFound"] == ["demo"], "delete_project")
+expect_error("NotImplementedException", cb.list_fleets)
+done()
