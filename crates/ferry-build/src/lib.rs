@@ -13,6 +13,7 @@ pub mod buildspec;
 pub mod env;
 mod logsink;
 pub mod phases;
+pub mod reports;
 mod runner;
 pub mod service;
 pub mod shell;
