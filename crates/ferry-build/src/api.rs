@@ -677,4 +677,100 @@ impl CodeBuild for BuildApi {
             builds_not_deleted: Some(not_deleted),
         })
     }
+
+    async fn create_report_group(
+        &self,
+        _ctx: &RequestContext,
+        i: CreateReportGroupInput,
+    ) -> Result<CreateReportGroupOutput, AwsError> {
+        crate::report_api::create_report_group(self, i).await
+    }
+
+    async fn update_report_group(
+        &self,
+        _ctx: &RequestContext,
+        i: UpdateReportGroupInput,
+    ) -> Result<UpdateReportGroupOutput, AwsError> {
+        crate::report_api::update_report_group(self, i).await
+    }
+
+    async fn delete_report_group(
+        &self,
+        _ctx: &RequestContext,
+        i: DeleteReportGroupInput,
+    ) -> Result<DeleteReportGroupOutput, AwsError> {
+        crate::report_api::delete_report_group(self, i).await
+    }
+
+    async fn batch_get_report_groups(
+        &self,
+        _ctx: &RequestContext,
+        i: BatchGetReportGroupsInput,
+    ) -> Result<BatchGetReportGroupsOutput, AwsError> {
+        crate::report_api::batch_get_report_groups(self, i).await
+    }
+
+    async fn list_report_groups(
+        &self,
+        _ctx: &RequestContext,
+        i: ListReportGroupsInput,
+    ) -> Result<ListReportGroupsOutput, AwsError> {
+        crate::report_api::list_report_groups(self, i).await
+    }
+
+    async fn list_reports_for_report_group(
+        &self,
+        _ctx: &RequestContext,
+        i: ListReportsForReportGroupInput,
+    ) -> Result<ListReportsForReportGroupOutput, AwsError> {
+        crate::report_api::list_reports_for_report_group(self, i).await
+    }
+
+    async fn list_reports(
+        &self,
+        _ctx: &RequestContext,
+        i: ListReportsInput,
+    ) -> Result<ListReportsOutput, AwsError> {
+        crate::report_api::list_reports(self, i).await
+    }
+
+    async fn batch_get_reports(
+        &self,
+        _ctx: &RequestContext,
+        i: BatchGetReportsInput,
+    ) -> Result<BatchGetReportsOutput, AwsError> {
+        crate::report_api::batch_get_reports(self, i).await
+    }
+
+    async fn delete_report(
+        &self,
+        _ctx: &RequestContext,
+        i: DeleteReportInput,
+    ) -> Result<DeleteReportOutput, AwsError> {
+        crate::report_api::delete_report(self, i).await
+    }
+
+    async fn describe_test_cases(
+        &self,
+        _ctx: &RequestContext,
+        i: DescribeTestCasesInput,
+    ) -> Result<DescribeTestCasesOutput, AwsError> {
+        crate::report_api::describe_test_cases(self, i).await
+    }
+
+    async fn describe_code_coverages(
+        &self,
+        _ctx: &RequestContext,
+        i: DescribeCodeCoveragesInput,
+    ) -> Result<DescribeCodeCoveragesOutput, AwsError> {
+        crate::report_api::describe_code_coverages(self, i).await
+    }
+
+    async fn get_report_group_trend(
+        &self,
+        _ctx: &RequestContext,
+        i: GetReportGroupTrendInput,
+    ) -> Result<GetReportGroupTrendOutput, AwsError> {
+        crate::report_api::get_report_group_trend(self, i).await
+    }
 }

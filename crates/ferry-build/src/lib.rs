@@ -13,6 +13,8 @@ pub mod buildspec;
 pub mod env;
 mod logsink;
 pub mod phases;
+mod report_api;
+mod report_upload;
 pub mod reports;
 mod runner;
 pub mod service;

@@ -37,6 +37,7 @@ enum Interrupt {
 /// The running state of one build.
 struct Run<'a> {
     svc: &'a BuildService,
+    arc: Arc<BuildService>,
     b: Build,
     log: mpsc::Sender<String>,
     recent: Arc<Mutex<VecDeque<String>>>,
@@ -102,7 +103,12 @@ impl Run<'_> {
 }
 
 /// Runs a build to completion (or stop, or timeout) and saves the outcome.
-pub async fn run(svc: &BuildService, b: Build, extras: BuildExtras, cancel: CancellationToken) {
+pub async fn run(
+    svc: &Arc<BuildService>,
+    b: Build,
+    extras: BuildExtras,
+    cancel: CancellationToken,
+) {
     let id = b.id.clone().unwrap_or_default();
     let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
     let ws = svc.settings.work_dir.join(&uuid);
@@ -127,6 +133,7 @@ pub async fn run(svc: &BuildService, b: Build, extras: BuildExtras, cancel: Canc
     ));
     let mut run = Run {
         svc,
+        arc: svc.clone(),
         b,
         log: log_tx,
         recent: Arc::new(Mutex::new(VecDeque::new())),
@@ -338,6 +345,18 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
     }
     if upload && !work.is_cancelled() {
         run.enter(BuildPhaseType::UploadArtifacts).await;
+        if !spec.reports.is_empty() {
+            let api = crate::api::BuildApi(run.arc.clone());
+            let project = run.b.project_name.clone().unwrap_or_default();
+            let arn = run.b.arn.clone().unwrap_or_default();
+            let (arns, lines) =
+                crate::report_upload::create_reports(&api, &project, &arn, &run.src, &spec.reports)
+                    .await;
+            for l in lines {
+                run.say(&l).await;
+            }
+            run.b.report_arns = Some(arns);
+        }
         match upload_artifacts(run, &spec).await {
             Ok(()) => run.end(StatusType::Succeeded, None).await,
             Err(message) => {
@@ -744,7 +763,16 @@ async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), Str
     if project_art.override_artifact_name.unwrap_or(false)
         && let Some(n) = &art.name
     {
-        name = n.clone();
+        let env = run.command_env();
+        let shell = SHELLS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned();
+        name = match shell {
+            Some(sh) => sh.expand(n, &env).await,
+            None => n.clone(),
+        };
     }
     let mut prefix: Vec<String> = Vec::new();
     if let Some(p) = project_art.path.as_deref().filter(|p| !p.is_empty()) {

@@ -323,36 +323,66 @@ impl ShellState {
             .collect()
     }
 
+    /// `text` expanded by the shell as inside double quotes (`$VAR`, `$(cmd)`), with the
+    /// variables the last command left; `text` itself on failure.
+    pub async fn expand(&self, text: &str, env: &[(String, String)]) -> String {
+        let t = &self.tmp;
+        let script = format!(
+            ". {} 2>/dev/null; . {} 2>/dev/null; cd {} 2>/dev/null; eval \"printf '%s' \\\"$__FERRY_TEXT\\\"\"",
+            shell_quote(&t.join("vars.sh").to_string_lossy()),
+            shell_quote(&t.join("exports.sh").to_string_lossy()),
+            shell_quote(&self.cwd.to_string_lossy()),
+        );
+        let out = Command::new(&self.shell)
+            .arg("-c")
+            .arg(script)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("__FERRY_TEXT", text)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .await;
+        match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            _ => text.to_owned(),
+        }
+    }
+
     /// Kills every process group a command of this shell started.
     pub async fn kill_all(&mut self) {
         for g in std::mem::take(&mut self.groups) {
-            let alive = Command::new("kill")
-                .args(["-0", "--", &format!("-{g}")])
-                .stderr(Stdio::null())
-                .status()
-                .await
-                .is_ok_and(|s| s.success());
-            if alive {
+            if group_alive(g) {
                 kill_group(g).await;
             }
         }
     }
 }
 
-/// Sends TERM, then KILL, to a process group.
+/// Whether a process group still has members.
+fn group_alive(pgid: u32) -> bool {
+    let Ok(id) = i32::try_from(pgid) else {
+        return false;
+    };
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), None).is_ok()
+}
+
+fn signal_group(pgid: u32, sig: nix::sys::signal::Signal) {
+    if let Ok(id) = i32::try_from(pgid) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), sig);
+    }
+}
+
+/// Sends TERM, then (after up to half a second) KILL, to a process group.
 pub async fn kill_group(pgid: u32) {
-    let group = format!("-{pgid}");
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &group])
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stderr(Stdio::null())
-        .status()
-        .await;
+    signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+    for _ in 0..10 {
+        if !group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
 /// Single-quotes a string for `sh`.
@@ -521,6 +551,24 @@ mod tests {
         assert_eq!(exits, vec![Exit::Code(0)]);
         assert_eq!(lines, vec!["started".to_owned()]);
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn expansion_sees_carried_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = ShellState::new(None, dir.path().to_owned(), dir.path().join("tmp")).unwrap();
+        let (tx, _rx) = mpsc::channel(16);
+        let env = vec![
+            ("PATH".to_owned(), std::env::var("PATH").unwrap()),
+            ("N".to_owned(), "7".to_owned()),
+        ];
+        st.run("V=x", &env, &tx, &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            st.expand("site-$N-$V-$(echo y).zip", &env).await,
+            "site-7-x-y.zip"
+        );
     }
 
     #[tokio::test]

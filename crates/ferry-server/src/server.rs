@@ -134,7 +134,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             region: config.region.clone(),
             account_id: init.account_id.clone(),
             node_id,
-            max_running: std::thread::available_parallelism().map_or(4, |n| (n.get() * 4).max(8)),
+            max_running: std::thread::available_parallelism().map_or(32, |n| (n.get() * 8).max(32)),
         },
     );
     let build_stop = tokio_util::sync::CancellationToken::new();

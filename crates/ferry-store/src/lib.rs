@@ -19,6 +19,7 @@ pub mod identity;
 pub mod logs;
 pub mod params;
 pub mod pulls;
+pub mod reports;
 pub mod repos;
 pub mod s3;
 pub mod secret;

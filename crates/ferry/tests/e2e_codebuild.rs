@@ -18,6 +18,33 @@ fn boto3_codebuild_projects_and_builds() {
     }
 }
 
+#[test]
+fn real_world_buildspecs_pytest_reports_and_npm_artifacts() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codebuild_realworld.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+        let arn = out
+            .lines()
+            .find_map(|l| l.strip_prefix("TEST_REPORT_ARN="))
+            .unwrap()
+            .to_owned();
+        let failed = s.aws_json(&[
+            "codebuild",
+            "describe-test-cases",
+            "--report-arn",
+            &arn,
+            "--filter",
+            "status=FAILED",
+        ]);
+        let cases = failed["testCases"].as_array().unwrap();
+        assert_eq!(cases.len(), 1, "{failed}");
+        assert_eq!(cases[0]["name"], "test_div_fails");
+        let all = s.aws_json(&["codebuild", "describe-test-cases", "--report-arn", &arn]);
+        assert_eq!(all["testCases"].as_array().unwrap().len(), 3);
+    }
+}
+
 fn wait_done(s: &Server, id: &str, within: Duration) -> serde_json::Value {
     let until = Instant::now() + within;
     loop {

@@ -1,0 +1,39 @@
+-- CodeBuild reports: report groups and reports (their API documents as JSON), and the test
+-- cases and per-file coverage of each report, in rows so they can be filtered and paged.
+CREATE TABLE cb_report_groups (
+    arn TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    document TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    modified_ms BIGINT NOT NULL
+);
+CREATE TABLE cb_reports (
+    arn TEXT COLLATE "C" PRIMARY KEY,
+    group_arn TEXT COLLATE "C" NOT NULL,
+    document TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX cb_reports_group ON cb_reports (group_arn, created_ms);
+CREATE TABLE cb_test_cases (
+    report_arn TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    name TEXT NOT NULL,
+    prefix TEXT,
+    suite TEXT,
+    duration_ns BIGINT NOT NULL,
+    message TEXT,
+    raw_path TEXT NOT NULL,
+    PRIMARY KEY (report_arn, seq)
+);
+CREATE TABLE cb_coverage (
+    report_arn TEXT COLLATE "C" NOT NULL,
+    file_path TEXT COLLATE "C" NOT NULL,
+    line_pct DOUBLE PRECISION,
+    lines_covered BIGINT,
+    lines_missed BIGINT,
+    branch_pct DOUBLE PRECISION,
+    branches_covered BIGINT,
+    branches_missed BIGINT,
+    PRIMARY KEY (report_arn, file_path)
+);
