@@ -182,6 +182,56 @@ b = wait(long, 20)
 check(b["buildStatus"] == "STOPPED" and time.time() - t0 < 10, f"stop_build {b['buildStatus']}")
 check([p for p in b["phases"] if p["phaseType"] == "BUILD"][0]["phaseStatus"] == "STOPPED", "the running phase is STOPPED")
 
+# --- secondary sources and artifacts, S3 caches ------------------------------------------------
+with tempfile.TemporaryDirectory() as tmp:
+    lib_url = cc.create_repository(repositoryName="shared-lib")["repositoryMetadata"]["cloneUrlHttp"]
+    work = os.path.join(tmp, "lib")
+    git("clone", "-q", lib_url, work)
+    open(os.path.join(work, "lib.txt"), "w").write("library v7")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "lib", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+MULTI = """version: 0.2
+phases:
+  build:
+    commands:
+      - cat $CODEBUILD_SRC_DIR_lib/lib.txt
+      - if test -f deps/cached.txt; then echo "cache hit $(cat deps/cached.txt)"; else echo "cache miss"; fi
+      - mkdir -p deps out extra && echo v1 > deps/cached.txt && echo p > out/p.txt && echo e > extra/e.txt
+artifacts:
+  files:
+    - '**/*'
+  base-directory: out
+  secondary-artifacts:
+    extra:
+      files:
+        - e.txt
+      base-directory: extra
+cache:
+  paths:
+    - 'deps/**/*'
+"""
+cb.create_project(
+    name="multi", source={"type": "NO_SOURCE", "buildspec": MULTI},
+    secondarySources=[{"type": "CODECOMMIT", "location": lib_url, "sourceIdentifier": "lib"}],
+    secondarySourceVersions=[{"sourceIdentifier": "lib", "sourceVersion": "main"}],
+    artifacts={"type": "S3", "location": "build-artifacts", "name": "primary.zip", "packaging": "ZIP"},
+    secondaryArtifacts=[{"type": "S3", "location": "build-artifacts", "name": "extra", "packaging": "NONE", "artifactIdentifier": "extra"}],
+    cache={"type": "S3", "location": "build-artifacts/caches"},
+    environment=ENV, serviceRole=ROLE,
+)
+b = wait(cb.start_build(projectName="multi")["build"]["id"])
+text = log_text(b)
+check(b["buildStatus"] == "SUCCEEDED" and "library v7" in text and "cache miss" in text, f"secondary source, cold cache: {text}")
+check(b["secondaryArtifacts"][0]["artifactIdentifier"] == "extra", f"secondary artifacts {b.get('secondaryArtifacts')}")
+check(s3.get_object(Bucket="build-artifacts", Key="extra/e.txt")["Body"].read() == b"e\n", "secondary artifact uploaded as files")
+check(zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket="build-artifacts", Key="primary.zip")["Body"].read())).namelist() == ["p.txt"], "primary zip")
+b = wait(cb.start_build(projectName="multi")["build"]["id"])
+check("cache hit v1" in log_text(b), "the cache is restored in the next build")
+cb.invalidate_project_cache(projectName="multi")
+b = wait(cb.start_build(projectName="multi")["build"]["id"])
+check("cache miss" in log_text(b), "invalidated cache is gone")
+
 ids = cb.list_builds_for_project(projectName="demo")["ids"]
 check(ids[0] == long and len(ids) >= 8, "newest build first")
 check(cb.list_builds_for_project(projectName="demo", sortOrder="ASCENDING")["ids"][0] == started["id"], "ascending by number")

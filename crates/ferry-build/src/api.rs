@@ -773,4 +773,28 @@ impl CodeBuild for BuildApi {
     ) -> Result<GetReportGroupTrendOutput, AwsError> {
         crate::report_api::get_report_group_trend(self, i).await
     }
+
+    async fn invalidate_project_cache(
+        &self,
+        _ctx: &RequestContext,
+        i: InvalidateProjectCacheInput,
+    ) -> Result<InvalidateProjectCacheOutput, AwsError> {
+        let p = self.project(&i.project_name).await?.ok_or_else(|| {
+            not_found(format!(
+                "Project cannot be found: {}",
+                self.arn(&format!("project/{}", i.project_name))
+            ))
+        })?;
+        let name = p.name.clone().unwrap_or_default();
+        if let Some(store) = crate::cache::CacheStore::of(
+            p.cache.as_ref(),
+            &name,
+            &self.0.settings.work_dir.with_file_name("build-cache"),
+        ) {
+            crate::cache::invalidate(&store, &self.0.s3)
+                .await
+                .map_err(AwsError::internal)?;
+        }
+        Ok(InvalidateProjectCacheOutput::default())
+    }
 }

@@ -10,6 +10,7 @@ pub mod api;
 mod archive;
 pub mod artifacts;
 pub mod buildspec;
+pub mod cache;
 pub mod env;
 mod logsink;
 pub mod phases;

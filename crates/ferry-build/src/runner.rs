@@ -251,11 +251,6 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             return Ok(());
         }
     };
-    run.end(StatusType::Succeeded, None).await;
-    if work.is_cancelled() {
-        return Ok(());
-    }
-
     let shell = ShellState::new(
         spec.env.shell.as_deref(),
         run.src.clone(),
@@ -263,10 +258,27 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
     )
     .map_err(|e| format!("shell: {e}"))?;
     let id = run.b.id.clone().unwrap_or_default();
+    let cache_key = match &spec.cache {
+        Some(c) => {
+            let env = run.command_env();
+            let expanded = shell.expand(c.key.as_deref().unwrap_or(""), &env).await;
+            Some(crate::cache::key_name(Some(&expanded)))
+        }
+        None => None,
+    };
     SHELLS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(id.clone(), shell);
+    if let (Some(c), Some(key)) = (&spec.cache, &cache_key)
+        && c.action.as_deref() != Some("save")
+    {
+        restore_cache(run, c, key).await;
+    }
+    run.end(StatusType::Succeeded, None).await;
+    if work.is_cancelled() {
+        return Ok(());
+    }
     let mut next = Some(BuildPhaseType::Install);
     let mut upload = false;
     let mut post_build_ran = false;
@@ -357,7 +369,13 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             }
             run.b.report_arns = Some(arns);
         }
-        match upload_artifacts(run, &spec).await {
+        let uploaded = upload_artifacts(run, &spec).await;
+        if let (Some(c), Some(key)) = (&spec.cache, &cache_key)
+            && c.action.as_deref() != Some("restore")
+        {
+            save_cache(run, c, key).await;
+        }
+        match uploaded {
             Ok(()) => run.end(StatusType::Succeeded, None).await,
             Err(message) => {
                 run.succeeding = false;
@@ -633,6 +651,7 @@ async fn download_source(run: &mut Run<'_>) -> Result<Buildspec, (&'static str, 
     }
     run.say(&format!("CODEBUILD_SRC_DIR={}", run.src.display()))
         .await;
+    secondary_sources(run).await?;
     let text = buildspec_text(run, source.buildspec.as_deref()).await?;
     let spec = crate::buildspec::parse(&text).map_err(|e| (e.status_code(), e.to_string()))?;
     for w in &spec.warnings {
@@ -683,6 +702,131 @@ async fn download_source(run: &mut Run<'_>) -> Result<Buildspec, (&'static str, 
         .unwrap_or_else(|e| e.into_inner())
         .extend(run.env.secrets.clone());
     Ok(spec)
+}
+
+fn cache_store(run: &Run<'_>) -> Option<crate::cache::CacheStore> {
+    let project = run.b.project_name.clone().unwrap_or_default();
+    crate::cache::CacheStore::of(
+        run.extras.cache.as_ref(),
+        &project,
+        &run.svc.settings.work_dir.with_file_name("build-cache"),
+    )
+}
+
+async fn restore_cache(run: &Run<'_>, spec: &crate::buildspec::CacheSpec, key: &str) {
+    let Some(store) = cache_store(run) else {
+        return;
+    };
+    let zip = run.ws.join("tmp/cache-in.zip");
+    match crate::cache::fetch(&store, &run.svc.s3, key, &spec.fallback_keys, &zip).await {
+        Some(found) => {
+            let ws = run.ws.clone();
+            let z = zip.clone();
+            let res = tokio::task::spawn_blocking(move || crate::archive::unzip(&z, &ws)).await;
+            match res {
+                Ok(Ok(())) => run.say(&format!("Restored cache {found}")).await,
+                _ => {
+                    run.say(&format!(
+                        "Could not restore cache {found}; continuing without it"
+                    ))
+                    .await
+                }
+            }
+            let _ = tokio::fs::remove_file(&zip).await;
+        }
+        None => run.say(&format!("No cache found for key {key}")).await,
+    }
+}
+
+async fn save_cache(run: &Run<'_>, spec: &crate::buildspec::CacheSpec, key: &str) {
+    let Some(store) = cache_store(run) else {
+        return;
+    };
+    let (home, src, skipped) = crate::cache::split_paths(spec);
+    for p in skipped {
+        run.say(&format!("Not caching {p}: only paths in the source or the home directory are cached by the local executor")).await;
+    }
+    let zip = run.ws.join("tmp/cache-out.zip");
+    let (ws, z) = (run.ws.clone(), zip.clone());
+    let packed =
+        tokio::task::spawn_blocking(move || crate::cache::pack(&ws, &home, &src, &z)).await;
+    match packed {
+        Ok(Ok(0)) => {
+            run.say("No files matched the cache paths; nothing to cache")
+                .await
+        }
+        Ok(Ok(n)) => match crate::cache::store(&store, &run.svc.s3, key, &zip).await {
+            Ok(()) => run.say(&format!("Saved cache {key} ({n} files)")).await,
+            Err(e) => run.say(&format!("Could not save cache {key}: {e}")).await,
+        },
+        Ok(Err(e)) => run.say(&format!("Could not pack cache {key}: {e}")).await,
+        Err(e) => run.say(&format!("Could not pack cache {key}: {e}")).await,
+    }
+    let _ = tokio::fs::remove_file(&zip).await;
+}
+
+/// Secondary sources, each in its own directory named by `CODEBUILD_SRC_DIR_<identifier>`.
+async fn secondary_sources(run: &mut Run<'_>) -> Result<(), (&'static str, String)> {
+    let sources = run.b.secondary_sources.clone().unwrap_or_default();
+    let versions = run.b.secondary_source_versions.clone().unwrap_or_default();
+    for s in sources {
+        let Some(id) = s.source_identifier.clone().filter(|i| {
+            !i.is_empty()
+                && i.len() < 128
+                && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) else {
+            return Err((
+                "CLIENT_ERROR",
+                "Secondary source identifier is missing or invalid".into(),
+            ));
+        };
+        let dir = run.ws.join("src2").join(&id);
+        let version = versions
+            .iter()
+            .find(|v| v.source_identifier == id)
+            .map(|v| v.source_version.clone());
+        let location = s.location.clone().unwrap_or_default();
+        match s.r#type {
+            SourceType::Codecommit => {
+                let resolved =
+                    crate::source::codecommit(&run.svc.commit, &location, version.as_deref(), &dir)
+                        .await
+                        .map_err(|e| ("CLIENT_ERROR", format!("secondary source {id}: {}", e.0)))?;
+                run.env
+                    .set(&format!("CODEBUILD_RESOLVED_SOURCE_VERSION_{id}"), resolved);
+            }
+            SourceType::S3 => {
+                crate::source::s3_zip(
+                    &run.svc.s3,
+                    &location,
+                    version.as_deref(),
+                    &dir,
+                    &run.ws.join("tmp"),
+                )
+                .await
+                .map_err(|e| ("CLIENT_ERROR", format!("secondary source {id}: {}", e.0)))?;
+            }
+            other => {
+                return Err((
+                    "CLIENT_ERROR",
+                    format!(
+                        "Secondary source type {} is not supported by Ferry yet",
+                        source_type_name(other)
+                    ),
+                ));
+            }
+        }
+        run.env
+            .set(&format!("CODEBUILD_SRC_DIR_{id}"), dir.to_string_lossy());
+        run.env.set(
+            &format!("CODEBUILD_SOURCE_REPO_URL_{id}"),
+            location.as_str(),
+        );
+        if let Some(v) = version {
+            run.env.set(&format!("CODEBUILD_SOURCE_VERSION_{id}"), v);
+        }
+    }
+    Ok(())
 }
 
 fn source_type_name(t: SourceType) -> String {
@@ -743,18 +887,45 @@ fn inside(root: &Path, rel: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// UPLOAD_ARTIFACTS for the primary artifact: the selected files, zipped or one by one, into
-/// Ferry's S3 at `<location>/<path>/<build-id?>/<name>`.
+/// UPLOAD_ARTIFACTS: the primary artifact and each secondary one (matched to the project's
+/// `secondaryArtifacts` by identifier).
 async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), String> {
-    let Some(project_art) = run.extras.artifacts.clone() else {
-        return Ok(());
-    };
-    if project_art.r#type != ArtifactsType::S3 {
-        return Ok(());
-    }
     let Some(art) = &spec.artifacts else {
         return Ok(());
     };
+    if let Some(project_art) = run.extras.artifacts.clone()
+        && let Some(done) = upload_one(run, &project_art, art).await?
+    {
+        run.b.artifacts = Some(done);
+    }
+    let configured = run.extras.secondary_artifacts.clone().unwrap_or_default();
+    let mut results = Vec::new();
+    for (id, sec) in &art.secondary {
+        let project_art = configured
+            .iter()
+            .find(|a| a.artifact_identifier.as_deref() == Some(id.as_str()))
+            .ok_or_else(|| format!("Secondary artifact {id} is not configured in the project"))?;
+        if let Some(mut done) = upload_one(run, project_art, sec).await? {
+            done.artifact_identifier = Some(id.clone());
+            results.push(done);
+        }
+    }
+    if !results.is_empty() {
+        run.b.secondary_artifacts = Some(results);
+    }
+    Ok(())
+}
+
+/// One artifact: the selected files, zipped or one by one, into Ferry's S3 at
+/// `<location>/<path>/<build-id?>/<name>`; `None` when the project does not store it in S3.
+async fn upload_one(
+    run: &mut Run<'_>,
+    project_art: &ferry_model::codebuild::ProjectArtifacts,
+    art: &crate::buildspec::Artifacts,
+) -> Result<Option<BuildArtifacts>, String> {
+    if project_art.r#type != ArtifactsType::S3 {
+        return Ok(None);
+    }
     let bucket = project_art.location.clone().unwrap_or_default();
     let selected = crate::artifacts::select(&run.src, art).map_err(|e| e.to_string())?;
     let id = run.b.id.clone().unwrap_or_default();
@@ -791,12 +962,15 @@ async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), Str
         }
         parts.join("/")
     };
-    if zip {
+    let result = if zip {
         let files: Vec<(PathBuf, String)> = selected
             .iter()
             .map(|s| (s.source.clone(), s.archive_path.clone()))
             .collect();
-        let zip_path = run.ws.join("tmp/artifact.zip");
+        let zip_path = run.ws.join(format!(
+            "tmp/artifact-{}.zip",
+            uuid::Uuid::new_v4().simple()
+        ));
         let zp = zip_path.clone();
         tokio::task::spawn_blocking(move || crate::archive::zip_files(&files, &zp))
             .await
@@ -811,12 +985,13 @@ async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), Str
             .put_local_file(&bucket, &key, &zip_path, "application/zip", &meta)
             .await
             .map_err(|e| format!("{}: {}", e.code, e.message))?;
-        run.b.artifacts = Some(BuildArtifacts {
+        let _ = tokio::fs::remove_file(&zip_path).await;
+        BuildArtifacts {
             location: Some(format!("arn:aws:s3:::{bucket}/{key}")),
             md5sum: Some(md5),
             sha256sum: Some(sha256),
             ..BuildArtifacts::default()
-        });
+        }
     } else {
         let base = key_of(&name);
         for s in &selected {
@@ -831,14 +1006,18 @@ async fn upload_artifacts(run: &mut Run<'_>, spec: &Buildspec) -> Result<(), Str
                 .await
                 .map_err(|e| format!("{}: {}", e.code, e.message))?;
         }
-        run.b.artifacts = Some(BuildArtifacts {
+        BuildArtifacts {
             location: Some(format!("arn:aws:s3:::{bucket}/{base}")),
             ..BuildArtifacts::default()
-        });
-    }
-    run.say(&format!("Uploaded {} artifact file(s)", selected.len()))
-        .await;
-    Ok(())
+        }
+    };
+    run.say(&format!(
+        "Uploaded {} artifact file(s) to {}",
+        selected.len(),
+        result.location.as_deref().unwrap_or("")
+    ))
+    .await;
+    Ok(Some(result))
 }
 
 async fn file_digests(path: &Path) -> std::io::Result<(String, String)> {
