@@ -232,6 +232,68 @@ cb.invalidate_project_cache(projectName="multi")
 b = wait(cb.start_build(projectName="multi")["build"]["id"])
 check("cache miss" in log_text(b), "invalidated cache is gone")
 
+# --- batch builds: a build graph -----------------------------------------------------------
+GRAPH = """version: 0.2
+batch:
+  build-graph:
+    - identifier: lint
+    - identifier: test
+      depend-on:
+        - lint
+      env:
+        variables:
+          SUITE: unit
+    - identifier: flaky
+      ignore-failure: yes
+      env:
+        variables:
+          FAIL: "1"
+phases:
+  build:
+    commands:
+      - echo "batch build $CODEBUILD_BATCH_BUILD_IDENTIFIER suite=$SUITE"
+      - test "$FAIL" != 1 && test "$CODEBUILD_BATCH_BUILD_IDENTIFIER$LINT_FAILS" != lint1
+"""
+cb.create_project(name="graph", source={"type": "NO_SOURCE", "buildspec": GRAPH}, artifacts={"type": "NO_ARTIFACTS"},
+                  environment=ENV, serviceRole=ROLE)
+
+
+def wait_batch(bid, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        bb = cb.batch_get_build_batches(ids=[bid])["buildBatches"][0]
+        if bb.get("complete"):
+            return bb
+        time.sleep(0.3)
+    raise AssertionError(f"batch {bid} did not finish")
+
+
+bb = cb.start_build_batch(projectName="graph", environmentVariablesOverride=[{"name": "LINT_FAILS", "value": "0"}])["buildBatch"]
+check(bb["buildBatchStatus"] == "IN_PROGRESS" and bb["buildBatchNumber"] == 1, f"start_build_batch {bb.get('currentPhase')}")
+bb = wait_batch(bb["id"])
+check(bb["buildBatchStatus"] == "SUCCEEDED", f"graph succeeds with an ignored failure: {bb['buildBatchStatus']} {bb.get('phases')}")
+check([p["phaseType"] for p in bb["phases"]] == ["SUBMITTED", "DOWNLOAD_BATCHSPEC", "IN_PROGRESS", "SUCCEEDED"], f"batch phases {bb['phases']}")
+groups = {g["identifier"]: g for g in bb["buildGroups"]}
+check(set(groups) == {"lint", "test", "flaky"} and groups["test"]["dependsOn"] == ["lint"], f"groups {groups}")
+check(groups["flaky"]["currentBuildSummary"]["buildStatus"] == "FAILED" and groups["test"]["currentBuildSummary"]["buildStatus"] == "SUCCEEDED", "group statuses")
+lint = cb.batch_get_builds(ids=[groups["lint"]["currentBuildSummary"]["arn"]])["builds"][0]
+test_b = cb.batch_get_builds(ids=[groups["test"]["currentBuildSummary"]["arn"]])["builds"][0]
+check(test_b["startTime"] >= lint["endTime"], "test starts after lint finished")
+check(test_b["buildBatchArn"] == bb["arn"] and "batch build test suite=unit" in log_text(test_b), "batch identifier and variables reach the build")
+bb2 = wait_batch(cb.start_build_batch(projectName="graph", environmentVariablesOverride=[{"name": "LINT_FAILS", "value": "1"}])["buildBatch"]["id"])
+groups2 = {g["identifier"]: g for g in bb2["buildGroups"]}
+check(bb2["buildBatchStatus"] == "FAILED" and "currentBuildSummary" not in groups2["test"], f"a failed dependency stops its dependents {groups2}")
+check(cb.list_build_batches_for_project(projectName="graph")["ids"] == [bb2["id"], bb["id"]], "batches newest first")
+check(cb.list_build_batches(filter={"status": "FAILED"})["ids"] == [bb2["id"]], "list_build_batches by status")
+r = cb.retry_build_batch(id=bb2["id"])["buildBatch"]
+check(r["buildBatchNumber"] == 3, "retry_build_batch starts a new batch")
+wait_batch(r["id"])
+d = cb.delete_build_batch(id=bb["id"])
+check(d["statusCode"] == "BATCH_DELETED" and len(d["buildsDeleted"]) == 3, f"delete_build_batch {d}")
+check(cb.batch_get_build_batches(ids=[bb["id"]])["buildBatchesNotFound"] == [bb["id"]], "batch gone")
+bad = wait_batch(cb.start_build_batch(projectName="demo", buildspecOverride="version: 0.2\nphases:\n  build:\n    commands:\n      - echo\n")["buildBatch"]["id"])
+check(bad["buildBatchStatus"] == "FAILED", "a buildspec without a batch section fails the batch")
+
 ids = cb.list_builds_for_project(projectName="demo")["ids"]
 check(ids[0] == long and len(ids) >= 8, "newest build first")
 check(cb.list_builds_for_project(projectName="demo", sortOrder="ASCENDING")["ids"][0] == started["id"], "ascending by number")

@@ -112,6 +112,204 @@ fn page<T: Clone>(
     (items[start..end].to_vec(), next)
 }
 
+impl BuildApi {
+    /// StartBuild, optionally as a build of a batch.
+    pub async fn start_build_with(
+        &self,
+        ctx: &RequestContext,
+        i: StartBuildInput,
+        batch_arn: Option<String>,
+    ) -> Result<StartBuildOutput, AwsError> {
+        let p = self.project(&i.project_name).await?.ok_or_else(|| {
+            not_found(format!(
+                "Project cannot be found: {}",
+                self.arn(&format!("project/{}", i.project_name))
+            ))
+        })?;
+        let mut source = p.source.clone().unwrap_or_default();
+        if let Some(t) = i.source_type_override {
+            source.r#type = t;
+        }
+        if let Some(l) = i.source_location_override {
+            source.location = Some(l);
+        }
+        if let Some(b) = i.buildspec_override {
+            source.buildspec = Some(b);
+        }
+        if let Some(d) = i.git_clone_depth_override {
+            source.git_clone_depth = Some(d);
+        }
+        check_source(&source)?;
+        let mut environment = p.environment.clone().unwrap_or_default();
+        if let Some(img) = i.image_override {
+            environment.image = img;
+        }
+        if let Some(t) = i.environment_type_override {
+            environment.r#type = t;
+        }
+        if let Some(c) = i.compute_type_override {
+            environment.compute_type = c;
+        }
+        if let Some(pm) = i.privileged_mode_override {
+            environment.privileged_mode = Some(pm);
+        }
+        if let Some(over) = i.environment_variables_override {
+            let vars = environment
+                .environment_variables
+                .get_or_insert_with(Vec::new);
+            for v in over {
+                match vars.iter_mut().find(|x| x.name == v.name) {
+                    Some(slot) => *slot = v,
+                    None => vars.push(v),
+                }
+            }
+        }
+        let artifacts = i.artifacts_override.or(p.artifacts.clone());
+        if let Some(a) = &artifacts {
+            check_artifacts(a)?;
+        }
+        let extras = BuildExtras {
+            artifacts: artifacts.clone(),
+            secondary_artifacts: i
+                .secondary_artifacts_override
+                .or(p.secondary_artifacts.clone()),
+            cache: i.cache_override.or(p.cache.clone()),
+        };
+        let logs_config = i.logs_config_override.or(p.logs_config.clone());
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let project_name = p.name.clone().unwrap_or_default();
+        let id = format!("{project_name}:{uuid}");
+        let arn = self.arn(&format!("build/{id}"));
+        let cw = logs_config
+            .as_ref()
+            .and_then(|l| l.cloud_watch_logs.clone());
+        let logs_enabled = cw
+            .as_ref()
+            .is_none_or(|c| c.status == LogsConfigStatusType::Enabled);
+        let group = cw
+            .as_ref()
+            .and_then(|c| c.group_name.clone())
+            .unwrap_or_else(|| format!("/aws/codebuild/{project_name}"));
+        let stream = match cw.as_ref().and_then(|c| c.stream_name.clone()) {
+            Some(prefix) => format!("{prefix}/{uuid}"),
+            None => uuid.clone(),
+        };
+        let s = &self.0.settings;
+        let initiator = if ctx.user_name == "root" {
+            "root".to_owned()
+        } else {
+            ctx.user_name.clone()
+        };
+        let at = now();
+        let mut b = Build {
+            id: Some(id.clone()),
+            arn: Some(arn),
+            start_time: Some(at),
+            build_status: Some(StatusType::InProgress),
+            source_version: i.source_version.or(p.source_version.clone()),
+            project_name: Some(project_name.clone()),
+            source: Some(source),
+            secondary_sources: p.secondary_sources.clone(),
+            secondary_source_versions: p.secondary_source_versions.clone(),
+            artifacts: artifacts.as_ref().map(|a| BuildArtifacts {
+                location: (a.r#type == ArtifactsType::S3)
+                    .then(|| format!("arn:aws:s3:::{}", a.location.clone().unwrap_or_default())),
+                ..BuildArtifacts::default()
+            }),
+            cache: extras.cache.clone(),
+            environment: Some(environment),
+            service_role: i.service_role_override.or(p.service_role.clone()),
+            logs: Some(LogsLocation {
+                group_name: logs_enabled.then(|| group.clone()),
+                stream_name: logs_enabled.then(|| stream.clone()),
+                deep_link: Some(format!(
+                    "{}/console/codebuild/builds/{id}/logs",
+                    s.public_url
+                )),
+                cloud_watch_logs_arn: logs_enabled.then(|| {
+                    format!(
+                        "arn:aws:logs:{}:{}:log-group:{group}:log-stream:{stream}",
+                        s.region, s.account_id
+                    )
+                }),
+                cloud_watch_logs: cw,
+                ..LogsLocation::default()
+            }),
+            timeout_in_minutes: Some(
+                i.timeout_in_minutes_override
+                    .or(p.timeout_in_minutes)
+                    .unwrap_or(60),
+            ),
+            queued_timeout_in_minutes: Some(
+                i.queued_timeout_in_minutes_override
+                    .or(p.queued_timeout_in_minutes)
+                    .unwrap_or(480),
+            ),
+            build_complete: Some(false),
+            initiator: Some(initiator),
+            encryption_key: i.encryption_key_override.or(p.encryption_key.clone()),
+            build_batch_arn: batch_arn,
+            ..Build::default()
+        };
+        phases::instant(&mut b, BuildPhaseType::Submitted, StatusType::Succeeded, at);
+        phases::enter(&mut b, BuildPhaseType::Queued, at);
+        let settings = serde_json::to_string(&extras).map_err(AwsError::internal)?;
+        let row = self
+            .0
+            .store
+            .insert_build(&project_name, |n| {
+                b.build_number = Some(n);
+                BuildRow {
+                    build_id: id.clone(),
+                    project_name: project_name.clone(),
+                    build_number: n,
+                    queue_state: "QUEUED".into(),
+                    document: serde_json::to_string(&b).unwrap_or_default(),
+                    settings,
+                    submitted_ms: at.millis(),
+                    stop_requested: false,
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => {
+                    not_found(format!("Project cannot be found: {project_name}"))
+                }
+                e => internal(e),
+            })?;
+        self.0.poke();
+        Ok(StartBuildOutput {
+            build: serde_json::from_str(&row.document).ok(),
+        })
+    }
+}
+
+impl BuildApi {
+    async fn batch_ids(
+        &self,
+        project: Option<&str>,
+        filter: Option<BuildBatchFilter>,
+        order: Option<SortOrderType>,
+        token: Option<String>,
+        max: Option<i32>,
+    ) -> Result<(Vec<String>, Option<String>), AwsError> {
+        let mut rows = self.0.store.batches(project).await.map_err(internal)?;
+        if let Some(want) = filter.and_then(|f| f.status) {
+            rows.retain(|r| {
+                serde_json::from_str::<BuildBatch>(&r.document)
+                    .is_ok_and(|b| b.build_batch_status == Some(want))
+            });
+        }
+        if order != Some(SortOrderType::Ascending) {
+            rows.reverse();
+        }
+        let ids: Vec<String> = rows.into_iter().map(|r| r.batch_id).collect();
+        let size = max.unwrap_or(100).clamp(1, 100) as usize;
+        let (page, next) = page(&ids, token.as_deref(), |i| i.clone(), size);
+        Ok((page, next))
+    }
+}
+
 impl CodeBuild for BuildApi {
     async fn create_project(
         &self,
@@ -317,166 +515,7 @@ impl CodeBuild for BuildApi {
         ctx: &RequestContext,
         i: StartBuildInput,
     ) -> Result<StartBuildOutput, AwsError> {
-        let p = self.project(&i.project_name).await?.ok_or_else(|| {
-            not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{}", i.project_name))
-            ))
-        })?;
-        let mut source = p.source.clone().unwrap_or_default();
-        if let Some(t) = i.source_type_override {
-            source.r#type = t;
-        }
-        if let Some(l) = i.source_location_override {
-            source.location = Some(l);
-        }
-        if let Some(b) = i.buildspec_override {
-            source.buildspec = Some(b);
-        }
-        if let Some(d) = i.git_clone_depth_override {
-            source.git_clone_depth = Some(d);
-        }
-        check_source(&source)?;
-        let mut environment = p.environment.clone().unwrap_or_default();
-        if let Some(img) = i.image_override {
-            environment.image = img;
-        }
-        if let Some(t) = i.environment_type_override {
-            environment.r#type = t;
-        }
-        if let Some(c) = i.compute_type_override {
-            environment.compute_type = c;
-        }
-        if let Some(pm) = i.privileged_mode_override {
-            environment.privileged_mode = Some(pm);
-        }
-        if let Some(over) = i.environment_variables_override {
-            let vars = environment
-                .environment_variables
-                .get_or_insert_with(Vec::new);
-            for v in over {
-                match vars.iter_mut().find(|x| x.name == v.name) {
-                    Some(slot) => *slot = v,
-                    None => vars.push(v),
-                }
-            }
-        }
-        let artifacts = i.artifacts_override.or(p.artifacts.clone());
-        if let Some(a) = &artifacts {
-            check_artifacts(a)?;
-        }
-        let extras = BuildExtras {
-            artifacts: artifacts.clone(),
-            secondary_artifacts: i
-                .secondary_artifacts_override
-                .or(p.secondary_artifacts.clone()),
-            cache: i.cache_override.or(p.cache.clone()),
-        };
-        let logs_config = i.logs_config_override.or(p.logs_config.clone());
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let project_name = p.name.clone().unwrap_or_default();
-        let id = format!("{project_name}:{uuid}");
-        let arn = self.arn(&format!("build/{id}"));
-        let cw = logs_config
-            .as_ref()
-            .and_then(|l| l.cloud_watch_logs.clone());
-        let logs_enabled = cw
-            .as_ref()
-            .is_none_or(|c| c.status == LogsConfigStatusType::Enabled);
-        let group = cw
-            .as_ref()
-            .and_then(|c| c.group_name.clone())
-            .unwrap_or_else(|| format!("/aws/codebuild/{project_name}"));
-        let stream = match cw.as_ref().and_then(|c| c.stream_name.clone()) {
-            Some(prefix) => format!("{prefix}/{uuid}"),
-            None => uuid.clone(),
-        };
-        let s = &self.0.settings;
-        let initiator = if ctx.user_name == "root" {
-            "root".to_owned()
-        } else {
-            ctx.user_name.clone()
-        };
-        let at = now();
-        let mut b = Build {
-            id: Some(id.clone()),
-            arn: Some(arn),
-            start_time: Some(at),
-            build_status: Some(StatusType::InProgress),
-            source_version: i.source_version.or(p.source_version.clone()),
-            project_name: Some(project_name.clone()),
-            source: Some(source),
-            secondary_sources: p.secondary_sources.clone(),
-            secondary_source_versions: p.secondary_source_versions.clone(),
-            artifacts: artifacts.as_ref().map(|a| BuildArtifacts {
-                location: (a.r#type == ArtifactsType::S3)
-                    .then(|| format!("arn:aws:s3:::{}", a.location.clone().unwrap_or_default())),
-                ..BuildArtifacts::default()
-            }),
-            cache: extras.cache.clone(),
-            environment: Some(environment),
-            service_role: i.service_role_override.or(p.service_role.clone()),
-            logs: Some(LogsLocation {
-                group_name: logs_enabled.then(|| group.clone()),
-                stream_name: logs_enabled.then(|| stream.clone()),
-                deep_link: Some(format!(
-                    "{}/console/codebuild/builds/{id}/logs",
-                    s.public_url
-                )),
-                cloud_watch_logs_arn: logs_enabled.then(|| {
-                    format!(
-                        "arn:aws:logs:{}:{}:log-group:{group}:log-stream:{stream}",
-                        s.region, s.account_id
-                    )
-                }),
-                cloud_watch_logs: cw,
-                ..LogsLocation::default()
-            }),
-            timeout_in_minutes: Some(
-                i.timeout_in_minutes_override
-                    .or(p.timeout_in_minutes)
-                    .unwrap_or(60),
-            ),
-            queued_timeout_in_minutes: Some(
-                i.queued_timeout_in_minutes_override
-                    .or(p.queued_timeout_in_minutes)
-                    .unwrap_or(480),
-            ),
-            build_complete: Some(false),
-            initiator: Some(initiator),
-            encryption_key: i.encryption_key_override.or(p.encryption_key.clone()),
-            ..Build::default()
-        };
-        phases::instant(&mut b, BuildPhaseType::Submitted, StatusType::Succeeded, at);
-        phases::enter(&mut b, BuildPhaseType::Queued, at);
-        let settings = serde_json::to_string(&extras).map_err(AwsError::internal)?;
-        let row = self
-            .0
-            .store
-            .insert_build(&project_name, |n| {
-                b.build_number = Some(n);
-                BuildRow {
-                    build_id: id.clone(),
-                    project_name: project_name.clone(),
-                    build_number: n,
-                    queue_state: "QUEUED".into(),
-                    document: serde_json::to_string(&b).unwrap_or_default(),
-                    settings,
-                    submitted_ms: at.millis(),
-                    stop_requested: false,
-                }
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => {
-                    not_found(format!("Project cannot be found: {project_name}"))
-                }
-                e => internal(e),
-            })?;
-        self.0.poke();
-        Ok(StartBuildOutput {
-            build: serde_json::from_str(&row.document).ok(),
-        })
+        self.start_build_with(ctx, i, None).await
     }
 
     async fn batch_get_builds(
@@ -796,5 +835,276 @@ impl CodeBuild for BuildApi {
                 .map_err(AwsError::internal)?;
         }
         Ok(InvalidateProjectCacheOutput::default())
+    }
+
+    async fn start_build_batch(
+        &self,
+        ctx: &RequestContext,
+        i: StartBuildBatchInput,
+    ) -> Result<StartBuildBatchOutput, AwsError> {
+        let p = self.project(&i.project_name).await?.ok_or_else(|| {
+            not_found(format!(
+                "Project cannot be found: {}",
+                self.arn(&format!("project/{}", i.project_name))
+            ))
+        })?;
+        let mut source = p.source.clone().unwrap_or_default();
+        if let Some(t) = i.source_type_override {
+            source.r#type = t;
+        }
+        if let Some(l) = &i.source_location_override {
+            source.location = Some(l.clone());
+        }
+        let project_name = p.name.clone().unwrap_or_default();
+        let id = format!("{project_name}:{}", uuid::Uuid::new_v4());
+        let arn = self.arn(&format!("build-batch/{id}"));
+        let at = now();
+        let mut b = BuildBatch {
+            id: Some(id.clone()),
+            arn: Some(arn),
+            start_time: Some(at),
+            current_phase: Some("SUBMITTED".into()),
+            build_batch_status: Some(StatusType::InProgress),
+            source_version: i.source_version.clone().or(p.source_version.clone()),
+            project_name: Some(project_name.clone()),
+            phases: Some(vec![BuildBatchPhase {
+                phase_type: Some(BuildBatchPhaseType::Submitted),
+                start_time: Some(at),
+                ..BuildBatchPhase::default()
+            }]),
+            source: Some(source),
+            environment: p.environment.clone(),
+            service_role: i.service_role_override.clone().or(p.service_role.clone()),
+            build_timeout_in_minutes: Some(
+                i.build_timeout_in_minutes_override
+                    .or(p.timeout_in_minutes)
+                    .unwrap_or(60),
+            ),
+            queued_timeout_in_minutes: Some(
+                i.queued_timeout_in_minutes_override
+                    .or(p.queued_timeout_in_minutes)
+                    .unwrap_or(480),
+            ),
+            complete: Some(false),
+            initiator: Some(ctx.user_name.clone()),
+            build_batch_config: i
+                .build_batch_config_override
+                .clone()
+                .or(p.build_batch_config.clone()),
+            ..BuildBatch::default()
+        };
+        let settings = serde_json::to_string(&i).map_err(AwsError::internal)?;
+        let row = self
+            .0
+            .store
+            .insert_batch(&project_name, |n| {
+                b.build_batch_number = Some(n);
+                ferry_store::builds::BatchRow {
+                    batch_id: id.clone(),
+                    project_name: project_name.clone(),
+                    batch_number: n,
+                    queue_state: "RUNNING".into(),
+                    document: serde_json::to_string(&b).unwrap_or_default(),
+                    settings,
+                    submitted_ms: at.millis(),
+                }
+            })
+            .await
+            .map_err(internal)?;
+        let token = tokio_util::sync::CancellationToken::new();
+        self.0
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), token.clone());
+        let api = Arc::new(BuildApi(self.0.clone()));
+        let ctx2 = ctx.clone();
+        let doc = b.clone();
+        tokio::spawn(async move {
+            crate::batch::run(api.clone(), ctx2, doc, i, token).await;
+            api.0
+                .batches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        });
+        Ok(StartBuildBatchOutput {
+            build_batch: serde_json::from_str(&row.document).ok(),
+        })
+    }
+
+    async fn batch_get_build_batches(
+        &self,
+        _ctx: &RequestContext,
+        i: BatchGetBuildBatchesInput,
+    ) -> Result<BatchGetBuildBatchesOutput, AwsError> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for id in i.ids {
+            let key = id
+                .rsplit_once(":build-batch/")
+                .map_or(id.as_str(), |(_, b)| b);
+            match self.0.store.batch(key).await.map_err(internal)? {
+                Some(row) => found.push(
+                    serde_json::from_str::<BuildBatch>(&row.document)
+                        .map_err(AwsError::internal)?,
+                ),
+                None => missing.push(id),
+            }
+        }
+        Ok(BatchGetBuildBatchesOutput {
+            build_batches: Some(found),
+            build_batches_not_found: Some(missing),
+        })
+    }
+
+    async fn list_build_batches(
+        &self,
+        _ctx: &RequestContext,
+        i: ListBuildBatchesInput,
+    ) -> Result<ListBuildBatchesOutput, AwsError> {
+        let (ids, next) = self
+            .batch_ids(None, i.filter, i.sort_order, i.next_token, i.max_results)
+            .await?;
+        Ok(ListBuildBatchesOutput {
+            ids: Some(ids),
+            next_token: next,
+        })
+    }
+
+    async fn list_build_batches_for_project(
+        &self,
+        _ctx: &RequestContext,
+        i: ListBuildBatchesForProjectInput,
+    ) -> Result<ListBuildBatchesForProjectOutput, AwsError> {
+        let project = i.project_name.clone().unwrap_or_default();
+        if self.project(&project).await?.is_none() {
+            return Err(not_found(format!(
+                "Project cannot be found: {}",
+                self.arn(&format!("project/{project}"))
+            )));
+        }
+        let (ids, next) = self
+            .batch_ids(
+                Some(&project),
+                i.filter,
+                i.sort_order,
+                i.next_token,
+                i.max_results,
+            )
+            .await?;
+        Ok(ListBuildBatchesForProjectOutput {
+            ids: Some(ids),
+            next_token: next,
+        })
+    }
+
+    async fn stop_build_batch(
+        &self,
+        _ctx: &RequestContext,
+        i: StopBuildBatchInput,
+    ) -> Result<StopBuildBatchOutput, AwsError> {
+        let key =
+            i.id.rsplit_once(":build-batch/")
+                .map_or(i.id.as_str(), |(_, b)| b)
+                .to_owned();
+        if self.0.store.batch(&key).await.map_err(internal)?.is_none() {
+            return Err(not_found(format!("Build batch {key} does not exist")));
+        }
+        let token = self
+            .0
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(t) = token {
+            t.cancel();
+            for _ in 0..40 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if let Ok(Some(r)) = self.0.store.batch(&key).await
+                    && r.queue_state == "DONE"
+                {
+                    break;
+                }
+            }
+        }
+        let row = self.0.store.batch(&key).await.map_err(internal)?;
+        Ok(StopBuildBatchOutput {
+            build_batch: row.and_then(|r| serde_json::from_str(&r.document).ok()),
+        })
+    }
+
+    async fn retry_build_batch(
+        &self,
+        ctx: &RequestContext,
+        i: RetryBuildBatchInput,
+    ) -> Result<RetryBuildBatchOutput, AwsError> {
+        let id = i.id.ok_or_else(|| invalid("id is required"))?;
+        let key = id
+            .rsplit_once(":build-batch/")
+            .map_or(id.as_str(), |(_, b)| b)
+            .to_owned();
+        let row = self
+            .0
+            .store
+            .batch(&key)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| not_found(format!("Build batch {key} does not exist")))?;
+        if row.queue_state != "DONE" {
+            return Err(invalid("Only a completed build batch can be retried"));
+        }
+        let input: StartBuildBatchInput =
+            serde_json::from_str(&row.settings).map_err(AwsError::internal)?;
+        let started = self.start_build_batch(ctx, input).await?;
+        Ok(RetryBuildBatchOutput {
+            build_batch: started.build_batch,
+        })
+    }
+
+    async fn delete_build_batch(
+        &self,
+        _ctx: &RequestContext,
+        i: DeleteBuildBatchInput,
+    ) -> Result<DeleteBuildBatchOutput, AwsError> {
+        let key =
+            i.id.rsplit_once(":build-batch/")
+                .map_or(i.id.as_str(), |(_, b)| b)
+                .to_owned();
+        let Some(row) = self.0.store.batch(&key).await.map_err(internal)? else {
+            return Err(not_found(format!("Build batch {key} does not exist")));
+        };
+        if row.queue_state != "DONE" {
+            return Err(invalid(
+                "A build batch can only be deleted once it is complete",
+            ));
+        }
+        let b: BuildBatch = serde_json::from_str(&row.document).map_err(AwsError::internal)?;
+        let ids: Vec<String> = b
+            .build_groups
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|g| g.current_build_summary.and_then(|s| s.arn))
+            .map(|arn| {
+                arn.rsplit_once(":build/")
+                    .map_or(arn.clone(), |(_, id)| id.to_owned())
+            })
+            .collect();
+        let deleted = self.0.store.delete_builds(&ids).await.map_err(internal)?;
+        let not_deleted = ids
+            .iter()
+            .filter(|id| !deleted.contains(id))
+            .map(|id| BuildNotDeleted {
+                id: Some(id.clone()),
+                status_code: Some("BUILD_IN_PROGRESS_OR_NOT_FOUND".into()),
+            })
+            .collect();
+        self.0.store.delete_batch(&key).await.map_err(internal)?;
+        Ok(DeleteBuildBatchOutput {
+            status_code: Some("BATCH_DELETED".into()),
+            builds_deleted: Some(deleted),
+            builds_not_deleted: Some(not_deleted),
+        })
     }
 }

@@ -9,6 +9,7 @@
 pub mod api;
 mod archive;
 pub mod artifacts;
+pub mod batch;
 pub mod buildspec;
 pub mod cache;
 pub mod env;

@@ -217,6 +217,7 @@ pub async fn run(
     drop(run.log);
     let _ = sink.await;
     svc.save(&run.b, "DONE").await;
+    let _ = svc.finished.send(id.clone());
     let _ = tokio::fs::remove_dir_all(&run.ws).await;
 }
 
@@ -1036,4 +1037,84 @@ async fn file_digests(path: &Path) -> std::io::Result<(String, String)> {
         sha.update(&buf[..n]);
     }
     Ok((hex::encode(md5.finalize()), hex::encode(sha.finalize())))
+}
+
+/// The buildspec text of a batch: the override, the project's inline or S3 buildspec, or the
+/// file in a checkout of the source (`buildspec.yml` unless the project names another path).
+pub(crate) async fn batchspec_text(
+    svc: &BuildService,
+    b: &ferry_model::codebuild::BuildBatch,
+    input: &ferry_model::codebuild::StartBuildBatchInput,
+) -> Result<String, String> {
+    let source = b.source.clone().unwrap_or_default();
+    let configured = input
+        .buildspec_override
+        .clone()
+        .or_else(|| source.buildspec.clone())
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if let Some(c) = &configured
+        && (c.contains('\n') || c.starts_with("version"))
+    {
+        return Ok(c.clone());
+    }
+    let scratch = svc
+        .settings
+        .work_dir
+        .join(format!("batchspec-{}", uuid::Uuid::new_v4().simple()));
+    let src = scratch.join("src");
+    let result = async {
+        tokio::fs::create_dir_all(&scratch)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = configured
+            .as_deref()
+            .filter(|c| c.starts_with("arn:aws:s3:::"))
+        {
+            let (bucket, key) = c["arn:aws:s3:::".len()..]
+                .split_once('/')
+                .ok_or_else(|| format!("Invalid buildspec location {c}"))?;
+            let dest = scratch.join("buildspec.yml");
+            svc.s3
+                .read_to_file(bucket, key, None, &dest)
+                .await
+                .map_err(|e| e.message)?;
+            return tokio::fs::read_to_string(&dest)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let location = source.location.clone().unwrap_or_default();
+        match source.r#type {
+            SourceType::Codecommit => {
+                crate::source::codecommit(
+                    &svc.commit,
+                    &location,
+                    b.source_version.as_deref(),
+                    &src,
+                )
+                .await
+                .map_err(|e| e.0)?;
+            }
+            SourceType::S3 => {
+                crate::source::s3_zip(
+                    &svc.s3,
+                    &location,
+                    b.source_version.as_deref(),
+                    &src,
+                    &scratch,
+                )
+                .await
+                .map_err(|e| e.0)?;
+            }
+            _ => return Err("The batch's source has no buildspec file".to_owned()),
+        }
+        let rel = configured.as_deref().unwrap_or("buildspec.yml");
+        let path = inside(&src, rel).ok_or_else(|| format!("Invalid buildspec path {rel}"))?;
+        tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|_| format!("stat {}: no such file or directory", path.display()))
+    }
+    .await;
+    let _ = tokio::fs::remove_dir_all(&scratch).await;
+    result
 }

@@ -59,6 +59,10 @@ pub struct BuildService {
     pub(crate) running: Mutex<HashMap<String, CancellationToken>>,
     /// Set when the node stops: builds cut short end FAILED as interrupted, not STOPPED.
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
+    /// Announces the id of every build that finishes here (batch coordinators listen).
+    pub(crate) finished: tokio::sync::broadcast::Sender<String>,
+    /// Batches coordinated here, by id: their stop switch.
+    pub(crate) batches: Mutex<HashMap<String, CancellationToken>>,
 }
 
 /// Milliseconds now.
@@ -81,6 +85,8 @@ impl BuildService {
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            finished: tokio::sync::broadcast::channel(256).0,
+            batches: Mutex::new(HashMap::new()),
         })
     }
 
@@ -99,6 +105,7 @@ impl BuildService {
     async fn schedule(self: Arc<Self>, tasks: TaskTracker, stop: CancellationToken) {
         // A build this node was running when it last stopped cannot be running now.
         self.recover(true).await;
+        crate::batch::recover(&crate::api::BuildApi(self.clone())).await;
         let mut last_renew = std::time::Instant::now();
         loop {
             tokio::select! {

@@ -337,3 +337,125 @@ impl Store {
         .get(0))
     }
 }
+
+/// A stored batch build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    pub batch_id: String,
+    pub project_name: String,
+    pub batch_number: i64,
+    pub queue_state: String,
+    pub document: String,
+    pub settings: String,
+    pub submitted_ms: i64,
+}
+
+const BATCH_COLUMNS: &str =
+    "batch_id, project_name, batch_number, queue_state, document, settings, submitted_ms";
+
+fn batch_of(r: &sqlx::any::AnyRow) -> BatchRow {
+    BatchRow {
+        batch_id: r.get(0),
+        project_name: r.get(1),
+        batch_number: r.get(2),
+        queue_state: r.get(3),
+        document: r.get(4),
+        settings: r.get(5),
+        submitted_ms: r.get(6),
+    }
+}
+
+impl Store {
+    /// Numbers a new batch of a project and records it; `NotFound` when the project is gone.
+    pub async fn insert_batch(
+        &self,
+        project: &str,
+        make: impl FnOnce(i64) -> BatchRow,
+    ) -> Result<BatchRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let number: i64 = sqlx::query(
+            "UPDATE cb_projects SET batch_counter = batch_counter + 1 WHERE project_name = $1 RETURNING batch_counter",
+        )
+        .bind(project)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .get(0);
+        let b = make(number);
+        sqlx::query(&format!(
+            "INSERT INTO cb_batches ({BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&b.batch_id)
+        .bind(&b.project_name)
+        .bind(b.batch_number)
+        .bind(&b.queue_state)
+        .bind(&b.document)
+        .bind(&b.settings)
+        .bind(b.submitted_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(b)
+    }
+
+    /// A batch by id.
+    pub async fn batch(&self, id: &str) -> Result<Option<BatchRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM cb_batches WHERE batch_id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(batch_of))
+    }
+
+    /// Saves a batch's document and queue state.
+    pub async fn save_batch(
+        &self,
+        id: &str,
+        queue_state: &str,
+        document: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cb_batches SET queue_state = $1, document = $2 WHERE batch_id = $3")
+            .bind(queue_state)
+            .bind(document)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Batches, of one project or all, oldest first.
+    pub async fn batches(&self, project: Option<&str>) -> Result<Vec<BatchRow>, StoreError> {
+        let rows = match project {
+            Some(p) => sqlx::query(&format!("SELECT {BATCH_COLUMNS} FROM cb_batches WHERE project_name = $1 ORDER BY batch_number"))
+                .bind(p)
+                .fetch_all(&self.pool)
+                .await?,
+            None => sqlx::query(&format!("SELECT {BATCH_COLUMNS} FROM cb_batches ORDER BY submitted_ms, batch_id"))
+                .fetch_all(&self.pool)
+                .await?,
+        };
+        Ok(rows.iter().map(batch_of).collect())
+    }
+
+    /// Batches in a queue state.
+    pub async fn batches_in_state(&self, state: &str) -> Result<Vec<BatchRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM cb_batches WHERE queue_state = $1 ORDER BY submitted_ms"
+        ))
+        .bind(state)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(batch_of).collect())
+    }
+
+    /// Deletes a batch; whether it existed.
+    pub async fn delete_batch(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM cb_batches WHERE batch_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
