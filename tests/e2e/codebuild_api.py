@@ -307,6 +307,27 @@ check(r["id"] != started["id"] and r["projectName"] == "demo", "retry_build star
 wait(r["id"])
 d = cb.batch_delete_builds(ids=[started["id"]])
 check(d["buildsDeleted"] == [started["id"]], "batch_delete_builds")
+# --- policies, source credentials, images, visibility ----------------------------------------
+policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "codebuild:BatchGetProjects", "Resource": "*"}]}'
+cb.put_resource_policy(policy=policy, resourceArn=p["arn"])
+check(cb.get_resource_policy(resourceArn=p["arn"])["policy"] == policy, "resource policy stored")
+cb.delete_resource_policy(resourceArn=p["arn"])
+expect_error("ResourceNotFoundException", cb.get_resource_policy, resourceArn=p["arn"])
+expect_error("InvalidInputException", cb.put_resource_policy, policy="{not json", resourceArn=p["arn"])
+expect_error("ResourceNotFoundException", cb.put_resource_policy, policy=policy, resourceArn=p["arn"] + "-missing")
+cred = cb.import_source_credentials(token="ghp_secret_token_value", serverType="GITHUB", authType="PERSONAL_ACCESS_TOKEN")["arn"]
+listed = cb.list_source_credentials()["sourceCredentialsInfos"]
+check([(c["arn"], c["serverType"], c["authType"]) for c in listed] == [(cred, "GITHUB", "PERSONAL_ACCESS_TOKEN")], f"source credentials {listed}")
+expect_error("ResourceAlreadyExistsException", cb.import_source_credentials, token="t", serverType="GITHUB", authType="PERSONAL_ACCESS_TOKEN", shouldOverwrite=False)
+cb.delete_source_credentials(arn=cred)
+check(cb.list_source_credentials()["sourceCredentialsInfos"] == [], "source credentials deleted")
+images = cb.list_curated_environment_images()["platforms"]
+check(any(i["name"] == "aws/codebuild/standard:7.0" for pl in images for l in pl["languages"] for i in l["images"]), "curated images")
+check(cb.list_shared_projects()["projects"] == [] and cb.list_shared_report_groups()["reportGroups"] == [], "nothing is shared in one account")
+vis = cb.update_project_visibility(projectArn=p["arn"], projectVisibility="PUBLIC_READ")
+check(vis["projectVisibility"] == "PUBLIC_READ" and vis["publicProjectAlias"], f"visibility {vis}")
+check(cb.batch_get_projects(names=["demo"])["projects"][0]["projectVisibility"] == "PUBLIC_READ", "visibility stored")
+
 cb.update_project(name="demo", description="updated", timeoutInMinutes=5)
 check(cb.batch_get_projects(names=["demo"])["projects"][0]["description"] == "updated", "update_project")
 check("demo" in cb.list_projects()["projects"], "list_projects")

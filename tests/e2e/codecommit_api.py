@@ -175,8 +175,8 @@ check("forged" not in [r["repositoryName"] for r in cc.list_repositories()["repo
 # Services and operations not implemented yet answer so, without a 5xx.
 cb = boto3.client("codebuild", endpoint_url=URL, config=CFG)
 try:
-    cb.list_projects()
-    check(False, "codebuild is not implemented yet")
+    cb.list_fleets()
+    check(False, "CodeBuild fleets are not implemented yet")
 except cb.exceptions.ClientError as e:
     check(e.response["Error"]["Code"] == "NotImplementedException", "codebuild not implemented")
     check(e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, "not implemented is not a 5xx")
@@ -289,8 +289,8 @@ sts = boto3.client("sts", endpoint_url=URL, config=CFG)
 me = sts.get_caller_identity()
 check(me["Account"] == ACCOUNT and me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root" and me["UserId"] == ACCOUNT, f"caller identity {me}")
 forged = boto3.client("sts", endpoint_url=URL, config=CFG, aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key="wrong")
-expect_error("InvalidSignatureException", forged.get_caller_identity)
-expect_error("NotImplementedException", sts.get_session_token)
+expect_error("SignatureDoesNotMatch", forged.get_caller_identity)  # the Query protocol spelling
+expect_error("NotImplemented", sts.decode_authorization_message, EncodedMessage="x")
 
 # --- health and metrics -------------------------------------------------------------------
 check(urllib.request.urlopen(f"{URL}/healthz").status == 200, "healthz")

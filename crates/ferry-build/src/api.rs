@@ -1107,4 +1107,91 @@ impl CodeBuild for BuildApi {
             builds_not_deleted: Some(not_deleted),
         })
     }
+
+    async fn put_resource_policy(
+        &self,
+        _ctx: &RequestContext,
+        i: PutResourcePolicyInput,
+    ) -> Result<PutResourcePolicyOutput, AwsError> {
+        crate::misc_api::put_resource_policy(self, i).await
+    }
+
+    async fn get_resource_policy(
+        &self,
+        _ctx: &RequestContext,
+        i: GetResourcePolicyInput,
+    ) -> Result<GetResourcePolicyOutput, AwsError> {
+        crate::misc_api::get_resource_policy(self, i).await
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        _ctx: &RequestContext,
+        i: DeleteResourcePolicyInput,
+    ) -> Result<DeleteResourcePolicyOutput, AwsError> {
+        crate::misc_api::delete_resource_policy(self, i).await
+    }
+
+    async fn import_source_credentials(
+        &self,
+        _ctx: &RequestContext,
+        i: ImportSourceCredentialsInput,
+    ) -> Result<ImportSourceCredentialsOutput, AwsError> {
+        crate::misc_api::import_source_credentials(self, i).await
+    }
+
+    async fn delete_source_credentials(
+        &self,
+        _ctx: &RequestContext,
+        i: DeleteSourceCredentialsInput,
+    ) -> Result<DeleteSourceCredentialsOutput, AwsError> {
+        crate::misc_api::delete_source_credentials(self, i).await
+    }
+
+    async fn update_project_visibility(
+        &self,
+        _ctx: &RequestContext,
+        i: UpdateProjectVisibilityInput,
+    ) -> Result<UpdateProjectVisibilityOutput, AwsError> {
+        crate::misc_api::update_project_visibility(self, i).await
+    }
+
+    async fn list_source_credentials(
+        &self,
+        _ctx: &RequestContext,
+        _i: ListSourceCredentialsInput,
+    ) -> Result<ListSourceCredentialsOutput, AwsError> {
+        crate::misc_api::list_source_credentials(self).await
+    }
+
+    async fn list_curated_environment_images(
+        &self,
+        _ctx: &RequestContext,
+        _i: ListCuratedEnvironmentImagesInput,
+    ) -> Result<ListCuratedEnvironmentImagesOutput, AwsError> {
+        Ok(crate::misc_api::list_curated_environment_images())
+    }
+
+    async fn list_shared_projects(
+        &self,
+        _ctx: &RequestContext,
+        _i: ListSharedProjectsInput,
+    ) -> Result<ListSharedProjectsOutput, AwsError> {
+        // One account owns every project of an installation: none is shared with it.
+        Ok(ListSharedProjectsOutput {
+            projects: Some(Vec::new()),
+            next_token: None,
+        })
+    }
+
+    async fn list_shared_report_groups(
+        &self,
+        _ctx: &RequestContext,
+        _i: ListSharedReportGroupsInput,
+    ) -> Result<ListSharedReportGroupsOutput, AwsError> {
+        Ok(ListSharedReportGroupsOutput {
+            report_groups: Some(Vec::new()),
+            next_token: None,
+        })
+    }
 }

@@ -14,6 +14,7 @@ pub mod buildspec;
 pub mod cache;
 pub mod env;
 mod logsink;
+mod misc_api;
 pub mod phases;
 mod report_api;
 mod report_upload;

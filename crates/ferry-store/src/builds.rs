@@ -459,3 +459,100 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// Source credentials to store.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceCredentialRow<'a> {
+    pub server_type: &'a str,
+    pub arn: &'a str,
+    pub auth_type: &'a str,
+    pub username: Option<&'a str>,
+    pub token: &'a str,
+}
+
+impl Store {
+    /// Sets the resource policy of a project or report group.
+    pub async fn put_resource_policy(&self, arn: &str, policy: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cb_resource_policies (resource_arn, policy) VALUES ($1, $2) \
+             ON CONFLICT (resource_arn) DO UPDATE SET policy = excluded.policy",
+        )
+        .bind(arn)
+        .bind(policy)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The resource policy of a project or report group.
+    pub async fn resource_policy(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT policy FROM cb_resource_policies WHERE resource_arn = $1")
+                .bind(arn)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get(0)),
+        )
+    }
+
+    /// Removes a resource policy; whether there was one.
+    pub async fn delete_resource_policy(&self, arn: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM cb_resource_policies WHERE resource_arn = $1")
+            .bind(arn)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores source credentials for a server type (the token sealed); `Conflict` when some
+    /// exist and `overwrite` is false.
+    pub async fn put_source_credentials(
+        &self,
+        c: &SourceCredentialRow<'_>,
+        overwrite: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (server_type, arn, auth_type, username, token) =
+            (c.server_type, c.arn, c.auth_type, c.username, c.token);
+        let sealed = self.secrets.seal(token);
+        let sql = if overwrite {
+            "INSERT INTO cb_source_credentials (server_type, arn, auth_type, username, token_enc, created_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (server_type) DO UPDATE SET arn = excluded.arn, auth_type = excluded.auth_type, username = excluded.username, token_enc = excluded.token_enc, created_ms = excluded.created_ms"
+        } else {
+            "INSERT INTO cb_source_credentials (server_type, arn, auth_type, username, token_enc, created_ms) VALUES ($1, $2, $3, $4, $5, $6)"
+        };
+        sqlx::query(sql)
+            .bind(server_type)
+            .bind(arn)
+            .bind(auth_type)
+            .bind(username)
+            .bind(sealed)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_insert(e, server_type))?;
+        Ok(())
+    }
+
+    /// Stored source credentials: `(arn, server type, auth type)`.
+    pub async fn source_credentials(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT arn, server_type, auth_type FROM cb_source_credentials ORDER BY server_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Deletes source credentials by ARN; whether they existed.
+    pub async fn delete_source_credentials(&self, arn: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM cb_source_credentials WHERE arn = $1")
+            .bind(arn)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
