@@ -163,6 +163,9 @@ check(b["buildStatus"] == "SUCCEEDED" and b["buildNumber"] >= 3, "a clean build 
 b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"$GREETING $FROM_PROJECT\"\n",
         environmentVariablesOverride=[{"name": "FROM_PROJECT", "value": "over"}, {"name": "PW", "value": "demo/db:user", "type": "SECRETS_MANAGER"}])
 check("over" in log_text(b), "override variables reach commands")
+b = run(f"version: 0.2\nenv:\n  git-credential-helper: yes\n  exported-variables:\n    - AWS_REGION\n    - OK_VAR\nphases:\n  build:\n    commands:\n      - git clone -q {url} cloned && test -f cloned/buildspec.yml\n      - OK_VAR=yes\n")
+check(b["buildStatus"] == "SUCCEEDED", f"git through the credential helper with the build's temporary credentials: {log_text(b)[-600:]}")
+check([e["name"] for e in b.get("exportedEnvironmentVariables", [])] == ["OK_VAR"], "AWS_* variables are not exported")
 b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: broken\n")
 dl = [p for p in b["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
 check(dl["phaseStatus"] == "FAILED" and dl["contexts"][0]["statusCode"] == "YAML_FILE_ERROR", f"YAML error in DOWNLOAD_SOURCE {dl}")

@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// The most lines written in one batch.
 const BATCH: usize = 500;
+/// The most log bytes one build keeps; later lines are dropped with one notice.
+pub const MAX_LOG_BYTES: usize = 256 * 1024 * 1024;
 
 /// Where a build's log goes.
 #[derive(Debug, Clone)]
@@ -68,12 +70,23 @@ pub async fn run(
     mut rx: mpsc::Receiver<String>,
 ) {
     let mut batch: Vec<NewLogEvent> = Vec::new();
+    let mut total = 0usize;
+    let mut truncated = false;
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             line = rx.recv() => match line {
+                Some(_) if truncated => {}
+                Some(l) if total + l.len() > MAX_LOG_BYTES => {
+                    truncated = true;
+                    batch.push(NewLogEvent {
+                        ts_ms: now_ms(),
+                        message: format!("[Container] The build's log exceeded {} MiB; further output is not kept.", MAX_LOG_BYTES / (1024 * 1024)),
+                    });
+                }
                 Some(l) => {
+                    total += l.len();
                     let masked = mask(&l, &secrets.lock().unwrap_or_else(|e| e.into_inner()));
                     batch.push(NewLogEvent { ts_ms: now_ms(), message: masked });
                     if batch.len() >= BATCH {

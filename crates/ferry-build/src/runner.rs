@@ -24,6 +24,8 @@ use crate::phases::{self, phase_name};
 use crate::service::{BuildExtras, BuildService, now};
 use crate::shell::{Exit, ShellState};
 
+/// The most bytes of files one artifact may hold (S3's largest single upload).
+const MAX_ARTIFACT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// Output lines kept for `RETRY-<regex>` matching.
 const RECENT_LINES: usize = 2000;
 
@@ -338,11 +340,27 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             .get(&id)
             .cloned();
         if let Some(sh) = shell {
-            let got = sh.values(&spec.env.exported_variables, &env).await;
+            // AWS_* names and values from Parameter Store or Secrets Manager are not exported.
+            let sourced: Vec<&String> = spec
+                .env
+                .parameter_store
+                .iter()
+                .map(|(k, _)| k)
+                .chain(spec.env.secrets_manager.iter().map(|(k, _)| k))
+                .collect();
+            let names: Vec<String> = spec
+                .env
+                .exported_variables
+                .iter()
+                .filter(|n| !n.starts_with("AWS_") && !sourced.contains(n))
+                .cloned()
+                .collect();
+            let got = sh.values(&names, &env).await;
             run.b.exported_environment_variables = Some(
                 spec.env
                     .exported_variables
                     .iter()
+                    .filter(|n| names.contains(n))
                     .map(|n| ExportedEnvironmentVariable {
                         name: Some(n.clone()),
                         value: Some(
@@ -655,6 +673,13 @@ async fn download_source(run: &mut Run<'_>) -> Result<Buildspec, (&'static str, 
     secondary_sources(run).await?;
     let text = buildspec_text(run, source.buildspec.as_deref()).await?;
     let spec = crate::buildspec::parse(&text).map_err(|e| (e.status_code(), e.to_string()))?;
+    if spec.env.git_credential_helper {
+        // git inside the build reaches Ferry's repositories with the build's credentials.
+        let config = "[credential]\n\thelper = !aws codecommit credential-helper --ignore-host-check $@\n\tUseHttpPath = true\n";
+        tokio::fs::write(run.ws.join("home/.gitconfig"), config)
+            .await
+            .map_err(|e| ("CLIENT_ERROR", format!("git credential helper: {e}")))?;
+    }
     for w in &spec.warnings {
         run.say(&format!("Warning: {w}")).await;
     }
@@ -929,6 +954,17 @@ async fn upload_one(
     }
     let bucket = project_art.location.clone().unwrap_or_default();
     let selected = crate::artifacts::select(&run.src, art).map_err(|e| e.to_string())?;
+    let total: u64 = selected
+        .iter()
+        .filter_map(|s| std::fs::metadata(&s.source).ok())
+        .map(|m| m.len())
+        .sum();
+    if total > MAX_ARTIFACT_BYTES {
+        return Err(format!(
+            "artifact files total {total} bytes, more than the {} GiB an artifact may hold",
+            MAX_ARTIFACT_BYTES >> 30
+        ));
+    }
     let id = run.b.id.clone().unwrap_or_default();
     let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
     let mut name = project_art.name.clone().unwrap_or_default();
