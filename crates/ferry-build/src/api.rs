@@ -34,6 +34,16 @@ impl BuildApi {
         format!("arn:aws:codebuild:{}:{}:{resource}", s.region, s.account_id)
     }
 
+    /// A project by name or ARN, or CodeBuild's not-found error.
+    async fn require_project(&self, name_or_arn: &str) -> Result<Project, AwsError> {
+        self.project(name_or_arn).await?.ok_or_else(|| {
+            not_found(format!(
+                "Project cannot be found: {}",
+                self.arn(&format!("project/{}", id_of(name_or_arn, ":project/")))
+            ))
+        })
+    }
+
     /// A project by name or ARN.
     async fn project(&self, name_or_arn: &str) -> Result<Option<Project>, AwsError> {
         let name = name_or_arn
@@ -94,6 +104,14 @@ fn check_artifacts(a: &ProjectArtifacts) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// The id or name at the end of an ARN (`…<marker><id>`), or the text itself.
+fn id_of(id_or_arn: &str, marker: &str) -> String {
+    id_or_arn
+        .rsplit_once(marker)
+        .map_or(id_or_arn, |(_, id)| id)
+        .to_owned()
+}
+
 fn page<T: Clone>(
     items: &[T],
     token: Option<&str>,
@@ -120,12 +138,7 @@ impl BuildApi {
         i: StartBuildInput,
         batch_arn: Option<String>,
     ) -> Result<StartBuildOutput, AwsError> {
-        let p = self.project(&i.project_name).await?.ok_or_else(|| {
-            not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{}", i.project_name))
-            ))
-        })?;
+        let p = self.require_project(&i.project_name).await?;
         let mut source = p.source.clone().unwrap_or_default();
         if let Some(t) = i.source_type_override {
             source.r#type = t;
@@ -395,12 +408,7 @@ impl CodeBuild for BuildApi {
             .rsplit_once(":project/")
             .map_or(i.name.as_str(), |(_, n)| n)
             .to_owned();
-        let mut p = self.project(&name).await?.ok_or_else(|| {
-            not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{name}"))
-            ))
-        })?;
+        let mut p = self.require_project(&name).await?;
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = i.$f { p.$f = Some(v); } )* };
         }
@@ -526,8 +534,8 @@ impl CodeBuild for BuildApi {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for id in i.ids {
-            let key = id.rsplit_once(":build/").map_or(id.as_str(), |(_, b)| b);
-            match self.0.store.build(key).await.map_err(internal)? {
+            let key = id_of(&id, ":build/");
+            match self.0.store.build(&key).await.map_err(internal)? {
                 Some(row) => found.push(
                     serde_json::from_str::<Build>(&row.document).map_err(AwsError::internal)?,
                 ),
@@ -570,12 +578,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: ListBuildsForProjectInput,
     ) -> Result<ListBuildsForProjectOutput, AwsError> {
-        if self.project(&i.project_name).await?.is_none() {
-            return Err(not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{}", i.project_name))
-            )));
-        }
+        self.require_project(&i.project_name).await?;
         let ascending = i.sort_order == Some(SortOrderType::Ascending);
         let after = match i.next_token.as_deref() {
             Some(t) => Some(
@@ -604,10 +607,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: StopBuildInput,
     ) -> Result<StopBuildOutput, AwsError> {
-        let key =
-            i.id.rsplit_once(":build/")
-                .map_or(i.id.as_str(), |(_, b)| b)
-                .to_owned();
+        let key = id_of(&i.id, ":build/");
         let row = self
             .0
             .store
@@ -645,10 +645,7 @@ impl CodeBuild for BuildApi {
         i: RetryBuildInput,
     ) -> Result<RetryBuildOutput, AwsError> {
         let id = i.id.ok_or_else(|| invalid("id is required"))?;
-        let key = id
-            .rsplit_once(":build/")
-            .map_or(id.as_str(), |(_, b)| b)
-            .to_owned();
+        let key = id_of(&id, ":build/");
         let row = self
             .0
             .store
@@ -693,15 +690,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: BatchDeleteBuildsInput,
     ) -> Result<BatchDeleteBuildsOutput, AwsError> {
-        let keys: Vec<String> = i
-            .ids
-            .iter()
-            .map(|id| {
-                id.rsplit_once(":build/")
-                    .map_or(id.as_str(), |(_, b)| b)
-                    .to_owned()
-            })
-            .collect();
+        let keys: Vec<String> = i.ids.iter().map(|id| id_of(id, ":build/")).collect();
         let deleted = self.0.store.delete_builds(&keys).await.map_err(internal)?;
         let not_deleted = keys
             .iter()
@@ -818,12 +807,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: InvalidateProjectCacheInput,
     ) -> Result<InvalidateProjectCacheOutput, AwsError> {
-        let p = self.project(&i.project_name).await?.ok_or_else(|| {
-            not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{}", i.project_name))
-            ))
-        })?;
+        let p = self.require_project(&i.project_name).await?;
         let name = p.name.clone().unwrap_or_default();
         if let Some(store) = crate::cache::CacheStore::of(
             p.cache.as_ref(),
@@ -842,12 +826,7 @@ impl CodeBuild for BuildApi {
         ctx: &RequestContext,
         i: StartBuildBatchInput,
     ) -> Result<StartBuildBatchOutput, AwsError> {
-        let p = self.project(&i.project_name).await?.ok_or_else(|| {
-            not_found(format!(
-                "Project cannot be found: {}",
-                self.arn(&format!("project/{}", i.project_name))
-            ))
-        })?;
+        let p = self.require_project(&i.project_name).await?;
         let mut source = p.source.clone().unwrap_or_default();
         if let Some(t) = i.source_type_override {
             source.r#type = t;
@@ -941,10 +920,8 @@ impl CodeBuild for BuildApi {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for id in i.ids {
-            let key = id
-                .rsplit_once(":build-batch/")
-                .map_or(id.as_str(), |(_, b)| b);
-            match self.0.store.batch(key).await.map_err(internal)? {
+            let key = id_of(&id, ":build-batch/");
+            match self.0.store.batch(&key).await.map_err(internal)? {
                 Some(row) => found.push(
                     serde_json::from_str::<BuildBatch>(&row.document)
                         .map_err(AwsError::internal)?,
@@ -1004,10 +981,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: StopBuildBatchInput,
     ) -> Result<StopBuildBatchOutput, AwsError> {
-        let key =
-            i.id.rsplit_once(":build-batch/")
-                .map_or(i.id.as_str(), |(_, b)| b)
-                .to_owned();
+        let key = id_of(&i.id, ":build-batch/");
         if self.0.store.batch(&key).await.map_err(internal)?.is_none() {
             return Err(not_found(format!("Build batch {key} does not exist")));
         }
@@ -1041,10 +1015,7 @@ impl CodeBuild for BuildApi {
         i: RetryBuildBatchInput,
     ) -> Result<RetryBuildBatchOutput, AwsError> {
         let id = i.id.ok_or_else(|| invalid("id is required"))?;
-        let key = id
-            .rsplit_once(":build-batch/")
-            .map_or(id.as_str(), |(_, b)| b)
-            .to_owned();
+        let key = id_of(&id, ":build-batch/");
         let row = self
             .0
             .store
@@ -1068,10 +1039,7 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: DeleteBuildBatchInput,
     ) -> Result<DeleteBuildBatchOutput, AwsError> {
-        let key =
-            i.id.rsplit_once(":build-batch/")
-                .map_or(i.id.as_str(), |(_, b)| b)
-                .to_owned();
+        let key = id_of(&i.id, ":build-batch/");
         let Some(row) = self.0.store.batch(&key).await.map_err(internal)? else {
             return Err(not_found(format!("Build batch {key} does not exist")));
         };
