@@ -90,7 +90,7 @@ impl Run<'_> {
             "Phase context status code: {code} Message: {message}"
         ))
         .await;
-        self.save().await;
+        // Saved with the next phase's entry (one write per transition).
     }
 
     fn command_env(&self) -> Vec<(String, String)> {
