@@ -166,6 +166,13 @@ check("over" in log_text(b), "override variables reach commands")
 b = run(f"version: 0.2\nenv:\n  git-credential-helper: yes\n  exported-variables:\n    - AWS_REGION\n    - OK_VAR\nphases:\n  build:\n    commands:\n      - git clone -q {url} cloned && test -f cloned/buildspec.yml\n      - OK_VAR=yes\n")
 check(b["buildStatus"] == "SUCCEEDED", f"git through the credential helper with the build's temporary credentials: {log_text(b)[-600:]}")
 check([e["name"] for e in b.get("exportedEnvironmentVariables", [])] == ["OK_VAR"], "AWS_* variables are not exported")
+b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo to-s3-logs\n",
+        logsConfigOverride={"cloudWatchLogs": {"status": "ENABLED"}, "s3Logs": {"status": "ENABLED", "location": "build-artifacts/logs"}})
+uuid2 = b["id"].split(":", 1)[1]
+check(b["logs"]["s3LogsArn"] == f"arn:aws:s3:::build-artifacts/logs/{uuid2}.gz", f"s3 logs arn {b['logs']}")
+import gzip
+gz = gzip.decompress(s3.get_object(Bucket="build-artifacts", Key=f"logs/{uuid2}.gz")["Body"].read()).decode()
+check("to-s3-logs" in gz and "Entering phase BUILD" in gz, "the log is also in S3, gzipped")
 b = run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: broken\n")
 dl = [p for p in b["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
 check(dl["phaseStatus"] == "FAILED" and dl["contexts"][0]["statusCode"] == "YAML_FILE_ERROR", f"YAML error in DOWNLOAD_SOURCE {dl}")

@@ -208,6 +208,13 @@ impl BuildApi {
             None => uuid.clone(),
         };
         let s = &self.0.settings;
+        let s3_logs = logs_config.as_ref().and_then(|l| l.s3_logs.clone());
+        // S3 logs go to `<location>/<build uuid>.gz`.
+        let s3_logs_target = s3_logs
+            .as_ref()
+            .filter(|l| l.status == LogsConfigStatusType::Enabled)
+            .and_then(|l| l.location.clone())
+            .map(|loc| format!("{}/{uuid}.gz", loc.trim_end_matches('/')));
         let initiator = if ctx.user_name == "root" {
             "root".to_owned()
         } else {
@@ -246,7 +253,11 @@ impl BuildApi {
                     )
                 }),
                 cloud_watch_logs: cw,
-                ..LogsLocation::default()
+                s3_logs: s3_logs.clone(),
+                s3_logs_arn: s3_logs_target.as_ref().map(|l| format!("arn:aws:s3:::{l}")),
+                s3_deep_link: s3_logs_target
+                    .as_ref()
+                    .map(|l| format!("{}/{l}", s.public_url)),
             }),
             timeout_in_minutes: Some(
                 i.timeout_in_minutes_override

@@ -67,8 +67,18 @@ pub async fn run(
     store: Store,
     target: Option<LogTarget>,
     secrets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    copy: Option<std::path::PathBuf>,
     mut rx: mpsc::Receiver<String>,
 ) {
+    use tokio::io::AsyncWriteExt;
+    // A copy of the (masked) log for S3 logs, when the build asks for them.
+    let mut file = match copy {
+        Some(p) => tokio::fs::File::create(p)
+            .await
+            .ok()
+            .map(tokio::io::BufWriter::new),
+        None => None,
+    };
     let mut batch: Vec<NewLogEvent> = Vec::new();
     let mut total = 0usize;
     let mut truncated = false;
@@ -88,6 +98,10 @@ pub async fn run(
                 Some(l) => {
                     total += l.len();
                     let masked = mask(&l, &secrets.lock().unwrap_or_else(|e| e.into_inner()));
+                    if let Some(f) = &mut file {
+                        let _ = f.write_all(masked.as_bytes()).await;
+                        let _ = f.write_all(b"\n").await;
+                    }
                     batch.push(NewLogEvent { ts_ms: now_ms(), message: masked });
                     if batch.len() >= BATCH {
                         flush(&store, target.as_ref(), &mut batch).await;
@@ -95,6 +109,9 @@ pub async fn run(
                 }
                 None => {
                     flush(&store, target.as_ref(), &mut batch).await;
+                    if let Some(f) = &mut file {
+                        let _ = f.flush().await;
+                    }
                     return;
                 }
             },

@@ -127,10 +127,20 @@ pub async fn run(
     {
         tracing::warn!(build = %id, error = %e, "could not create the build's log stream");
     }
+    let s3_logs = b
+        .logs
+        .as_ref()
+        .and_then(|l| l.s3_logs_arn.clone())
+        .and_then(|a| a.strip_prefix("arn:aws:s3:::").map(str::to_owned));
+    let log_copy = s3_logs.as_ref().map(|_| ws.join("build.log"));
+    if log_copy.is_some() {
+        let _ = tokio::fs::create_dir_all(&ws).await;
+    }
     let sink = tokio::spawn(logsink::run(
         svc.store.clone(),
         target,
         secrets.clone(),
+        log_copy.clone(),
         log_rx,
     ));
     let mut run = Run {
@@ -218,6 +228,9 @@ pub async fn run(
     .await;
     drop(run.log);
     let _ = sink.await;
+    if let (Some(dest), Some(copy)) = (&s3_logs, &log_copy) {
+        upload_log(svc, dest, copy).await;
+    }
     svc.save(&run.b, "DONE").await;
     let _ = svc.finished.send(id.clone());
     let _ = tokio::fs::remove_dir_all(&run.ws).await;
@@ -1153,4 +1166,35 @@ pub(crate) async fn batchspec_text(
     .await;
     let _ = tokio::fs::remove_dir_all(&scratch).await;
     result
+}
+
+/// Puts the build's log, gzipped, at `bucket/key` in Ferry's S3 (S3 logs).
+async fn upload_log(svc: &BuildService, dest: &str, copy: &Path) {
+    let Some((bucket, key)) = dest.split_once('/') else {
+        return;
+    };
+    let gz = copy.with_extension("log.gz");
+    let (src, out) = (copy.to_path_buf(), gz.clone());
+    let packed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut input = std::fs::File::open(&src)?;
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&out)?,
+            flate2::Compression::default(),
+        );
+        std::io::copy(&mut input, &mut enc)?;
+        enc.finish()?;
+        Ok(())
+    })
+    .await;
+    if !matches!(packed, Ok(Ok(()))) {
+        tracing::warn!(dest, "could not compress the build log for S3");
+        return;
+    }
+    if let Err(e) = svc
+        .s3
+        .put_local_file(bucket, key, &gz, "application/gzip", &[])
+        .await
+    {
+        tracing::warn!(dest, error = %e.message, "could not store the build log in S3");
+    }
 }
