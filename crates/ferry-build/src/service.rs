@@ -103,8 +103,14 @@ impl BuildService {
     }
 
     async fn schedule(self: Arc<Self>, tasks: TaskTracker, stop: CancellationToken) {
-        // A build this node was running when it last stopped cannot be running now.
+        // A build this node was running when it last stopped cannot be running now, and
+        // nothing in its workspaces is needed any more.
         self.recover(true).await;
+        if let Ok(mut dir) = tokio::fs::read_dir(&self.settings.work_dir).await {
+            while let Ok(Some(e)) = dir.next_entry().await {
+                let _ = tokio::fs::remove_dir_all(e.path()).await;
+            }
+        }
         crate::batch::recover(&crate::api::BuildApi(self.clone())).await;
         let mut last_renew = std::time::Instant::now();
         loop {

@@ -135,6 +135,13 @@ fn aws_cli_runs_a_build_and_a_restart_never_leaves_one_in_progress() {
                 .contains("interrupted"),
             "{build_phase}"
         );
+        let leftovers: Vec<_> = std::fs::read_dir(s.data_dir.join("builds"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(
+            leftovers.is_empty(),
+            "workspaces left behind: {leftovers:?}"
+        );
         let ids = s.aws_json(&[
             "codebuild",
             "list-builds-for-project",
