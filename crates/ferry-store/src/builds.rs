@@ -62,6 +62,23 @@ fn project_of(r: &sqlx::any::AnyRow) -> ProjectRow {
 const PROJECT_COLUMNS: &str =
     "project_name, arn, definition, build_counter, created_ms, modified_ms";
 
+/// Takes the next number of a project's counter (`build_counter` or `batch_counter`) inside a
+/// write transaction; `NotFound` when the project is gone.
+async fn next_number(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    counter: &'static str,
+    project: &str,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(&format!(
+        "UPDATE cb_projects SET {counter} = {counter} + 1 WHERE project_name = $1 RETURNING {counter}"
+    ))
+    .bind(project)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .get(0))
+}
+
 impl Store {
     /// Creates a project; `Conflict` when the name is taken.
     pub async fn create_project(&self, p: &ProjectRow) -> Result<(), StoreError> {
@@ -139,14 +156,7 @@ impl Store {
         make: impl FnOnce(i64) -> BuildRow,
     ) -> Result<BuildRow, StoreError> {
         let mut tx = self.begin_write().await?;
-        let number: i64 = sqlx::query(
-            "UPDATE cb_projects SET build_counter = build_counter + 1 WHERE project_name = $1 RETURNING build_counter",
-        )
-        .bind(project)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .get(0);
+        let number = next_number(&mut tx, "build_counter", project).await?;
         let b = make(number);
         sqlx::query(&format!(
             "INSERT INTO cb_builds ({BUILD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -373,14 +383,7 @@ impl Store {
         make: impl FnOnce(i64) -> BatchRow,
     ) -> Result<BatchRow, StoreError> {
         let mut tx = self.begin_write().await?;
-        let number: i64 = sqlx::query(
-            "UPDATE cb_projects SET batch_counter = batch_counter + 1 WHERE project_name = $1 RETURNING batch_counter",
-        )
-        .bind(project)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .get(0);
+        let number = next_number(&mut tx, "batch_counter", project).await?;
         let b = make(number);
         sqlx::query(&format!(
             "INSERT INTO cb_batches ({BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
