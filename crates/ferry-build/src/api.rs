@@ -16,15 +16,18 @@ use crate::service::{BuildExtras, BuildService, now};
 /// The API face of the shared build service.
 pub struct BuildApi(pub Arc<BuildService>);
 
-fn invalid(message: impl Into<String>) -> AwsError {
+/// CodeBuild's `InvalidInputException`.
+pub(crate) fn invalid(message: impl Into<String>) -> AwsError {
     AwsError::new("InvalidInputException", message)
 }
 
-fn not_found(message: impl Into<String>) -> AwsError {
+/// CodeBuild's `ResourceNotFoundException`.
+pub(crate) fn not_found(message: impl Into<String>) -> AwsError {
     AwsError::new("ResourceNotFoundException", message)
 }
 
-fn internal(e: StoreError) -> AwsError {
+/// A store failure as an internal error (the detail is logged, not answered).
+pub(crate) fn internal(e: StoreError) -> AwsError {
     AwsError::internal(e)
 }
 

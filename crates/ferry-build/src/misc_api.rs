@@ -7,20 +7,8 @@ use ferry_store::StoreError;
 use ferry_store::builds::SourceCredentialRow;
 use ferry_wire::AwsError;
 
-use crate::api::BuildApi;
+use crate::api::{BuildApi, internal, invalid, not_found};
 use crate::service::now;
-
-fn invalid(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidInputException", message)
-}
-
-fn not_found(message: impl Into<String>) -> AwsError {
-    AwsError::new("ResourceNotFoundException", message)
-}
-
-fn internal(e: StoreError) -> AwsError {
-    AwsError::internal(e)
-}
 
 fn enum_name<T: serde::Serialize>(v: T) -> String {
     serde_json::to_value(v)

@@ -8,20 +8,8 @@ use ferry_store::reports::DocRow;
 use ferry_types::Timestamp;
 use ferry_wire::AwsError;
 
-use crate::api::BuildApi;
+use crate::api::{BuildApi, internal, invalid, not_found};
 use crate::service::now;
-
-fn invalid(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidInputException", message)
-}
-
-fn not_found(message: impl Into<String>) -> AwsError {
-    AwsError::new("ResourceNotFoundException", message)
-}
-
-fn internal(e: StoreError) -> AwsError {
-    AwsError::internal(e)
-}
 
 /// A report group's ARN.
 pub fn group_arn(api: &BuildApi, name: &str) -> String {
