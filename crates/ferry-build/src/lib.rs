@@ -13,6 +13,7 @@ pub mod batch;
 pub mod buildspec;
 pub mod cache;
 pub mod env;
+pub mod executor;
 mod logsink;
 mod misc_api;
 pub mod phases;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::buildspec::{Buildspec, OnFailure, Phase};
 use crate::env::{self, EnvSet};
+use crate::executor::{Container, Provision};
 use crate::logsink::{self, LogTarget};
 use crate::phases::{self, phase_name};
 use crate::service::{BuildExtras, BuildService, now};
@@ -49,6 +50,10 @@ struct Run<'a> {
     env: EnvSet,
     succeeding: bool,
     extras: BuildExtras,
+    /// Where commands run (from PROVISIONING until FINALIZING releases it).
+    place: Option<Arc<dyn Container>>,
+    /// The shell state carried between commands (from DOWNLOAD_SOURCE on).
+    shell: Option<ShellState>,
 }
 
 fn container_line(msg: &str) -> String {
@@ -155,6 +160,8 @@ pub async fn run(
         env: EnvSet::default(),
         succeeding: true,
         extras,
+        place: None,
+        shell: None,
     };
     // The build timeout and StopBuild both cancel `work`; `timed_out` tells them apart.
     let work = cancel.child_token();
@@ -215,9 +222,8 @@ pub async fn run(
         (None, Ok(())) => StatusType::Failed,
     };
     run.enter(BuildPhaseType::Finalizing).await;
-    let shell = SHELLS.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-    if let Some(mut shell) = shell {
-        shell.kill_all().await;
+    if let Some(place) = run.place.take() {
+        place.release().await;
     }
     run.end(StatusType::Succeeded, None).await;
     phases::complete(&mut run.b, final_status, now());
@@ -236,10 +242,6 @@ pub async fn run(
     let _ = tokio::fs::remove_dir_all(&run.ws).await;
 }
 
-/// Shells of running builds, so finalization can kill what they left behind.
-static SHELLS: std::sync::LazyLock<Mutex<std::collections::HashMap<String, ShellState>>> =
-    std::sync::LazyLock::new(|| Mutex::new(std::collections::HashMap::new()));
-
 /// The phases up to UPLOAD_ARTIFACTS. `Err` is a service fault.
 async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), String> {
     let at = now();
@@ -253,6 +255,30 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
     base_env(run, at)
         .await
         .map_err(|e| format!("credentials: {e}"))?;
+    let id = run.b.id.clone().unwrap_or_default();
+    let env = run.b.environment.clone().unwrap_or_default();
+    let provisioned = run
+        .svc
+        .executor
+        .provision(Provision {
+            build_id: &id,
+            workspace: &run.ws,
+            image: &env.image,
+            privileged: env.privileged_mode.unwrap_or(false),
+        })
+        .await;
+    match provisioned {
+        Ok(place) => run.place = Some(place),
+        Err(e) => {
+            run.succeeding = false;
+            run.end(
+                StatusType::Failed,
+                Some(("BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE", &e.0)),
+            )
+            .await;
+            return Ok(());
+        }
+    }
     run.end(StatusType::Succeeded, None).await;
     if work.is_cancelled() {
         return Ok(());
@@ -273,19 +299,17 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
         run.ws.join("tmp"),
     )
     .map_err(|e| format!("shell: {e}"))?;
-    let id = run.b.id.clone().unwrap_or_default();
-    let cache_key = match &spec.cache {
-        Some(c) => {
+    let cache_key = match (&spec.cache, &run.place) {
+        (Some(c), Some(place)) => {
             let env = run.command_env();
-            let expanded = shell.expand(c.key.as_deref().unwrap_or(""), &env).await;
+            let expanded = shell
+                .expand(&**place, c.key.as_deref().unwrap_or(""), &env)
+                .await;
             Some(crate::cache::key_name(Some(&expanded)))
         }
-        None => None,
+        _ => None,
     };
-    SHELLS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.clone(), shell);
+    run.shell = Some(shell);
     if let (Some(c), Some(key)) = (&spec.cache, &cache_key)
         && c.action.as_deref() != Some("save")
     {
@@ -317,7 +341,7 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             post_build_ran = true;
         }
         let result = match phase {
-            Some(ph) => run_phase(run, &id, p, ph, work).await,
+            Some(ph) => run_phase(run, p, ph, work).await,
             None => PhaseResult::Succeeded,
         };
         match result {
@@ -347,12 +371,7 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
     }
     if post_build_ran && !spec.env.exported_variables.is_empty() {
         let env = run.command_env();
-        let shell = SHELLS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .cloned();
-        if let Some(sh) = shell {
+        if let (Some(sh), Some(place)) = (run.shell.clone(), run.place.clone()) {
             // AWS_* names and values from Parameter Store or Secrets Manager are not exported.
             let sourced: Vec<&String> = spec
                 .env
@@ -368,7 +387,7 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
                 .filter(|n| !n.starts_with("AWS_") && !sourced.contains(n))
                 .cloned()
                 .collect();
-            let got = sh.values(&names, &env).await;
+            let got = sh.values(&*place, &names, &env).await;
             run.b.exported_environment_variables = Some(
                 spec.env
                     .exported_variables
@@ -438,7 +457,6 @@ enum PhaseResult {
 /// Runs a phase's commands then its `finally` commands, retrying as `on-failure` says.
 async fn run_phase(
     run: &mut Run<'_>,
-    id: &str,
     p: BuildPhaseType,
     phase: &Phase,
     work: &CancellationToken,
@@ -456,7 +474,7 @@ async fn run_phase(
     let mut attempt = 0;
     loop {
         let mark = run.recent.lock().unwrap_or_else(|e| e.into_inner()).len();
-        let r = run_commands(run, id, phase, work).await;
+        let r = run_commands(run, phase, work).await;
         match r {
             PhaseResult::Failed(_) if attempt < retries => {
                 let matches = match &pattern {
@@ -486,12 +504,7 @@ async fn run_phase(
     }
 }
 
-async fn run_commands(
-    run: &mut Run<'_>,
-    id: &str,
-    phase: &Phase,
-    work: &CancellationToken,
-) -> PhaseResult {
+async fn run_commands(run: &mut Run<'_>, phase: &Phase, work: &CancellationToken) -> PhaseResult {
     let mut failure: Option<String> = None;
     for (list, is_finally) in [(&phase.commands, false), (&phase.finally, true)] {
         for command in list {
@@ -500,8 +513,7 @@ async fn run_commands(
             }
             run.say(&format!("Running command {command}")).await;
             let env = run.command_env();
-            let Some(mut shell) = SHELLS.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
-            else {
+            let (Some(mut shell), Some(place)) = (run.shell.take(), run.place.clone()) else {
                 return PhaseResult::Failed("the build's shell is gone".into());
             };
             let (tx, mut rx) = mpsc::channel::<String>(256);
@@ -519,13 +531,10 @@ async fn run_commands(
                     let _ = log.send(line).await;
                 }
             });
-            let result = shell.run(command, &env, &tx, work).await;
+            let result = shell.run(&*place, command, &env, &tx, work).await;
             drop(tx);
             let _ = forward.await;
-            SHELLS
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_owned(), shell);
+            run.shell = Some(shell);
             match result {
                 Ok(Exit::Code(0)) => {}
                 Ok(Exit::Code(code)) => {
@@ -985,14 +994,9 @@ async fn upload_one(
         && let Some(n) = &art.name
     {
         let env = run.command_env();
-        let shell = SHELLS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .cloned();
-        name = match shell {
-            Some(sh) => sh.expand(n, &env).await,
-            None => n.clone(),
+        name = match (&run.shell, &run.place) {
+            (Some(sh), Some(place)) => sh.expand(&**place, n, &env).await,
+            _ => n.clone(),
         };
     }
     let mut prefix: Vec<String> = Vec::new();

@@ -54,6 +54,8 @@ pub struct BuildService {
     pub s3: S3,
     pub commit: Arc<CommitService>,
     pub settings: BuildSettings,
+    /// Where builds run.
+    pub executor: Arc<dyn crate::executor::Executor>,
     pub(crate) wake: Notify,
     /// Builds running here, by id: their stop switch.
     pub(crate) running: Mutex<HashMap<String, CancellationToken>>,
@@ -76,12 +78,14 @@ impl BuildService {
         s3: S3,
         commit: Arc<CommitService>,
         settings: BuildSettings,
+        executor: Arc<dyn crate::executor::Executor>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             s3,
             commit,
             settings,
+            executor,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),

@@ -6,19 +6,10 @@
 //! open; stopping kills the whole process group.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// How long output is still read after a command's process exits (a daemon it started may
-/// keep the pipe open; its later output is not waited for).
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
-/// The longest output line kept whole; longer lines are cut.
-const MAX_LINE: usize = 64 * 1024;
+use crate::executor::{Container, Proc};
 
 /// Variables a shell sets for itself; never carried from one command to the next.
 const SHELL_OWNED: &[&str] = &[
@@ -75,8 +66,6 @@ pub struct ShellState {
     pub cwd: PathBuf,
     /// Directory for the generated script and the state files.
     pub tmp: PathBuf,
-    /// Process groups started so far (killed when the build ends, taking daemons along).
-    pub groups: Vec<u32>,
 }
 
 /// How one command ended.
@@ -99,12 +88,7 @@ impl ShellState {
             Some("bash") | Some("/bin/bash") => "bash".to_owned(),
             Some(other) => other.to_owned(),
         };
-        Ok(Self {
-            shell,
-            cwd,
-            tmp,
-            groups: Vec::new(),
-        })
+        Ok(Self { shell, cwd, tmp })
     }
 
     fn script_path(&self) -> PathBuf {
@@ -170,10 +154,11 @@ impl ShellState {
         }
     }
 
-    /// Runs one command with `env` as its whole environment, sending its output lines (stdout
-    /// and stderr, in arrival order) to `out`.
+    /// Runs one command in `container` with `env` as its whole environment, sending its
+    /// output lines (stdout and stderr, in arrival order) to `out`.
     pub async fn run(
         &mut self,
+        container: &dyn Container,
         command: &str,
         env: &[(String, String)],
         out: &mpsc::Sender<String>,
@@ -181,71 +166,15 @@ impl ShellState {
     ) -> std::io::Result<Exit> {
         let script = self.script_path();
         tokio::fs::write(&script, self.script(command)).await?;
-        let mut cmd = Command::new(&self.shell);
-        cmd.arg(&script)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(false);
-        let mut child = cmd.spawn()?;
-        let pid = child.id();
-        if let Some(p) = pid {
-            self.groups.push(p);
-        }
-        let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
-        let readers = [
-            child
-                .stdout
-                .take()
-                .map(|s| spawn_reader(s, line_tx.clone())),
-            child
-                .stderr
-                .take()
-                .map(|s| spawn_reader(s, line_tx.clone())),
-        ];
-        drop(line_tx);
-        let exit = loop {
-            tokio::select! {
-                status = child.wait() => {
-                    let status = status?;
-                    break Exit::Code(status.code().unwrap_or_else(|| {
-                        use std::os::unix::process::ExitStatusExt;
-                        128 + status.signal().unwrap_or(0)
-                    }));
-                }
-                line = line_rx.recv() => {
-                    if let Some(l) = line {
-                        let _ = out.send(l).await;
-                    }
-                }
-                _ = cancel.cancelled() => {
-                    if let Some(pid) = pid {
-                        kill_group(pid).await;
-                    }
-                    let _ = child.wait().await;
-                    break Exit::Cancelled;
-                }
-            }
+        let args = [script.to_string_lossy().into_owned()];
+        let proc = Proc {
+            program: &self.shell,
+            args: &args,
+            env,
+            cwd: &self.cwd,
+            command,
         };
-        // Output still in the pipes; a daemon holding them open is not waited for.
-        let deadline = tokio::time::sleep(DRAIN_AFTER_EXIT);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                line = line_rx.recv() => match line {
-                    Some(l) => { let _ = out.send(l).await; }
-                    None => break,
-                },
-                _ = &mut deadline => break,
-            }
-        }
-        for r in readers.into_iter().flatten() {
-            r.abort();
-        }
+        let exit = container.run(proc, out, cancel).await?;
         if exit != Exit::Cancelled {
             self.absorb();
         }
@@ -253,39 +182,11 @@ impl ShellState {
     }
 }
 
-fn spawn_reader(
-    stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-    tx: mpsc::Sender<String>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if buf.last() == Some(&b'\n') {
-                        buf.pop();
-                    }
-                    buf.truncate(MAX_LINE);
-                    if tx
-                        .send(String::from_utf8_lossy(&buf).into_owned())
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-    })
-}
-
 impl ShellState {
     /// The values of `names` as the last command left them (unset ones are absent).
     pub async fn values(
         &self,
+        container: &dyn Container,
         names: &[String],
         env: &[(String, String)],
     ) -> Vec<(String, String)> {
@@ -305,16 +206,18 @@ impl ShellState {
                 ));
             }
         }
-        let out = Command::new(&self.shell)
-            .arg("-c")
-            .arg(script)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output()
-            .await;
-        let Ok(out) = out else { return Vec::new() };
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let args = ["-c".to_owned(), script];
+        let proc = Proc {
+            program: &self.shell,
+            args: &args,
+            env,
+            cwd: &self.cwd,
+            command: "",
+        };
+        let Some(out) = container.capture(proc).await else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&out).into_owned();
         let parts: Vec<&str> = text.split('\0').collect();
         parts
             .chunks(2)
@@ -325,7 +228,12 @@ impl ShellState {
 
     /// `text` expanded by the shell as inside double quotes (`$VAR`, `$(cmd)`), with the
     /// variables the last command left; `text` itself on failure.
-    pub async fn expand(&self, text: &str, env: &[(String, String)]) -> String {
+    pub async fn expand(
+        &self,
+        container: &dyn Container,
+        text: &str,
+        env: &[(String, String)],
+    ) -> String {
         let t = &self.tmp;
         let script = format!(
             ". {} 2>/dev/null; . {} 2>/dev/null; cd {} 2>/dev/null; eval \"printf '%s' \\\"$__FERRY_TEXT\\\"\"",
@@ -333,56 +241,21 @@ impl ShellState {
             shell_quote(&t.join("exports.sh").to_string_lossy()),
             shell_quote(&self.cwd.to_string_lossy()),
         );
-        let out = Command::new(&self.shell)
-            .arg("-c")
-            .arg(script)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("__FERRY_TEXT", text)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .await;
-        match out {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-            _ => text.to_owned(),
+        let mut env = env.to_vec();
+        env.push(("__FERRY_TEXT".to_owned(), text.to_owned()));
+        let args = ["-c".to_owned(), script];
+        let proc = Proc {
+            program: &self.shell,
+            args: &args,
+            env: &env,
+            cwd: &self.cwd,
+            command: "",
+        };
+        match container.capture(proc).await {
+            Some(out) => String::from_utf8_lossy(&out).into_owned(),
+            None => text.to_owned(),
         }
     }
-
-    /// Kills every process group a command of this shell started.
-    pub async fn kill_all(&mut self) {
-        for g in std::mem::take(&mut self.groups) {
-            if group_alive(g) {
-                kill_group(g).await;
-            }
-        }
-    }
-}
-
-/// Whether a process group still has members.
-fn group_alive(pgid: u32) -> bool {
-    let Ok(id) = i32::try_from(pgid) else {
-        return false;
-    };
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), None).is_ok()
-}
-
-fn signal_group(pgid: u32, sig: nix::sys::signal::Signal) {
-    if let Ok(id) = i32::try_from(pgid) {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), sig);
-    }
-}
-
-/// Sends TERM, then (after up to half a second) KILL, to a process group.
-pub async fn kill_group(pgid: u32) {
-    signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
-    for _ in 0..10 {
-        if !group_alive(pgid) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
 /// Single-quotes a string for `sh`.
@@ -469,7 +342,22 @@ fn split_assignments(listing: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::executor::{Executor, LocalExecutor, Provision};
+
+    async fn host(dir: &Path) -> std::sync::Arc<dyn Container> {
+        LocalExecutor
+            .provision(Provision {
+                build_id: "test",
+                workspace: dir,
+                image: "",
+                privileged: false,
+            })
+            .await
+            .unwrap()
+    }
 
     #[test]
     fn set_listings_are_split_and_filtered() {
@@ -490,8 +378,9 @@ mod tests {
         let env = vec![("PATH".to_owned(), std::env::var("PATH").unwrap())];
         let cancel = CancellationToken::new();
         let mut exits = Vec::new();
+        let place = host(dir.path()).await;
         for c in commands {
-            exits.push(st.run(c, &env, &tx, &cancel).await.unwrap());
+            exits.push(st.run(&*place, c, &env, &tx, &cancel).await.unwrap());
         }
         drop(tx);
         let mut lines = Vec::new();
@@ -562,11 +451,12 @@ mod tests {
             ("PATH".to_owned(), std::env::var("PATH").unwrap()),
             ("N".to_owned(), "7".to_owned()),
         ];
-        st.run("V=x", &env, &tx, &CancellationToken::new())
+        let place = host(dir.path()).await;
+        st.run(&*place, "V=x", &env, &tx, &CancellationToken::new())
             .await
             .unwrap();
         assert_eq!(
-            st.expand("site-$N-$V-$(echo y).zip", &env).await,
+            st.expand(&*place, "site-$N-$V-$(echo y).zip", &env).await,
             "site-7-x-y.zip"
         );
     }
@@ -585,7 +475,8 @@ mod tests {
         });
         let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
         let env = vec![("PATH".to_owned(), std::env::var("PATH").unwrap())];
-        let exit = st.run(&cmd, &env, &tx, &cancel).await.unwrap();
+        let place = host(dir.path()).await;
+        let exit = st.run(&*place, &cmd, &env, &tx, &cancel).await.unwrap();
         assert_eq!(exit, Exit::Cancelled);
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub root_access_key: Option<(String, String)>,
     /// Where git over SSH listens; `None` turns it off.
     pub ssh_listen: Option<SocketAddr>,
+    /// Where builds run: `local` (default) or `fake` (tests).
+    pub build_executor: String,
 }
 
 /// The default listen address: loopback, a fixed port that is not LocalStack's 4566.
@@ -40,6 +42,7 @@ impl ServerConfig {
             master_key: None,
             root_access_key: None,
             ssh_listen: None,
+            build_executor: "local".into(),
         }
     }
 

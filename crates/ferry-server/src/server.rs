@@ -30,6 +30,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("build executor: {0}")]
+    Executor(String),
 }
 
 /// A running server.
@@ -123,6 +125,8 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         blobs: blobs.clone(),
         base_hosts: s3_base_hosts(&public_url),
     };
+    let executor =
+        ferry_build::executor::by_name(&config.build_executor).map_err(StartError::Executor)?;
     let node_id = node_id(dir).map_err(|e| StartError::DataDir(dir.join("node-id"), e))?;
     let build_service = ferry_build::service::BuildService::new(
         store.clone(),
@@ -136,6 +140,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             node_id,
             max_running: std::thread::available_parallelism().map_or(32, |n| (n.get() * 8).max(32)),
         },
+        executor,
     );
     let build_stop = tokio_util::sync::CancellationToken::new();
     let state: SharedState = Arc::new(AppState {

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Where git over SSH listens (off unless set), e.g. 127.0.0.1:4522.
     #[arg(long, env = "FERRY_SSH_LISTEN")]
     pub ssh_listen: Option<SocketAddr>,
+    /// Where builds run: local (default) or fake (commands are only pretended, for tests).
+    #[arg(long, env = "FERRY_BUILD_EXECUTOR")]
+    pub build_executor: Option<String>,
     /// Log level filter (default info).
     #[arg(long, env = "FERRY_LOG")]
     pub log: Option<String>,
@@ -56,6 +59,7 @@ struct FileSettings {
     region: Option<String>,
     master_key: Option<String>,
     ssh_listen: Option<SocketAddr>,
+    build_executor: Option<String>,
     log: Option<String>,
     log_json: Option<bool>,
 }
@@ -98,6 +102,9 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
         .unwrap_or_else(|| "us-east-1".into());
     server.master_key = args.master_key.or(file.master_key);
     server.ssh_listen = args.ssh_listen.or(file.ssh_listen);
+    if let Some(e) = args.build_executor.or(file.build_executor) {
+        server.build_executor = e;
+    }
     server.root_access_key = match (
         std::env::var("FERRY_ROOT_ACCESS_KEY_ID"),
         std::env::var("FERRY_ROOT_SECRET_ACCESS_KEY"),

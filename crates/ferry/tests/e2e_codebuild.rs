@@ -19,6 +19,15 @@ fn boto3_codebuild_projects_and_builds() {
 }
 
 #[test]
+fn the_fake_executor_runs_the_build_life_cycle_without_processes() {
+    for db in backends() {
+        let s = Server::start_with_env(db, &[("FERRY_BUILD_EXECUTOR", "fake")]);
+        let out = s.python("codebuild_fake.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
 fn real_world_buildspecs_pytest_reports_and_npm_artifacts() {
     for db in backends() {
         let s = Server::start(db);

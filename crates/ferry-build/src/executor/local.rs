@@ -1,0 +1,211 @@
+//! The local executor: commands run as processes on this node, each in its own process group,
+//! in the build's workspace with a clean environment. Stop and timeout kill the group; release
+//! kills every group the build started, taking daemons along (a daemon started in one phase
+//! stays up for the later ones, as in CodeBuild).
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{BoxFuture, Container, Executor, Proc, Provision, ProvisionError};
+use crate::shell::Exit;
+
+/// How long output is still read after a command's process exits (a daemon it started may
+/// keep the pipe open; its later output is not waited for).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
+/// The longest output line kept whole; longer lines are cut.
+const MAX_LINE: usize = 64 * 1024;
+/// Runs builds on this node.
+#[derive(Debug, Default)]
+pub struct LocalExecutor;
+
+impl Executor for LocalExecutor {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn provision<'a>(
+        &'a self,
+        _req: Provision<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Container>, ProvisionError>> {
+        Box::pin(async move {
+            Ok(Arc::new(LocalContainer {
+                groups: Mutex::new(Vec::new()),
+            }) as Arc<dyn Container>)
+        })
+    }
+}
+
+/// One build's processes on this node.
+struct LocalContainer {
+    /// Process groups started so far.
+    groups: Mutex<Vec<u32>>,
+}
+
+impl LocalContainer {
+    fn command(&self, p: &Proc<'_>) -> Command {
+        let mut cmd = Command::new(p.program);
+        cmd.args(p.args)
+            .env_clear()
+            .envs(p.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(p.cwd)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(false);
+        cmd
+    }
+}
+
+impl Container for LocalContainer {
+    fn run<'a>(
+        &'a self,
+        p: Proc<'a>,
+        out: &'a mpsc::Sender<String>,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, std::io::Result<Exit>> {
+        Box::pin(async move {
+            let mut cmd = self.command(&p);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = cmd.spawn()?;
+            let pid = child.id();
+            if let Some(p) = pid {
+                self.groups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(p);
+            }
+            let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
+            let readers = [
+                child
+                    .stdout
+                    .take()
+                    .map(|s| spawn_reader(s, line_tx.clone())),
+                child
+                    .stderr
+                    .take()
+                    .map(|s| spawn_reader(s, line_tx.clone())),
+            ];
+            drop(line_tx);
+            let exit = loop {
+                tokio::select! {
+                    status = child.wait() => {
+                        let status = status?;
+                        break Exit::Code(status.code().unwrap_or_else(|| {
+                            use std::os::unix::process::ExitStatusExt;
+                            128 + status.signal().unwrap_or(0)
+                        }));
+                    }
+                    line = line_rx.recv() => {
+                        if let Some(l) = line {
+                            let _ = out.send(l).await;
+                        }
+                    }
+                    _ = cancel.cancelled() => {
+                        if let Some(pid) = pid {
+                            kill_group(pid).await;
+                        }
+                        let _ = child.wait().await;
+                        break Exit::Cancelled;
+                    }
+                }
+            };
+            // Output still in the pipes; a daemon holding them open is not waited for.
+            let deadline = tokio::time::sleep(DRAIN_AFTER_EXIT);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    line = line_rx.recv() => match line {
+                        Some(l) => { let _ = out.send(l).await; }
+                        None => break,
+                    },
+                    _ = &mut deadline => break,
+                }
+            }
+            for r in readers.into_iter().flatten() {
+                r.abort();
+            }
+            Ok(exit)
+        })
+    }
+
+    fn capture<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut cmd = self.command(&p);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+            let out = cmd.output().await.ok()?;
+            out.status.success().then_some(out.stdout)
+        })
+    }
+
+    fn release(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let groups =
+                std::mem::take(&mut *self.groups.lock().unwrap_or_else(|e| e.into_inner()));
+            for g in groups {
+                if group_alive(g) {
+                    kill_group(g).await;
+                }
+            }
+        })
+    }
+}
+
+fn spawn_reader(
+    stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    tx: mpsc::Sender<String>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                    }
+                    buf.truncate(MAX_LINE);
+                    if tx
+                        .send(String::from_utf8_lossy(&buf).into_owned())
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Whether a process group still has members.
+fn group_alive(pgid: u32) -> bool {
+    let Ok(id) = i32::try_from(pgid) else {
+        return false;
+    };
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), None).is_ok()
+}
+
+fn signal_group(pgid: u32, sig: nix::sys::signal::Signal) {
+    if let Ok(id) = i32::try_from(pgid) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(id), sig);
+    }
+}
+
+/// Sends TERM, then (after up to half a second) KILL, to a process group.
+async fn kill_group(pgid: u32) {
+    signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+    for _ in 0..10 {
+        if !group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+}
