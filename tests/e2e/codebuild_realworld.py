@@ -153,4 +153,75 @@ key = f"site-{b['buildNumber']}.zip"
 check(b["artifacts"]["location"] == f"arn:aws:s3:::sites/{key}", f"artifact name from the buildspec {b['artifacts']}")
 z = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket="sites", Key=key)["Body"].read()))
 check(sorted(z.namelist()) == ["assets/app.js", "index.html"] and z.read("index.html") == b"hello world", f"zip {z.namelist()}")
+# --- Java with Maven: surefire's JUnit reports, the jar as a file artifact ---------------------
+# Maven Central is out of reach here, so the project's settings.xml mirrors everything to
+# Debian's packaged Maven repository (.ci/run installs the plugins), as a team would mirror to
+# its CodeArtifact repository.
+JAVA_BUILDSPEC = """version: 0.2
+env:
+  variables:
+    MAVEN_OPTS: "-Xmx512m"
+phases:
+  install:
+    runtime-versions:
+      java: corretto17
+  build:
+    commands:
+      - mvn -B -q -s settings.xml -Dmaven.repo.local=$CODEBUILD_SRC_DIR/.m2 -Dmaven.test.failure.ignore=true package
+  post_build:
+    commands:
+      - ls target/*.jar
+reports:
+  surefire:
+    files:
+      - 'TEST-*.xml'
+    base-directory: target/surefire-reports
+    file-format: JUNITXML
+artifacts:
+  files:
+    - target/greeter-1.0.jar
+  discard-paths: yes
+"""
+POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.example</groupId><artifactId>greeter</artifactId><version>1.0</version>
+  <properties>
+    <maven.compiler.source>17</maven.compiler.source><maven.compiler.target>17</maven.compiler.target>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version><scope>test</scope></dependency>
+  </dependencies>
+  <build><plugins>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.10.1</version></plugin>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-resources-plugin</artifactId><version>3.3.0</version></plugin>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-surefire-plugin</artifactId><version>2.22.3</version></plugin>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-jar-plugin</artifactId><version>3.3.0</version></plugin>
+  </plugins></build>
+</project>
+"""
+url = repo_with("java-app", {
+    "buildspec.yml": JAVA_BUILDSPEC,
+    "pom.xml": POM,
+    "settings.xml": "<settings><mirrors><mirror><id>packaged</id><mirrorOf>*</mirrorOf><url>file:///usr/share/maven-repo</url></mirror></mirrors></settings>\n",
+    "src/main/java/com/example/Greeter.java": "package com.example;\n\npublic class Greeter {\n    public static String greet(String name) { return \"Hello, \" + name; }\n}\n",
+    "src/test/java/com/example/GreeterTest.java": "package com.example;\n\nimport static org.junit.Assert.assertEquals;\nimport org.junit.Test;\n\npublic class GreeterTest {\n    @Test public void greets() { assertEquals(\"Hello, Ferry\", Greeter.greet(\"Ferry\")); }\n    @Test public void shouts() { assertEquals(\"HELLO, FERRY\", Greeter.greet(\"Ferry\")); }\n}\n",
+})
+s3.create_bucket(Bucket="jars")
+cb.create_project(name="java-app", source={"type": "CODECOMMIT", "location": url}, sourceVersion="main",
+                  artifacts={"type": "S3", "location": "jars", "packaging": "NONE", "path": "releases", "name": "greeter"},
+                  environment=ENV, serviceRole=ROLE)
+b = build("java-app", timeout=300)
+check(b["buildStatus"] == "SUCCEEDED", f"maven build {b['buildStatus']} {[(p['phaseType'], p.get('contexts')) for p in b['phases']]}")
+reports = cb.batch_get_reports(reportArns=b.get("reportArns", []))["reports"]
+check(len(reports) == 1 and reports[0]["name"] == "java-app-surefire", f"surefire report {[r['name'] for r in reports]}")
+summary = reports[0]["testSummary"]
+check(summary["total"] == 2 and summary["statusCounts"].get("SUCCEEDED") == 1 and summary["statusCounts"].get("FAILED") == 1, f"surefire summary {summary}")
+cases = {c["name"]: c for c in cb.describe_test_cases(reportArn=reports[0]["arn"])["testCases"]}
+check(cases["shouts"]["status"] == "FAILED" and cases["shouts"]["prefix"] == "com.example.GreeterTest", f"surefire cases {cases}")
+jar = s3.get_object(Bucket="jars", Key="releases/greeter/greeter-1.0.jar")["Body"].read()
+names = zipfile.ZipFile(io.BytesIO(jar)).namelist()
+check("com/example/Greeter.class" in names, f"the jar holds the class {names}")
+print("JAR_KEY=releases/greeter/greeter-1.0.jar")
+
 done()

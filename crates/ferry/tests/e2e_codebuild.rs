@@ -28,7 +28,7 @@ fn the_fake_executor_runs_the_build_life_cycle_without_processes() {
 }
 
 #[test]
-fn real_world_buildspecs_pytest_reports_and_npm_artifacts() {
+fn real_world_buildspecs_pytest_npm_and_maven() {
     for db in backends() {
         let s = Server::start(db);
         let out = s.python("codebuild_realworld.py", &[]);
@@ -51,6 +51,10 @@ fn real_world_buildspecs_pytest_reports_and_npm_artifacts() {
         assert_eq!(cases[0]["name"], "test_div_fails");
         let all = s.aws_json(&["codebuild", "describe-test-cases", "--report-arn", &arn]);
         assert_eq!(all["testCases"].as_array().unwrap().len(), 3);
+        // The Maven build's jar, as users see it.
+        let listed = s.aws(&["s3", "ls", "s3://jars/releases/greeter/"]);
+        let text = String::from_utf8_lossy(&listed.stdout);
+        assert!(text.contains("greeter-1.0.jar"), "{text}");
     }
 }
 
