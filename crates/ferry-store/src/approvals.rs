@@ -88,7 +88,7 @@ impl Store {
             .bind(&r.modified_user)
             .bind(tid)
             .bind(tname)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, &r.name))?;
         Ok(())
@@ -112,7 +112,7 @@ impl Store {
         .bind(user)
         .bind(pull_request_id)
         .bind(name)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if res.rows_affected() == 0 {
             Err(StoreError::NotFound)
@@ -147,14 +147,14 @@ impl Store {
         )
         .bind(pull_request_id)
         .bind(revision_id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if let Some(who) = overrider {
             sqlx::query("INSERT INTO cc_pull_request_overrides (pull_request_id, revision_id, overrider) VALUES ($1, $2, $3)")
                 .bind(pull_request_id)
                 .bind(revision_id)
                 .bind(who)
-                .execute(&self.pool)
+                .execute(&mut *self.writer().await?)
                 .await?;
         }
         Ok(())
@@ -184,7 +184,7 @@ impl Store {
             .bind(t.created_ms)
             .bind(t.modified_ms)
             .bind(&t.modified_user)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, &t.name))?;
         Ok(())
@@ -223,7 +223,7 @@ impl Store {
         .bind(t.modified_ms)
         .bind(&t.modified_user)
         .bind(&t.id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, &t.name))?;
         Ok(())
@@ -259,7 +259,7 @@ impl Store {
         )
         .bind(template_id)
         .bind(repository_id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -275,7 +275,7 @@ impl Store {
         )
         .bind(template_id)
         .bind(repository_id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

@@ -65,7 +65,7 @@ const PROJECT_COLUMNS: &str =
 /// Takes the next number of a project's counter (`build_counter` or `batch_counter`) inside a
 /// write transaction; `NotFound` when the project is gone.
 async fn next_number(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::WriteTx,
     counter: &'static str,
     project: &str,
 ) -> Result<i64, StoreError> {
@@ -91,7 +91,7 @@ impl Store {
         .bind(p.build_counter)
         .bind(p.created_ms)
         .bind(p.modified_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, &p.name))?;
         Ok(())
@@ -131,7 +131,7 @@ impl Store {
         .bind(definition)
         .bind(modified_ms)
         .bind(name)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -143,7 +143,7 @@ impl Store {
     pub async fn delete_project(&self, name: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM cb_projects WHERE project_name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -197,7 +197,7 @@ impl Store {
             .bind(queue_state)
             .bind(document)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -206,7 +206,7 @@ impl Store {
     pub async fn request_build_stop(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE cb_builds SET stop_requested = 1 WHERE build_id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -276,7 +276,7 @@ impl Store {
             let done =
                 sqlx::query("DELETE FROM cb_builds WHERE build_id = $1 AND queue_state = 'DONE'")
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.writer().await?)
                     .await?;
             if done.rows_affected() > 0 {
                 deleted.push(id.clone());
@@ -310,7 +310,7 @@ impl Store {
         .bind(owner)
         .bind(until_ms)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -320,7 +320,7 @@ impl Store {
         sqlx::query("UPDATE cb_builds SET lease_until_ms = $1 WHERE lease_owner = $2 AND queue_state = 'RUNNING'")
             .bind(until_ms)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -423,7 +423,7 @@ impl Store {
             .bind(queue_state)
             .bind(document)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -457,7 +457,7 @@ impl Store {
     pub async fn delete_batch(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM cb_batches WHERE batch_id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -482,7 +482,7 @@ impl Store {
         )
         .bind(arn)
         .bind(policy)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -502,7 +502,7 @@ impl Store {
     pub async fn delete_resource_policy(&self, arn: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM cb_resource_policies WHERE resource_arn = $1")
             .bind(arn)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -531,7 +531,7 @@ impl Store {
             .bind(username)
             .bind(sealed)
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, server_type))?;
         Ok(())
@@ -554,7 +554,7 @@ impl Store {
     pub async fn delete_source_credentials(&self, arn: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM cb_source_credentials WHERE arn = $1")
             .bind(arn)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -73,7 +73,7 @@ impl Store {
         .bind(&c.client_request_token)
         .bind(c.created_ms)
         .bind(c.modified_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, "comment"))?;
         Ok(())
@@ -147,7 +147,7 @@ impl Store {
             .bind(i64::from(deleted))
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -170,7 +170,7 @@ impl Store {
                 .bind(comment_id)
                 .bind(user_arn)
                 .bind(r)
-                .execute(&self.pool)
+                .execute(&mut *self.writer().await?)
                 .await?;
             }
             None => {
@@ -179,7 +179,7 @@ impl Store {
                 )
                 .bind(comment_id)
                 .bind(user_arn)
-                .execute(&self.pool)
+                .execute(&mut *self.writer().await?)
                 .await?;
             }
         }

@@ -24,6 +24,58 @@ pub struct Store {
     backend: Backend,
     pub(crate) secrets: SecretBox,
     events: EventBus,
+    /// On SQLite, writers of this process queue here rather than in SQLite's busy handler,
+    /// which sleeps in steps of milliseconds between attempts.
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction: the connection (as `&mut *tx`), and on SQLite this process's write
+/// turn, held until commit or drop.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// A pooled connection for one autocommit write, with (on SQLite) this process's write turn.
+pub(crate) struct Writer {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl Store {
@@ -77,6 +129,7 @@ impl Store {
             backend,
             secrets,
             events: EventBus::new(),
+            write_gate: Default::default(),
         })
     }
 
@@ -101,13 +154,36 @@ impl Store {
     }
 
     /// Which engine this store runs on.
-    /// Starts a transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so concurrent writers wait for each other (busy timeout) instead of
-    /// failing when a read lock cannot be upgraded.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// Starts a transaction that will write. On SQLite it first waits for this process's write
+    /// turn, then takes the write lock up front (`BEGIN IMMEDIATE`), so concurrent writers
+    /// queue instead of failing when a read lock cannot be upgraded (other processes still
+    /// wait in the busy timeout).
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.write_gate.clone().lock_owned().await;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            },
+        })
+    }
+
+    /// A connection for one autocommit write statement (`.execute(&mut *self.writer().await?)`),
+    /// queued behind this process's other writers on SQLite.
+    pub(crate) async fn writer(&self) -> Result<Writer, StoreError> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(Writer {
+            conn: self.pool.acquire().await?,
+            _turn: turn,
         })
     }
 

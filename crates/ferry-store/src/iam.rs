@@ -84,7 +84,7 @@ impl Store {
             .bind(&arn)
             .bind(created_ms)
             .bind(path)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, name))?;
         Ok(IamUser {
@@ -183,7 +183,7 @@ impl Store {
         .bind(status)
         .bind(akid)
         .bind(user)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -197,7 +197,7 @@ impl Store {
             sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND user_name = $2")
                 .bind(akid)
                 .bind(user)
-                .execute(&self.pool)
+                .execute(&mut *self.writer().await?)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -226,7 +226,7 @@ impl Store {
         )
         .bind(service_user_name)
         .bind(user)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -245,7 +245,7 @@ impl Store {
             .bind(sha256_hex(&password))
             .bind(service_user_name)
             .bind(user)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -271,7 +271,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM ssh_keys WHERE key_id = $1 AND user_name = $2")
             .bind(key_id)
             .bind(user)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -291,7 +291,7 @@ impl Store {
         .bind(&r.description)
         .bind(r.max_session_s)
         .bind(r.created_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, &r.name))?;
         Ok(())
@@ -332,7 +332,7 @@ impl Store {
     pub async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM iam_roles WHERE role_name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -356,7 +356,7 @@ impl Store {
         };
         sqlx::query("DELETE FROM sts_sessions WHERE expires_ms < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         sqlx::query(
             "INSERT INTO sts_sessions (access_key_id, secret_enc, token_sha256, principal_name, principal_arn, expires_ms, created_ms) \
@@ -369,7 +369,7 @@ impl Store {
         .bind(&principal.arn)
         .bind(issued.expires_ms)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(issued)
     }

@@ -152,7 +152,7 @@ impl Store {
             .bind(name)
             .bind(&arn)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, name))?;
         Ok(Principal {
@@ -200,7 +200,7 @@ impl Store {
         .bind(user)
         .bind(self.secrets.seal(&secret))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok((akid, secret))
     }
@@ -260,7 +260,7 @@ impl Store {
             .bind(user)
             .bind(sha256_hex(&password))
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await;
             match res {
                 Ok(_) => return Ok((username, password)),
@@ -319,7 +319,7 @@ impl Store {
             .bind(user)
             .bind(&normalized)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(key_id)
     }

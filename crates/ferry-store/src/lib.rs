@@ -28,5 +28,5 @@ pub mod tags;
 pub mod testing;
 pub mod triggers;
 
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, WriteTx};
 pub use error::StoreError;

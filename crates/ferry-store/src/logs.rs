@@ -204,7 +204,7 @@ impl Store {
         let n = sqlx::query("UPDATE log_groups SET retention_days = $1 WHERE name = $2")
             .bind(days)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
         Ok(n > 0)
@@ -223,7 +223,7 @@ impl Store {
         .bind(group)
         .bind(name)
         .bind(created_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, name))?;
         Ok(())
@@ -420,7 +420,7 @@ impl Store {
         let n = sqlx::query("DELETE FROM log_events WHERE group_name = $1 AND ts_ms < $2")
             .bind(group)
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
         Ok(n)

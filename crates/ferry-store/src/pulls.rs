@@ -312,7 +312,7 @@ impl Store {
 }
 
 pub(crate) async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::WriteTx,
     id: i64,
     event_type: &str,
     actor: &str,

@@ -52,7 +52,7 @@ impl Store {
             .bind(name)
             .bind(document)
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, name))?;
         Ok(())
@@ -113,7 +113,7 @@ impl Store {
         .bind(document)
         .bind(now_ms)
         .bind(arn)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

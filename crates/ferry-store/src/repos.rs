@@ -56,7 +56,7 @@ impl Store {
         .bind(repo.created_ms)
         .bind(repo.modified_ms)
         .bind(repo.refs_version)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| StoreError::from_insert(e, &repo.name))?;
         Ok(())
@@ -187,7 +187,7 @@ impl Store {
             .bind(new)
             .bind(now_ms)
             .bind(old)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, new))?;
         if res.rows_affected() == 0 {
@@ -208,7 +208,7 @@ impl Store {
             .bind(description)
             .bind(now_ms)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         if res.rows_affected() == 0 {
             Err(StoreError::NotFound)
@@ -235,7 +235,7 @@ impl Store {
             .bind(branch)
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(res.rows_affected() == 1)
     }
@@ -258,7 +258,7 @@ impl Store {
         .bind(kms_key_id)
         .bind(now_ms)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(before)
     }
@@ -268,7 +268,7 @@ impl Store {
         sqlx::query("UPDATE cc_repositories SET default_branch = NULL, modified_ms = $1 WHERE repository_id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -281,7 +281,7 @@ impl Store {
         )
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

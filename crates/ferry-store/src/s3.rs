@@ -189,7 +189,7 @@ impl Store {
             .bind(&b.owner_arn)
             .bind(&b.versioning)
             .bind(b.created_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(|e| StoreError::from_insert(e, &b.name))?;
         Ok(())
@@ -243,7 +243,7 @@ impl Store {
         let done = sqlx::query("UPDATE s3_buckets SET versioning = $1 WHERE bucket_name = $2")
             .bind(status)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -254,7 +254,7 @@ impl Store {
     /// Serialises writers of one key (PostgreSQL; SQLite writers are serialised already).
     async fn lock_key(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         bucket: &str,
         key: &str,
     ) -> Result<(), StoreError> {
@@ -299,7 +299,7 @@ impl Store {
     /// Whether `cond` holds for the current object of `bucket`/`key` inside `tx`.
     async fn check_condition(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         bucket: &str,
         key: &str,
         cond: &WriteCondition,
@@ -327,7 +327,7 @@ impl Store {
 
     async fn put_version_tx(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         o: &NewObject,
     ) -> Result<Written, StoreError> {
         self.lock_key(tx, &o.bucket, &o.key).await?;
@@ -578,7 +578,7 @@ impl Store {
             .bind(&u.headers)
             .bind(&u.initiator_arn)
             .bind(u.initiated_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -759,7 +759,7 @@ impl Store {
 }
 
 async fn remove_upload(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::WriteTx,
     upload_id: &str,
 ) -> Result<Vec<String>, StoreError> {
     let gone = sqlx::query("DELETE FROM s3_uploads WHERE upload_id = $1")

@@ -144,7 +144,7 @@ impl Store {
 
     async fn insert_version(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         arn: &str,
         v: &NewSecretVersion<'_>,
     ) -> Result<(), StoreError> {
@@ -185,7 +185,7 @@ impl Store {
     }
 
     async fn set_stage(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         arn: &str,
         stage: &str,
         version_id: &str,
@@ -333,7 +333,7 @@ impl Store {
         .bind(kms_key_id)
         .bind(now_ms)
         .bind(arn)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -343,7 +343,7 @@ impl Store {
         sqlx::query("UPDATE sm_secrets SET last_accessed_ms = $1 WHERE arn = $2")
             .bind(now_ms)
             .bind(arn)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -358,7 +358,7 @@ impl Store {
             .bind(when.map(|w| w.0))
             .bind(when.map(|w| w.1))
             .bind(arn)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

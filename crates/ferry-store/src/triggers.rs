@@ -32,7 +32,7 @@ impl Store {
         .bind(repository_id)
         .bind(configuration_id)
         .bind(triggers)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -44,7 +44,7 @@ impl Store {
         sqlx::query("INSERT INTO meta (meta_key, meta_value) VALUES ($1, $2) ON CONFLICT (meta_key) DO NOTHING")
             .bind(&key)
             .bind(self.secrets.seal(&fresh))
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         let sealed: String = sqlx::query("SELECT meta_value FROM meta WHERE meta_key = $1")
             .bind(&key)

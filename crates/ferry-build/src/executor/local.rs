@@ -49,7 +49,9 @@ struct LocalContainer {
 
 impl LocalContainer {
     fn command(&self, p: &Proc<'_>) -> Command {
-        let mut cmd = Command::new(p.program);
+        // An absolute program lets the standard library start it with posix_spawn (a vfork)
+        // instead of a fork of the whole server; it only can when no PATH search is needed.
+        let mut cmd = Command::new(resolve(p.program, p.env));
         cmd.args(p.args)
             .env_clear()
             .envs(p.env.iter().map(|(k, v)| (k, v)))
@@ -155,6 +157,26 @@ impl Container for LocalContainer {
     }
 }
 
+/// `program` as an absolute path found on the `PATH` of `env` (itself when it has a slash or
+/// is not found; the spawn then reports the error).
+fn resolve(program: &str, env: &[(String, String)]) -> std::path::PathBuf {
+    if program.contains('/') {
+        return program.into();
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .unwrap_or_else(|| program.into())
+}
+
 fn spawn_reader(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     tx: mpsc::Sender<String>,
@@ -208,4 +230,21 @@ async fn kill_group(pgid: u32) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_found_on_the_commands_path() {
+        let env = vec![("PATH".to_owned(), "/nonexistent:/bin:/usr/bin".to_owned())];
+        let sh = resolve("sh", &env);
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{sh:?}");
+        assert_eq!(resolve("./x", &env), std::path::PathBuf::from("./x"));
+        assert_eq!(
+            resolve("no-such-program-here", &env),
+            std::path::PathBuf::from("no-such-program-here")
+        );
+    }
 }
