@@ -2,4 +2,6 @@
 //! carry out the lifecycle events of an EC2/on-premises deployment.
 
 pub mod appspec;
+pub mod bundle;
+mod extract;
 mod yaml;
