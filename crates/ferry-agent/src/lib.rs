@@ -4,4 +4,5 @@
 pub mod appspec;
 pub mod bundle;
 mod extract;
+pub mod layout;
 mod yaml;
