@@ -189,7 +189,13 @@ impl Layout {
         dir: &DeploymentDir,
     ) -> Result<(), LayoutError> {
         let file = self.instruction(group_id, suffix)?;
-        write_atomically(&file, dir.path.as_os_str().as_encoded_bytes()).await
+        let contents = dir.path.as_os_str().as_encoded_bytes().to_vec();
+        let target = file.clone();
+        tokio::task::spawn_blocking(move || crate::fsutil::write_atomically(&target, &contents))
+            .await
+            .map_err(io::Error::other)
+            .flatten()
+            .map_err(io_err(&file))
     }
 
     /// The deployment directory a record names; `None` when there is no record or it does not
@@ -234,20 +240,6 @@ fn check_id(what: &'static str, id: &str) -> Result<(), LayoutError> {
         });
     }
     Ok(())
-}
-
-/// Write `file` through a temporary sibling and a rename, creating its directory.
-pub(crate) async fn write_atomically(file: &Path, contents: &[u8]) -> Result<(), LayoutError> {
-    if let Some(dir) = file.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io_err(dir))?;
-    }
-    let mut tmp = file.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    tokio::fs::write(&tmp, contents)
-        .await
-        .map_err(io_err(&tmp))?;
-    tokio::fs::rename(&tmp, file).await.map_err(io_err(file))
 }
 
 #[cfg(test)]

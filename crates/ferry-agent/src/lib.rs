@@ -3,6 +3,11 @@
 
 pub mod appspec;
 pub mod bundle;
+mod cleanup;
+mod copy_plan;
 mod extract;
+mod fsutil;
+pub mod install;
 pub mod layout;
+mod permissions;
 mod yaml;
