@@ -3,7 +3,7 @@
 //! about when the parser knows them.
 
 use crate::yaml::{Entries, Location, Scalar, Spanned, SpannedExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -51,7 +51,7 @@ pub struct FileMapping {
     pub destination: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FileExistsBehavior {
     Disallow,

@@ -11,6 +11,8 @@ mod fsutil;
 pub mod hooks;
 pub mod install;
 pub mod layout;
+pub mod lifecycle;
 mod permissions;
 mod script_log;
+pub mod spec;
 mod yaml;
