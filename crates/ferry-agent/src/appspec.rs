@@ -137,7 +137,11 @@ pub fn parse(text: &str, custom_events: &[String]) -> Result<AppSpec, AppSpecErr
             column: e.column,
         })?;
     let Some(raw) = raw else {
-        return Err(AppSpecError::at("The appspec file is empty", None));
+        return Err(AppSpecError {
+            message: "The appspec file is empty".to_owned(),
+            line: None,
+            column: None,
+        });
     };
     Validator {
         src: text,
@@ -195,8 +199,8 @@ struct RawHook {
 }
 
 impl AppSpecError {
-    fn at(message: impl Into<String>, location: Option<Location>) -> Self {
-        let location = location.filter(|l| l.line() > 0);
+    fn at(message: impl Into<String>, location: Location) -> Self {
+        let location = Some(location).filter(|l| l.line() > 0);
         Self {
             message: message.into(),
             line: location.map(|l| l.line()),
@@ -233,7 +237,7 @@ impl Validator<'_> {
                         format!(
                             "Invalid file_exists_behavior value ({text}); use DISALLOW, OVERWRITE or RETAIN"
                         ),
-                        Some(n.referenced),
+                        n.referenced,
                     )
                 })
             })
@@ -259,7 +263,7 @@ impl Validator<'_> {
                         "The scripts of {} have a total timeout of {total} seconds; the limit for one lifecycle event is {MAX_EVENT_TIMEOUT_SECS}",
                         event.value
                     ),
-                    Some(event.referenced),
+                    event.referenced,
                 ));
             }
             hooks.insert(event.value.clone(), scripts);
@@ -278,7 +282,7 @@ impl Validator<'_> {
         let Some(node) = node else {
             return Err(AppSpecError::at(
                 "The appspec file has no version; it must be 0.0",
-                Some(doc.referenced),
+                doc.referenced,
             ));
         };
         let ok = match &node.value {
@@ -292,7 +296,7 @@ impl Validator<'_> {
                     "Invalid version value ({}) in the appspec file; the version must be 0.0",
                     node.source_text(self.src)
                 ),
-                Some(node.referenced),
+                node.referenced,
             ));
         }
         Ok("0.0".to_owned())
@@ -302,14 +306,14 @@ impl Validator<'_> {
         let Some(node) = node else {
             return Err(AppSpecError::at(
                 "The appspec file has no os; it must be linux",
-                Some(doc.referenced),
+                doc.referenced,
             ));
         };
         let os = self.string(node, "os")?;
         if os != "linux" {
             return Err(AppSpecError::at(
                 format!("Unsupported os value ({os}) in the appspec file; this agent runs linux"),
-                Some(node.referenced),
+                node.referenced,
             ));
         }
         Ok(os)
@@ -337,16 +341,8 @@ impl Validator<'_> {
             None => "**".to_owned(),
         };
         let except = self.strings(raw.except.as_deref(), "except")?;
-        let owner = raw
-            .owner
-            .as_ref()
-            .map(|n| self.string(n, "owner"))
-            .transpose()?;
-        let group = raw
-            .group
-            .as_ref()
-            .map(|n| self.string(n, "group"))
-            .transpose()?;
+        let owner = self.optional(raw.owner.as_ref(), "owner")?;
+        let group = self.optional(raw.group.as_ref(), "group")?;
         let mode = raw.mode.as_ref().map(|n| self.mode(n)).transpose()?;
         let type_ = raw
             .type_
@@ -357,7 +353,7 @@ impl Validator<'_> {
                 "directory" => Ok(ObjectType::Directory),
                 other => Err(AppSpecError::at(
                     format!("Invalid permission type ({other}); use file or directory"),
-                    Some(n.referenced),
+                    n.referenced,
                 )),
             })
             .collect::<Result<_>>()?;
@@ -366,13 +362,10 @@ impl Validator<'_> {
             .context
             .as_ref()
             .map(|c| {
-                let optional = |n: &Option<Spanned<Scalar>>, key| {
-                    n.as_ref().map(|n| self.string(n, key)).transpose()
-                };
                 Ok(SeLinuxContext {
-                    user: optional(&c.value.user, "context user")?,
-                    type_: optional(&c.value.type_, "context type")?,
-                    range: optional(&c.value.range, "context range")?,
+                    user: self.optional(c.value.user.as_ref(), "context user")?,
+                    type_: self.optional(c.value.type_.as_ref(), "context type")?,
+                    range: self.optional(c.value.range.as_ref(), "context range")?,
                 })
             })
             .transpose()?;
@@ -398,7 +391,7 @@ impl Validator<'_> {
             Ok(mode) if valid && mode <= 0o7777 => Ok(mode),
             _ => Err(AppSpecError::at(
                 format!("Invalid mode ({text}); give octal digits such as 644 or \"0755\""),
-                Some(node.referenced),
+                node.referenced,
             )),
         }
     }
@@ -410,7 +403,7 @@ impl Validator<'_> {
         }
         Err(AppSpecError::at(
             format!("The appspec file names an unknown lifecycle event ({name}) under hooks"),
-            Some(event.referenced),
+            event.referenced,
         ))
     }
 
@@ -433,17 +426,14 @@ impl Validator<'_> {
                             format!(
                                 "Invalid timeout ({text}) for {location}; give a positive number of seconds"
                             ),
-                            Some(n.referenced),
+                            n.referenced,
                         ));
                     }
                 }
             }
         };
-        let runas = raw
-            .runas
-            .as_ref()
-            .map(|n| self.string(n, "runas"))
-            .transpose()?
+        let runas = self
+            .optional(raw.runas.as_ref(), "runas")?
             .filter(|u| !u.is_empty());
         let sudo = match &raw.sudo {
             None => false,
@@ -457,7 +447,7 @@ impl Validator<'_> {
                         "Invalid sudo value ({}); use true or false",
                         n.source_text(self.src)
                     ),
-                    Some(n.referenced),
+                    n.referenced,
                 ));
             }
         };
@@ -477,12 +467,11 @@ impl Validator<'_> {
         section: &str,
         key: &str,
     ) -> Result<String> {
-        let text = node.map(|n| self.string(n, key)).transpose()?;
-        match text.map(|t| t.trim().to_owned()) {
+        match self.optional(node, key)?.map(|t| t.trim().to_owned()) {
             Some(t) if !t.is_empty() => Ok(t),
             _ => Err(AppSpecError::at(
                 format!("An entry of {section} has no {key}"),
-                Some(node.map_or(parent.referenced, |n| n.referenced)),
+                node.map_or(parent.referenced, |n| n.referenced),
             )),
         }
     }
@@ -496,9 +485,13 @@ impl Validator<'_> {
             }
             Scalar::Null => Err(AppSpecError::at(
                 format!("{key} has no value"),
-                Some(node.referenced),
+                node.referenced,
             )),
         }
+    }
+
+    fn optional(&self, node: Option<&Spanned<Scalar>>, key: &str) -> Result<Option<String>> {
+        node.map(|n| self.string(n, key)).transpose()
     }
 
     fn strings(&self, nodes: Option<&[Spanned<Scalar>]>, key: &str) -> Result<Vec<String>> {
