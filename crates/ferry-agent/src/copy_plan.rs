@@ -39,6 +39,8 @@ pub(crate) struct Plan {
     pub retained: Vec<PathBuf>,
     /// Directory path → its step.
     dirs: HashMap<PathBuf, usize>,
+    /// Every file target so far.
+    files: HashSet<PathBuf>,
 }
 
 impl Plan {
@@ -70,23 +72,18 @@ impl Planner<'_> {
             .canonicalize()
             .map_err(|e| InstallError::io(self.archive_dir, e))?;
         let mut plan = Plan::default();
-        let mut targets = HashSet::new();
         for mapping in files {
             let source = self.source(&archive, &mapping.source)?;
             let destination = self.destination(&mapping.destination)?;
-            self.parents(&destination, &mut plan)?;
+            self.parents(&destination, &mut plan);
             if source.is_dir() {
                 self.dir(&destination, true, &mut plan)?;
-                self.tree(&source, &destination, &mut plan, &mut targets)?;
+                self.tree(&archive, &source, &destination, &mut plan)?;
             } else {
                 self.dir(&destination, false, &mut plan)?;
                 let name = source.file_name().unwrap_or_default();
-                self.file(
-                    source.clone(),
-                    destination.join(name),
-                    &mut plan,
-                    &mut targets,
-                )?;
+                let target = destination.join(name);
+                self.file(source, target, &mut plan)?;
             }
         }
         Ok(plan)
@@ -130,7 +127,7 @@ impl Planner<'_> {
     }
 
     /// Create the missing parents of `destination`.
-    fn parents(&self, destination: &Path, plan: &mut Plan) -> Result<(), InstallError> {
+    fn parents(&self, destination: &Path, plan: &mut Plan) {
         let mut missing: Vec<&Path> = destination
             .ancestors()
             .skip(1)
@@ -140,7 +137,6 @@ impl Planner<'_> {
         for path in missing {
             plan.dir(path, false);
         }
-        Ok(())
     }
 
     /// A directory to have at `path`; `installed` when it mirrors a bundle directory.
@@ -154,13 +150,14 @@ impl Planner<'_> {
         }
     }
 
-    /// Mirror the bundle directory `from` into `to`, in name order.
+    /// Mirror the bundle directory `from` into `to`, in name order. Links in the bundle must
+    /// resolve inside it (`archive`, canonical) and only to files.
     fn tree(
         &self,
+        archive: &Path,
         from: &Path,
         to: &Path,
         plan: &mut Plan,
-        targets: &mut HashSet<PathBuf>,
     ) -> Result<(), InstallError> {
         let mut entries: Vec<_> = std::fs::read_dir(from)
             .map_err(|e| InstallError::io(from, e))?
@@ -170,31 +167,36 @@ impl Planner<'_> {
         entries.sort();
         for name in entries {
             let (source, target) = (from.join(&name), to.join(&name));
-            let meta = std::fs::metadata(&source).map_err(|e| InstallError::io(&source, e))?;
-            if meta.is_dir() {
-                if std::fs::symlink_metadata(&source).is_ok_and(|m| m.is_symlink()) {
+            let meta =
+                std::fs::symlink_metadata(&source).map_err(|e| InstallError::io(&source, e))?;
+            if meta.is_symlink() {
+                let resolved = source
+                    .canonicalize()
+                    .map_err(|e| InstallError::io(&source, e))?;
+                if !resolved.starts_with(archive) {
+                    return Err(InstallError::SourceOutsideBundle(
+                        source.display().to_string(),
+                    ));
+                }
+                if resolved.is_dir() {
                     return Err(InstallError::DirectoryLink(source));
                 }
+                self.file(source, target, plan)?;
+            } else if meta.is_dir() {
                 self.dir(&target, true, plan)?;
-                self.tree(&source, &target, plan, targets)?;
+                self.tree(archive, &source, &target, plan)?;
             } else {
-                self.file(source, target, plan, targets)?;
+                self.file(source, target, plan)?;
             }
         }
         Ok(())
     }
 
-    fn file(
-        &self,
-        from: PathBuf,
-        to: PathBuf,
-        plan: &mut Plan,
-        targets: &mut HashSet<PathBuf>,
-    ) -> Result<(), InstallError> {
+    fn file(&self, from: PathBuf, to: PathBuf, plan: &mut Plan) -> Result<(), InstallError> {
         if to.as_os_str().as_encoded_bytes().contains(&b'\n') {
             return Err(InstallError::UnsupportedName(to));
         }
-        if !targets.insert(to.clone()) {
+        if !plan.files.insert(to.clone()) {
             return Err(InstallError::InstalledTwice(to));
         }
         let existing = std::fs::symlink_metadata(&to).ok();

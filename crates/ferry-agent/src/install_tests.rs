@@ -261,6 +261,20 @@ fn sources_must_be_inside_the_bundle() {
     let request = host.request(&[("nope", host.dest("app"))], FileExistsBehavior::Overwrite);
     let err = install_blocking(&request).unwrap_err();
     assert!(matches!(err, InstallError::SourceMissing(_)), "{err}");
+    // A link below a source directory is checked too; one to a bundle file is copied as a file.
+    host.bundle("tree/real.txt", "real", 0o644);
+    std::os::unix::fs::symlink("real.txt", host.path("archive/tree/alias.txt")).unwrap();
+    let request = host.request(&[("tree", host.dest("app"))], FileExistsBehavior::Overwrite);
+    install_blocking(&request).unwrap();
+    assert_eq!(read(host.path("root/app/alias.txt")), "real");
+    assert!(
+        !fs::symlink_metadata(host.path("root/app/alias.txt"))
+            .unwrap()
+            .is_symlink()
+    );
+    std::os::unix::fs::symlink(host.path("secret"), host.path("archive/tree/leak")).unwrap();
+    let err = install_blocking(&request).unwrap_err();
+    assert!(matches!(err, InstallError::SourceOutsideBundle(_)), "{err}");
 }
 
 #[test]
