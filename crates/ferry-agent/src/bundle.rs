@@ -1,5 +1,5 @@
 //! Unpacking a revision bundle (`zip`, `tar`, `tgz`) into an empty directory: reading each
-//! format's entries and handing them to the checked writer in [`crate::extract`], with the
+//! format's entries and handing them to the checked writer in `extract.rs`, with the
 //! limits that keep a hostile bundle from filling the disk. On any error the partial output is
 //! removed.
 

@@ -42,6 +42,7 @@ pub struct S3BundleEnv {
     pub key: String,
     /// Only for versioned buckets.
     pub version: Option<String>,
+    /// When the deployment names one.
     pub etag: Option<String>,
 }
 
@@ -61,7 +62,9 @@ impl HookEnv {
             if let Some(version) = &bundle.version {
                 vars.push(("BUNDLE_VERSION", version.clone()));
             }
-            vars.push(("BUNDLE_ETAG", bundle.etag.clone().unwrap_or_default()));
+            if let Some(etag) = &bundle.etag {
+                vars.push(("BUNDLE_ETAG", etag.clone()));
+            }
         }
         vars
     }

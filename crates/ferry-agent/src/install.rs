@@ -1,7 +1,7 @@
 //! The Install lifecycle event (reference §4.4): remove what the group's previous install
 //! created (per its cleanup file), copy the new bundle's `files` into place (planned and
-//! checked first, see [`crate::copy_plan`]), write the new cleanup file, then apply the
-//! `permissions` (see [`crate::permissions`]).
+//! checked first, see `copy_plan.rs`), write the new cleanup file, then apply the
+//! `permissions` (see `permissions.rs`).
 
 use crate::appspec::{AppSpec, FileExistsBehavior};
 use crate::copy_plan::{Planner, Step};
