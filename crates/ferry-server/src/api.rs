@@ -32,12 +32,13 @@ const JSON_SERVICES: [&Service; 7] = [
 
 /// Services whose every operation still answers `NotImplementedException`.
 pub struct NotYet;
-impl codedeploy::CodeDeploy for NotYet {}
 impl codepipeline::CodePipeline for NotYet {}
 impl codeartifact::CodeArtifact for NotYet {}
 
 enum Route {
     Json(&'static Service, String),
+    /// The CodeDeploy agents' command plane.
+    Commands(String),
     Rest(&'static ferry_wire::shape::Operation),
 }
 
@@ -62,9 +63,15 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             JSON_SERVICES
                 .iter()
                 .find(|s| s.target_prefix == prefix)
-                .map(|s| (*s, op))
+                .map(|s| (Some(*s), op))
+                .or_else(|| {
+                    ferry_deploy::commands::TARGET_PREFIXES
+                        .contains(&prefix)
+                        .then_some((None, op))
+                })
         }) {
-            Some((svc, op)) => Route::Json(svc, op.to_owned()),
+            Some((Some(svc), op)) => Route::Json(svc, op.to_owned()),
+            Some((None, op)) => Route::Commands(op.to_owned()),
             None => {
                 let e = AwsError::new(
                     "UnknownOperationException",
@@ -85,9 +92,18 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             }
         },
     };
-    let (service, operation): (&'static Service, String) = match &route {
-        Route::Json(s, op) => (s, op.clone()),
-        Route::Rest(op) => (&codeartifact::SERVICE, op.name.to_owned()),
+    let (service_name, signing_names, operation): (&'static str, &[&str], String) = match &route {
+        Route::Json(s, op) => (s.name, std::slice::from_ref(&s.signing_name), op.clone()),
+        Route::Commands(op) => (
+            "codedeploy-commands",
+            ferry_deploy::commands::SIGNING_NAMES,
+            op.clone(),
+        ),
+        Route::Rest(op) => (
+            codeartifact::SERVICE.name,
+            std::slice::from_ref(&codeartifact::SERVICE.signing_name),
+            op.name.to_owned(),
+        ),
     };
 
     let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
@@ -98,13 +114,12 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                 "Request body is too large",
             )
             .with_status(413);
-            return finish(&st, &request_id, service.name, &operation, started, Err(e));
+            return finish(&st, &request_id, service_name, &operation, started, Err(e));
         }
     };
-    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &[service.signing_name]).await
-    {
+    let caller = match verify_api(&st.store, &st.keys, &parts, &body, signing_names).await {
         Ok(c) => c,
-        Err(e) => return finish(&st, &request_id, service.name, &operation, started, Err(e)),
+        Err(e) => return finish(&st, &request_id, service_name, &operation, started, Err(e)),
     };
     let ctx = RequestContext {
         request_id: request_id.clone(),
@@ -119,7 +134,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             let out = match svc.name {
                 "codecommit" => codecommit::dispatch(&*st.commit, &ctx, &op, &body).await,
                 "codebuild" => codebuild::dispatch(&st.builds, &ctx, &op, &body).await,
-                "codedeploy" => codedeploy::dispatch(&NotYet, &ctx, &op, &body).await,
+                "codedeploy" => codedeploy::dispatch(&st.deploys, &ctx, &op, &body).await,
                 "logs" => logs::dispatch(&*st.companion, &ctx, &op, &body).await,
                 "ssm" => ssm::dispatch(&*st.companion, &ctx, &op, &body).await,
                 "secretsmanager" => {
@@ -136,6 +151,16 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                 r
             })
         }
+        Route::Commands(op) => ferry_deploy::commands::dispatch(&st.deploys.0, &ctx, &op, &body)
+            .await
+            .map(|bytes| {
+                let mut r = Response::new(Body::from(bytes));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-amz-json-1.1"),
+                );
+                r
+            }),
         Route::Rest(op) => {
             let headers: Vec<(String, String)> = parts
                 .headers
@@ -167,7 +192,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                 })
         }
     };
-    finish(&st, &request_id, service.name, &operation, started, result)
+    finish(&st, &request_id, service_name, &operation, started, result)
 }
 
 fn finish(

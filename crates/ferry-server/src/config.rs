@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub ssh_listen: Option<SocketAddr>,
     /// Where builds run: `local` (default) or `fake` (tests).
     pub build_executor: String,
+    /// How long an agent owing a command may stay silent before its instance fails.
+    pub deploy_heartbeat: std::time::Duration,
 }
 
 /// The default listen address: loopback, a fixed port that is not LocalStack's 4566.
@@ -43,6 +45,7 @@ impl ServerConfig {
             root_access_key: None,
             ssh_listen: None,
             build_executor: "local".into(),
+            deploy_heartbeat: std::time::Duration::from_secs(60),
         }
     }
 

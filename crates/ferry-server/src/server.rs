@@ -142,6 +142,16 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         },
         executor,
     );
+    let deploy_service = ferry_deploy::service::DeployService::new(
+        store.clone(),
+        ferry_deploy::service::DeploySettings {
+            region: config.region.clone(),
+            account_id: init.account_id.clone(),
+            node_id: build_service.settings.node_id.clone(),
+            heartbeat: config.deploy_heartbeat,
+            long_poll: std::time::Duration::from_secs(20),
+        },
+    );
     let build_stop = tokio_util::sync::CancellationToken::new();
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
@@ -150,6 +160,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         blobs,
         s3,
         builds: ferry_build::api::BuildApi(build_service.clone()),
+        deploys: ferry_deploy::api::DeployApi(deploy_service.clone()),
         keys: Default::default(),
         metrics: Default::default(),
         account_id: init.account_id.clone(),
@@ -162,6 +173,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             .await
     });
     build_service.start(&state.tasks, build_stop.clone());
+    deploy_service.start(&state.tasks, build_stop.clone());
 
     let ssh_addr = match config.ssh_listen {
         #[cfg(feature = "ssh")]

@@ -24,6 +24,8 @@ pub struct AppState {
     pub s3: ferry_s3::S3,
     /// CodeBuild: the build service and its API face.
     pub builds: ferry_build::api::BuildApi,
+    /// CodeDeploy: the deployment service and its API face.
+    pub deploys: ferry_deploy::api::DeployApi,
     pub metrics: Metrics,
     pub account_id: String,
     pub region: String,

@@ -12,6 +12,7 @@ pub mod blob;
 pub mod builds;
 pub mod comments;
 pub mod db;
+pub mod deploys;
 pub mod error;
 pub mod events;
 pub mod iam;

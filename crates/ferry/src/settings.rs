@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Where builds run: local (default) or fake (commands are only pretended, for tests).
     #[arg(long, env = "FERRY_BUILD_EXECUTOR")]
     pub build_executor: Option<String>,
+    /// Seconds an agent owing a deployment command may stay silent before its instance fails
+    /// (default 60).
+    #[arg(long, env = "FERRY_DEPLOY_HEARTBEAT_SECS")]
+    pub deploy_heartbeat_secs: Option<u64>,
     /// Log level filter (default info).
     #[arg(long, env = "FERRY_LOG")]
     pub log: Option<String>,
@@ -60,6 +64,7 @@ struct FileSettings {
     master_key: Option<String>,
     ssh_listen: Option<SocketAddr>,
     build_executor: Option<String>,
+    deploy_heartbeat_secs: Option<u64>,
     log: Option<String>,
     log_json: Option<bool>,
 }
@@ -104,6 +109,9 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
     server.ssh_listen = args.ssh_listen.or(file.ssh_listen);
     if let Some(e) = args.build_executor.or(file.build_executor) {
         server.build_executor = e;
+    }
+    if let Some(s) = args.deploy_heartbeat_secs.or(file.deploy_heartbeat_secs) {
+        server.deploy_heartbeat = std::time::Duration::from_secs(s.max(1));
     }
     server.root_access_key = match (
         std::env::var("FERRY_ROOT_ACCESS_KEY_ID"),
