@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICES = {
     "codecommit": ("CodeCommit", "crates/ferry-commit/src/api/mod.rs"),
     "codebuild": ("CodeBuild", "crates/ferry-build/src/api.rs"),
-    "codedeploy": ("CodeDeploy", None),
+    "codedeploy": ("CodeDeploy", "crates/ferry-deploy/src/api.rs"),
     "codepipeline": ("CodePipeline", None),
     "codeartifact": ("CodeArtifact", None),
     "logs": ("Logs", "crates/ferry-companion/src/logs.rs"),

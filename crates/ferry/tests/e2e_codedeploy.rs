@@ -1,0 +1,30 @@
+//! CodeDeploy with real `ferry agent` hosts and the real clients against `ferry serve`
+//! (`tests/e2e/codedeploy_agents.py`): four agents in their own mount namespaces, rolling
+//! deployments under four configurations with a failing host, automatic rollback, stop with
+//! rollback, blue/green, impersonation refused, and `aws deploy push` / `create-deployment` /
+//! `wait deployment-successful` / `get-deployment-instance` — on SQLite and, when
+//! configured, PostgreSQL. Needs root (the agents' hosts are mount namespaces).
+
+mod common;
+
+use common::{Server, backends};
+
+#[test]
+fn agents_deploy_roll_back_and_answer_the_cli() {
+    assert!(
+        nix_is_root(),
+        "the CodeDeploy end-to-end test needs root to give each agent its own mount namespace"
+    );
+    for db in backends() {
+        let s = Server::start_with_env(db, &[("FERRY_DEPLOY_HEARTBEAT_SECS", "20")]);
+        let out = s.python("codedeploy_agents.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
