@@ -224,7 +224,7 @@ async fn acknowledge(
         .await
         .map_err(AwsError::internal)?
         .map_or_else(|| "Failed".to_owned(), |c| c.status);
-    svc.progress.notify_waiters();
+    svc.progressed();
     Ok(json!({"CommandStatus": status}))
 }
 
@@ -259,7 +259,7 @@ async fn complete(
         )
         .await
         .map_err(AwsError::internal)?;
-    svc.progress.notify_waiters();
+    svc.progressed();
     Ok(json!({}))
 }
 

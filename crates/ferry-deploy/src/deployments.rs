@@ -304,7 +304,7 @@ impl DeployApi {
             .await
             .map_err(internal)?;
         self.0.poke();
-        self.0.progress.notify_waiters();
+        self.0.progressed();
         Ok(StopDeploymentOutput {
             status: Some(StopStatus::Pending),
             status_message: Some(

@@ -102,6 +102,7 @@ impl DeployService {
     /// Takes one deployment from where the store says it stands to its end.
     async fn drive(self: &Arc<Self>, row: DeploymentRow, stop: CancellationToken) {
         let id = row.deployment_id.clone();
+        let mut changes = self.progress.subscribe();
         loop {
             let Ok(Some(row)) = self.store.deployment(&id).await else {
                 return;
@@ -115,7 +116,7 @@ impl DeployService {
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = self.progress.notified() => {}
+                _ = changes.changed() => {}
                 _ = tokio::time::sleep(TICK) => {}
             }
         }

@@ -43,8 +43,9 @@ pub struct DeployService {
     pub settings: DeploySettings,
     /// Wakes the scheduler (a deployment was created or stopped).
     pub(crate) wake: Notify,
-    /// Wakes the drivers (a command changed state).
-    pub(crate) progress: Notify,
+    /// Counts command state changes; drivers wake on every change, even one that happened
+    /// while they were busy.
+    pub(crate) progress: tokio::sync::watch::Sender<u64>,
     /// Agents waiting in PollHostCommand, by host ARN.
     hosts: Mutex<HashMap<String, Arc<Notify>>>,
     /// Deployments driven by this node.
@@ -61,7 +62,7 @@ impl DeployService {
             store,
             settings,
             wake: Notify::new(),
-            progress: Notify::new(),
+            progress: tokio::sync::watch::channel(0).0,
             hosts: Mutex::new(HashMap::new()),
             driving: Mutex::new(HashSet::new()),
         })
@@ -82,6 +83,11 @@ impl DeployService {
             .entry(host.to_owned())
             .or_default()
             .clone()
+    }
+
+    /// Tells the drivers that a command changed.
+    pub(crate) fn progressed(&self) {
+        self.progress.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     /// Tells a waiting agent of `host` that a command is there.
