@@ -15,15 +15,18 @@ pub mod appspec;
 pub mod bundle;
 mod cleanup;
 mod copy_plan;
+pub mod credentials;
 pub mod diagnostics;
 mod extract;
 mod fsutil;
 pub mod hooks;
+pub mod http;
 pub mod install;
 pub mod layout;
 pub mod lifecycle;
 mod permissions;
 mod script_log;
+pub mod sign;
 pub mod spec;
 mod yaml;
 
