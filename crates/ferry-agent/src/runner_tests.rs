@@ -703,7 +703,8 @@ async fn stopping_mid_command_reports_it_failed() {
     let mut script = Script::new(&spec_json(None))
         .command("c-1", "DownloadBundle")
         .command("c-2", "BeforeInstall");
-    script.object = Some((host.bundle("echo started\nsleep 30"), "e"));
+    // `exec`: the script's own process is the one a stop kills (its children would outlive it).
+    script.object = Some((host.bundle("echo started\nexec sleep 30"), "e"));
     script.stop_on = ("PostHostCommandUpdate", 1);
     let (fake, shutdown) = start(script).await;
     let runner = host.runner(&fake.endpoint, &[("env", "prod")]);
