@@ -1,7 +1,9 @@
 //! The `ferry` binary: `ferry serve` runs the server, `ferry admin ...` manages users, access
-//! keys and git credentials in a data dir's database.
+//! keys and git credentials in a data dir's database, `ferry agent` runs the deployment agent
+//! of a host (without any server code, on a single-threaded runtime).
 
 mod admin;
+mod agent;
 mod settings;
 
 use anyhow::Result;
@@ -24,16 +26,21 @@ enum Command {
     Serve(settings::ServeArgs),
     /// Manage users, access keys and git credentials.
     Admin(admin::AdminArgs),
+    /// Run the deployment agent of this host against a Ferry server.
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let server_runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Admin(args) => runtime.block_on(admin::run(args)),
+        Command::Serve(args) => server_runtime()?.block_on(serve(args)),
+        Command::Admin(args) => server_runtime()?.block_on(admin::run(args)),
+        Command::Agent(args) => agent::run(args),
     }
 }
 
