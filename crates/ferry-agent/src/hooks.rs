@@ -175,6 +175,8 @@ async fn run_script(
         )
     })?;
     let pid = child.id().and_then(|id| i32::try_from(id).ok());
+    // If this run is abandoned (the agent stops), the script's whole group goes with it.
+    let mut group_guard = GroupGuard(pid.map(Pid::from_raw));
     let (tx, mut lines) = mpsc::channel(64);
     let readers = [
         tokio::spawn(read_lines(
@@ -212,6 +214,7 @@ async fn run_script(
             End::TimedOut
         }
     };
+    group_guard.0 = None;
     for reader in readers {
         reader.abort();
     }
@@ -219,6 +222,17 @@ async fn run_script(
         emit(run, script, log, stream, line).await;
     }
     outcome(script, end)
+}
+
+/// Kills a script's process group when dropped while still armed.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    }
 }
 
 /// How a script's run ended.

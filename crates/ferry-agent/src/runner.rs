@@ -429,12 +429,18 @@ impl Runner {
                 r = self.client.poll_host_command(host) => r,
                 () = shutdown.wait() => return,
             };
-            let handled = match polled {
-                Ok(None) => Ok(()),
-                Ok(Some(command)) => self.handle(host, command, shutdown).await,
-                Err(e) => Err(e.into()),
+            let (handled, idle) = match polled {
+                Ok(None) => (Ok(()), true),
+                Ok(Some(command)) => (self.handle(host, command, shutdown).await, false),
+                Err(e) => (Err(e.into()), false),
             };
             let delay = match handled {
+                // After a command the next one is asked for at once; an empty answer that came
+                // back sooner than the server's long poll is spaced out.
+                Ok(()) if !idle => {
+                    backoff.reset();
+                    Duration::ZERO
+                }
                 Ok(()) => {
                     backoff.reset();
                     (started + self.config.min_poll_interval)

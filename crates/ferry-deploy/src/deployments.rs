@@ -558,15 +558,16 @@ pub(crate) async fn record_outcome(
     }
     // Automatic rollback.
     let rollback = info.auto_rollback_configuration.clone().unwrap_or_default();
-    let wants = rollback.enabled.unwrap_or(false) && {
-        let events = rollback.events.unwrap_or_default();
-        match status {
-            DeploymentStatus::Failed => events.contains(&AutoRollbackEvent::DeploymentFailure),
-            DeploymentStatus::Stopped => plan
-                .rollback_on_stop
-                .unwrap_or(events.contains(&AutoRollbackEvent::DeploymentStopOnRequest)),
-            _ => false,
-        }
+    let configured = |event: AutoRollbackEvent| {
+        rollback.enabled.unwrap_or(false) && rollback.events.iter().flatten().any(|e| *e == event)
+    };
+    let wants = match status {
+        DeploymentStatus::Failed => configured(AutoRollbackEvent::DeploymentFailure),
+        // StopDeployment's own switch wins over the configuration.
+        DeploymentStatus::Stopped => plan
+            .rollback_on_stop
+            .unwrap_or_else(|| configured(AutoRollbackEvent::DeploymentStopOnRequest)),
+        _ => false,
     };
     let is_rollback = info.creator == Some(DeploymentCreator::CodeDeployRollback);
     if wants && !is_rollback {
