@@ -22,6 +22,28 @@ fn agents_deploy_roll_back_and_answer_the_cli() {
     }
 }
 
+#[test]
+fn a_deployment_survives_a_server_restart_and_a_hostile_bundle_fails_cleanly() {
+    for db in backends() {
+        let mut s = Server::start(db);
+        let out = s.python("codedeploy_restart.py", &[("PHASE", "start")]);
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} missing: {out}"))
+                .to_owned()
+        };
+        let (agent, deployment) = (field("AGENT_PID="), field("DEPLOYMENT_ID="));
+        s.restart();
+        let out = s.python(
+            "codedeploy_restart.py",
+            &[("PHASE", "finish"), ("DEPLOYMENT_ID", &deployment)],
+        );
+        let _ = std::process::Command::new("kill").arg(&agent).status();
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
 fn nix_is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")

@@ -63,11 +63,20 @@ impl Server {
     }
 
     fn launch(dir: &Path, database_url: Option<String>, env: &[(&str, &str)]) -> Self {
+        Self::launch_at(dir, database_url, env, "127.0.0.1:0")
+    }
+
+    fn launch_at(
+        dir: &Path,
+        database_url: Option<String>,
+        env: &[(&str, &str)],
+        listen: &str,
+    ) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
         cmd.args([
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--ssh-listen",
             "127.0.0.1:0",
             "--data-dir",
@@ -138,11 +147,18 @@ impl Server {
         }
     }
 
-    /// Stops and starts again on the same data dir and database.
+    /// Stops and starts again on the same data dir, database and address (clients and
+    /// agents holding the URL reach the new process).
     pub fn restart(&mut self) {
         self.stop();
         let data = self._data.take();
-        let mut next = Self::start_on(&self.data_dir.clone(), self.database_url.clone());
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        let mut next = Self::launch_at(
+            &self.data_dir.clone(),
+            self.database_url.clone(),
+            &[],
+            &listen,
+        );
         next._data = data;
         std::mem::swap(self, &mut next);
         // `next` is now the stopped server; its temp dirs other than data are dropped.

@@ -1,0 +1,108 @@
+"""CodeDeploy across a server restart, and a hostile bundle, with one real `ferry agent` host.
+
+Phase `start` (PHASE=start): registers a host (its agent is started detached and keeps running across the
+phases; its pid is printed as AGENT_PID=), deploys a revision whose BeforeInstall sleeps, waits
+until the deployment is in progress, prints DEPLOYMENT_ID=. The test then restarts the server.
+Phase `finish` (PHASE=finish, DEPLOYMENT_ID=...): the same deployment ends Succeeded; then a bundle with an entry
+`../escaped.txt` fails DownloadBundle on the host and writes nothing outside the deployment
+directory.
+
+Run by crates/ferry/tests/e2e_codedeploy.rs. Exits non-zero on the first failed check."""
+
+import io
+import os
+import subprocess
+import time
+import zipfile
+
+import boto3
+
+from helpers import check, done
+
+URL = os.environ["FERRY_URL"]
+REGION = "us-east-1"
+cd = boto3.client("codedeploy", endpoint_url=URL, region_name=REGION)
+iam = boto3.client("iam", endpoint_url=URL, region_name=REGION)
+s3 = boto3.client("s3", endpoint_url=URL, region_name=REGION)
+ROOT = os.path.join(os.environ["FERRY_DATA_DIR"], "..", "agent-root")
+
+
+def zip_of(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+def revision(key, body):
+    etag = s3.put_object(Bucket="restart", Key=key, Body=body)["ETag"].strip('"')
+    return {"revisionType": "S3", "s3Location": {"bucket": "restart", "key": key, "bundleType": "zip", "eTag": etag}}
+
+
+def wait(dep_id, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            info = cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]
+        except Exception:  # the server may be restarting
+            time.sleep(0.2)
+            continue
+        if info["status"] in ("Succeeded", "Failed", "Stopped"):
+            return info
+        time.sleep(0.1)
+    raise AssertionError(f"{dep_id} did not finish")
+
+
+if os.environ["PHASE"] == "start":
+    user = iam.create_user(UserName="restart-host")["User"]
+    key = iam.create_access_key(UserName="restart-host")["AccessKey"]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
+               AWS_REGION=REGION, FERRY_LOG="warn")
+    os.makedirs(ROOT, exist_ok=True)
+    agent = subprocess.Popen([os.environ["FERRY_BIN"], "agent", "--endpoint", URL, "--name", "restart-host", "--root", ROOT,
+                              "--allow-root", ROOT, "--tag", "role=restart"], env=env, start_new_session=True,
+                             stdout=open(os.path.join(ROOT, "..", "agent.log"), "w"), stderr=subprocess.STDOUT)
+    print(f"AGENT_PID={agent.pid}")
+    deadline = time.time() + 30
+    while time.time() < deadline and not cd.list_on_premises_instances(registrationStatus="Registered")["instanceNames"]:
+        time.sleep(0.1)
+    s3.create_bucket(Bucket="restart")
+    cd.create_application(applicationName="restart")
+    cd.create_deployment_group(applicationName="restart", deploymentGroupName="g", serviceRoleArn="arn:aws:iam::123456789012:role/cd",
+                               onPremisesInstanceTagFilters=[{"Key": "role", "Value": "restart", "Type": "KEY_AND_VALUE"}])
+    body = zip_of([("appspec.yml", "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: slow.sh\n      timeout: 60\n", 0o100644),
+                   ("slow.sh", "#!/bin/sh\necho sleeping through the restart\nsleep 3\necho woke up\n", 0o100755)])
+    dep = cd.create_deployment(applicationName="restart", deploymentGroupName="g", revision=revision("slow.zip", body))["deploymentId"]
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        ids = cd.list_deployment_targets(deploymentId=dep)["targetIds"] if cd.get_deployment(deploymentId=dep)["deploymentInfo"]["status"] == "InProgress" else []
+        events = cd.batch_get_deployment_targets(deploymentId=dep, targetIds=ids)["deploymentTargets"] if ids else []
+        running = [e["lifecycleEventName"] for t in events for e in t["instanceTarget"]["lifecycleEvents"] if e["status"] == "InProgress"]
+        if running == ["BeforeInstall"]:
+            break
+        time.sleep(0.05)
+    check(running == ["BeforeInstall"], f"the slow hook is running before the restart: {running}")
+    print(f"DEPLOYMENT_ID={dep}")
+else:
+    dep = os.environ["DEPLOYMENT_ID"]
+    info = wait(dep)
+    check(info["status"] == "Succeeded", f"the deployment finished across the restart: {info['status']} {info.get('errorInformation')}")
+    summary = cd.get_deployment_instance(deploymentId=dep, instanceId="restart-host")["instanceSummary"]
+    events = {e["lifecycleEventName"]: e for e in summary["lifecycleEvents"]}
+    check(events["BeforeInstall"]["status"] == "Succeeded" and events["BeforeInstall"]["diagnostics"]["errorCode"] == "Success",
+          f"the hook that ran through the restart succeeded: {events['BeforeInstall']}")
+    check(events["ValidateService"]["status"] == "Succeeded", "and the events after it ran")
+    # A hostile bundle: an entry that climbs out of the archive.
+    body = zip_of([("appspec.yml", "version: 0.0\nos: linux\n", 0o100644), ("../escaped.txt", "gotcha", 0o100644)])
+    bad = wait(cd.create_deployment(applicationName="restart", deploymentGroupName="g", revision=revision("evil.zip", body))["deploymentId"])
+    check(bad["status"] == "Failed", f"the hostile bundle fails the deployment: {bad['status']}")
+    summary = cd.get_deployment_instance(deploymentId=bad["deploymentId"], instanceId="restart-host")["instanceSummary"]
+    events = {e["lifecycleEventName"]: e for e in summary["lifecycleEvents"]}
+    check(events["DownloadBundle"]["status"] == "Failed", f"it fails in DownloadBundle: {[(k, e['status']) for k, e in events.items()]}")
+    check(".." in events["DownloadBundle"]["diagnostics"]["message"], f"and says why: {events['DownloadBundle']['diagnostics']}")
+    escaped = [os.path.join(dirpath, f) for dirpath, _, files in os.walk(os.path.join(ROOT, "..")) for f in files if f == "escaped.txt"]
+    check(escaped == [], f"nothing was written outside: {escaped}")
+done()
