@@ -232,14 +232,12 @@ impl DeployService {
             .into_iter()
             .filter_map(|(_, _, doc)| serde_json::from_str(&doc).ok())
             .collect();
-        let commands = self.store.deployment_commands(&row.deployment_id).await?;
         let n = targets.len();
         let budget = health::budget(&plan.config, n).unwrap_or(1);
         let stopping = row.stop_requested;
         for t in targets.iter_mut() {
             if t.status == Some(TargetStatus::InProgress) {
-                self.move_target(row, info, plan, t, &commands, stopping)
-                    .await?;
+                self.move_target(row, info, plan, t, stopping).await?;
             }
         }
         // Start more targets while the budget allows.
@@ -264,8 +262,7 @@ impl DeployService {
                 break;
             };
             next.status = Some(TargetStatus::InProgress);
-            self.move_target(row, info, plan, next, &commands, stopping)
-                .await?;
+            self.move_target(row, info, plan, next, stopping).await?;
         }
         // Nothing running and nothing may start: the rest is skipped.
         let running = count(&targets, TargetStatus::InProgress);
@@ -325,10 +322,13 @@ impl DeployService {
         info: &DeploymentInfo,
         plan: &Plan,
         t: &mut InstanceTarget,
-        commands: &[CommandRow],
         stopping: bool,
     ) -> Result<(), ferry_store::StoreError> {
         let name = t.target_id.clone().unwrap_or_default();
+        let commands = self
+            .store
+            .target_commands(&row.deployment_id, &name)
+            .await?;
         let ignore_stop = info.ignore_application_stop_failures.unwrap_or(false);
         let mut dirty = false;
         loop {
@@ -361,10 +361,7 @@ impl DeployService {
                 dirty = true;
                 continue;
             }
-            let latest = commands
-                .iter()
-                .rev()
-                .find(|c| c.instance_name == name && c.command_name == event);
+            let latest = commands.iter().rev().find(|c| c.command_name == event);
             let command = match latest {
                 None if events[idx].status == Some(LifecycleEventStatus::Pending) => {
                     if stopping {

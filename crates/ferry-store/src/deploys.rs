@@ -827,6 +827,23 @@ impl Store {
         Ok(())
     }
 
+    /// The commands of one target of a deployment, oldest first.
+    pub async fn target_commands(
+        &self,
+        deployment: &str,
+        instance: &str,
+    ) -> Result<Vec<CommandRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COMMAND_COLUMNS} FROM cd_commands WHERE deployment_id = $1 AND instance_name = $2 \
+             ORDER BY created_ms, command_id"
+        ))
+        .bind(deployment)
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(command_of).collect())
+    }
+
     /// The commands of one deployment, oldest first.
     pub async fn deployment_commands(
         &self,
