@@ -26,7 +26,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from helpers import check, done
+from helpers import check, done, expect_error
 
 URL = os.environ["FERRY_URL"]
 BIN = os.environ["FERRY_BIN"]
@@ -269,6 +269,26 @@ try:
     check(live_version("host3") == "v4" and live_version("host4") == "v4" and live_version("host1") == "v1", "green hosts serve v4, blue ones keep v1")
     green = cd.list_deployment_targets(deploymentId=bg_id, targetFilters={"ServerInstanceLabel": ["Green"]})["targetIds"]
     check(sorted(green) == ["host3", "host4"], f"targets by label {green}")
+
+    # Blue/green that waits for ContinueDeployment before rerouting traffic.
+    cd.create_deployment_group(applicationName="shop", deploymentGroupName="bg-wait", serviceRoleArn=ROLE,
+                               deploymentConfigName="CodeDeployDefault.AllAtOnce",
+                               deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"},
+                               blueGreenDeploymentConfiguration={"terminateBlueInstancesOnDeploymentSuccess": {"action": "KEEP_ALIVE"},
+                                                                 "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}},
+                               onPremisesInstanceTagFilters=[{"Key": "color", "Value": "blue", "Type": "KEY_AND_VALUE"}])
+    wait_id = deploy("bg-wait", bundle("v6"), targetInstances={"tagFilters": [{"Key": "color", "Value": "green", "Type": "KEY_AND_VALUE"}]})
+    deadline = time.time() + 60
+    while time.time() < deadline and cd.get_deployment(deploymentId=wait_id)["deploymentInfo"]["status"] != "Ready":
+        time.sleep(0.1)
+    info = cd.get_deployment(deploymentId=wait_id)["deploymentInfo"]
+    check(info["status"] == "Ready" and info["deploymentOverview"]["Ready"] == 2, f"replacements ready, waiting: {info['status']} {info['deploymentOverview']}")
+    check(live_version("host3") == "v6" and live_version("host1") == "v1", "installed on the replacements only")
+    expect_error("DeploymentIsNotInReadyStateException", cd.continue_deployment, deploymentId=wait_id, deploymentWaitType="TERMINATION_WAIT")
+    cd.continue_deployment(deploymentId=wait_id, deploymentWaitType="READY_WAIT")
+    done_wait = wait(wait_id)
+    check(done_wait["status"] == "Succeeded", f"continued blue/green {done_wait['status']} {target_statuses(wait_id)}")
+    expect_error("DeploymentAlreadyCompletedException", cd.continue_deployment, deploymentId=wait_id, deploymentWaitType="READY_WAIT")
 
     # An agent cannot act for another host: host2's key asking for host1's commands is refused.
     other = iam.create_access_key(UserName="host2-agent")["AccessKey"]

@@ -265,6 +265,13 @@ impl CodeDeploy for DeployApi {
     ) -> Result<StopDeploymentOutput, AwsError> {
         self.stop_deployment_op(input).await
     }
+    async fn continue_deployment(
+        &self,
+        _ctx: &RequestContext,
+        input: ContinueDeploymentInput,
+    ) -> Result<(), AwsError> {
+        self.continue_deployment_op(input).await
+    }
     async fn list_deployment_targets(
         &self,
         _ctx: &RequestContext,

@@ -162,6 +162,8 @@ impl DeployApi {
             file_exists_behavior: input.file_exists_behavior,
             revision: Some(revision.clone()),
             rollback_on_stop: None,
+            continued: false,
+            ready_since_ms: None,
         };
         let row = DeploymentRow {
             deployment_id: id.clone(),
@@ -312,6 +314,53 @@ impl DeployApi {
                     .into(),
             ),
         })
+    }
+
+    pub(crate) async fn continue_deployment_op(
+        &self,
+        input: ContinueDeploymentInput,
+    ) -> Result<(), AwsError> {
+        let id = input.deployment_id.clone().unwrap_or_default();
+        let (info, row) = self.require_deployment(&id).await?;
+        if matches!(
+            info.status,
+            Some(
+                DeploymentStatus::Succeeded | DeploymentStatus::Failed | DeploymentStatus::Stopped
+            )
+        ) {
+            return Err(err(
+                "DeploymentAlreadyCompletedException",
+                format!("The deployment {id} has already completed."),
+            ));
+        }
+        let blue_green = info
+            .deployment_style
+            .as_ref()
+            .and_then(|s| s.deployment_type)
+            == Some(DeploymentType::BlueGreen);
+        if !blue_green {
+            return Err(err(
+                "UnsupportedActionForDeploymentTypeException",
+                "ContinueDeployment applies to blue/green deployments only.",
+            ));
+        }
+        if input.deployment_wait_type == Some(DeploymentWaitType::TerminationWait)
+            || info.status != Some(DeploymentStatus::Ready)
+        {
+            return Err(err(
+                "DeploymentIsNotInReadyStateException",
+                format!("The deployment {id} is not waiting in the Ready state."),
+            ));
+        }
+        let mut plan: Plan = serde_json::from_str(&row.settings).unwrap_or_default();
+        plan.continued = true;
+        self.0
+            .store
+            .set_deployment_settings(&id, &serde_json::to_string(&plan).unwrap_or_default())
+            .await
+            .map_err(internal)?;
+        self.0.progressed();
+        Ok(())
     }
 
     async fn target_docs(&self, id: &str) -> Result<Vec<InstanceTarget>, AwsError> {
@@ -602,6 +651,8 @@ pub(crate) async fn record_outcome(
                 let rb_plan = Plan {
                     revision: Some(revision),
                     rollback_on_stop: None,
+                    continued: false,
+                    ready_since_ms: None,
                     ..plan.clone()
                 };
                 svc.store

@@ -235,9 +235,20 @@ impl DeployService {
         let n = targets.len();
         let budget = health::budget(&plan.config, n).unwrap_or(1);
         let stopping = row.stop_requested;
+        // Blue/green with a ready wait: replacements stop before traffic until continued.
+        let wait_for_ready = info
+            .blue_green_deployment_configuration
+            .as_ref()
+            .and_then(|c| c.deployment_ready_option.as_ref())
+            .and_then(|o| o.action_on_timeout)
+            == Some(ferry_model::codedeploy::DeploymentReadyAction::StopDeployment);
+        let gate = wait_for_ready && !plan.continued;
         for t in targets.iter_mut() {
+            if t.status == Some(TargetStatus::Ready) && (!gate || stopping) {
+                t.status = Some(TargetStatus::InProgress);
+            }
             if t.status == Some(TargetStatus::InProgress) {
-                self.move_target(row, info, plan, t, stopping).await?;
+                self.move_target(row, info, plan, t, stopping, gate).await?;
             }
         }
         // Start more targets while the budget allows.
@@ -262,7 +273,8 @@ impl DeployService {
                 break;
             };
             next.status = Some(TargetStatus::InProgress);
-            self.move_target(row, info, plan, next, stopping).await?;
+            self.move_target(row, info, plan, next, stopping, gate)
+                .await?;
         }
         // Nothing running and nothing may start: the rest is skipped.
         let running = count(&targets, TargetStatus::InProgress);
@@ -278,12 +290,56 @@ impl DeployService {
             }
         }
         let overview = overview_of(&targets);
-        let changed = info.deployment_overview.as_ref() != Some(&overview);
+        let mut changed = info.deployment_overview.as_ref() != Some(&overview);
         info.deployment_overview = Some(overview);
+        // Every replacement is ready and nothing else runs: the deployment waits.
+        let ready = count(&targets, TargetStatus::Ready);
+        let waiting =
+            gate && !stopping && ready > 0 && count(&targets, TargetStatus::InProgress) == 0;
+        let status_now = if waiting {
+            DeploymentStatus::Ready
+        } else {
+            DeploymentStatus::InProgress
+        };
+        if info.status != Some(status_now) {
+            info.status = Some(status_now);
+            changed = true;
+        }
+        if waiting {
+            let since = match plan.ready_since_ms {
+                Some(ms) => ms,
+                None => {
+                    let mut p = plan.clone();
+                    p.ready_since_ms = Some(now().millis());
+                    self.store
+                        .set_deployment_settings(
+                            &row.deployment_id,
+                            &serde_json::to_string(&p).unwrap_or_default(),
+                        )
+                        .await?;
+                    now().millis()
+                }
+            };
+            let minutes = info
+                .blue_green_deployment_configuration
+                .as_ref()
+                .and_then(|c| c.deployment_ready_option.as_ref())
+                .and_then(|o| o.wait_time_in_minutes)
+                .unwrap_or(0)
+                .max(0) as i64;
+            if now().millis() - since >= minutes * 60_000 {
+                // Nobody continued in time: the deployment stops.
+                self.store
+                    .request_deployment_stop(&row.deployment_id, &row.settings)
+                    .await?;
+            }
+        }
         if targets.iter().any(|t| {
             matches!(
                 t.status,
-                Some(TargetStatus::Pending) | Some(TargetStatus::InProgress)
+                Some(TargetStatus::Pending)
+                    | Some(TargetStatus::InProgress)
+                    | Some(TargetStatus::Ready)
             )
         }) {
             if changed {
@@ -323,6 +379,7 @@ impl DeployService {
         plan: &Plan,
         t: &mut InstanceTarget,
         stopping: bool,
+        gate: bool,
     ) -> Result<(), ferry_store::StoreError> {
         let name = t.target_id.clone().unwrap_or_default();
         let commands = self
@@ -360,6 +417,17 @@ impl DeployService {
                 e.status = Some(LifecycleEventStatus::Succeeded);
                 dirty = true;
                 continue;
+            }
+            if gate
+                && !stopping
+                && event == "BeforeAllowTraffic"
+                && t.instance_label == Some(ferry_model::codedeploy::TargetLabel::Green)
+                && events[idx].status == Some(LifecycleEventStatus::Pending)
+            {
+                // Installed and validated; traffic waits for ContinueDeployment.
+                t.status = Some(TargetStatus::Ready);
+                dirty = true;
+                break;
             }
             let latest = commands.iter().rev().find(|c| c.command_name == event);
             let command = match latest {

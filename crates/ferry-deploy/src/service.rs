@@ -35,6 +35,12 @@ pub struct Plan {
     pub revision: Option<RevisionLocation>,
     /// Whether a stop asked for an automatic rollback.
     pub rollback_on_stop: Option<bool>,
+    /// Blue/green with a ready wait: ContinueDeployment was called.
+    #[serde(default)]
+    pub continued: bool,
+    /// Blue/green with a ready wait: when the replacement instances became ready.
+    #[serde(default)]
+    pub ready_since_ms: Option<i64>,
 }
 
 /// The CodeDeploy service.

@@ -562,6 +562,20 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a deployment's engine settings.
+    pub async fn set_deployment_settings(
+        &self,
+        id: &str,
+        settings: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cd_deployments SET settings = $1 WHERE deployment_id = $2")
+            .bind(settings)
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
+
     /// Asks a deployment to stop (with the stop settings merged by the caller).
     pub async fn request_deployment_stop(
         &self,
