@@ -103,6 +103,20 @@ else:
     events = {e["lifecycleEventName"]: e for e in summary["lifecycleEvents"]}
     check(events["DownloadBundle"]["status"] == "Failed", f"it fails in DownloadBundle: {[(k, e['status']) for k, e in events.items()]}")
     check(".." in events["DownloadBundle"]["diagnostics"]["message"], f"and says why: {events['DownloadBundle']['diagnostics']}")
+    # An appspec of the wrong version fails the host with a clear message.
+    body = zip_of([("appspec.yml", "version: 1.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: x.sh\n", 0o100644),
+                   ("x.sh", "#!/bin/sh\necho should not run\n", 0o100755)])
+    wrong = wait(cd.create_deployment(applicationName="restart", deploymentGroupName="g", revision=revision("v1.zip", body))["deploymentId"])
+    summary = cd.get_deployment_instance(deploymentId=wrong["deploymentId"], instanceId="restart-host")["instanceSummary"]
+    failed = [(e["lifecycleEventName"], e["diagnostics"]["message"]) for e in summary["lifecycleEvents"] if e["status"] == "Failed"]
+    check(wrong["status"] == "Failed" and len(failed) == 1 and "version" in failed[0][1], f"a wrong appspec version is refused: {failed}")
+    # A hook script that is not in the bundle.
+    body = zip_of([("appspec.yml", "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: missing.sh\n", 0o100644)])
+    missing = wait(cd.create_deployment(applicationName="restart", deploymentGroupName="g", revision=revision("missing.zip", body))["deploymentId"])
+    summary = cd.get_deployment_instance(deploymentId=missing["deploymentId"], instanceId="restart-host")["instanceSummary"]
+    events = {e["lifecycleEventName"]: e for e in summary["lifecycleEvents"]}
+    check(events["AfterInstall"]["status"] == "Failed" and events["AfterInstall"]["diagnostics"]["errorCode"] == "ScriptMissing",
+          f"a missing script is ScriptMissing: {events['AfterInstall']}")
     escaped = [os.path.join(dirpath, f) for dirpath, _, files in os.walk(os.path.join(ROOT, "..")) for f in files if f == "escaped.txt"]
     check(escaped == [], f"nothing was written outside: {escaped}")
 done()
