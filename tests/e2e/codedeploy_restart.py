@@ -17,7 +17,7 @@ import zipfile
 
 import boto3
 
-from helpers import check, done
+from helpers import check, done, expect_error, git
 
 URL = os.environ["FERRY_URL"]
 REGION = "us-east-1"
@@ -117,6 +117,31 @@ else:
     events = {e["lifecycleEventName"]: e for e in summary["lifecycleEvents"]}
     check(events["AfterInstall"]["status"] == "Failed" and events["AfterInstall"]["diagnostics"]["errorCode"] == "ScriptMissing",
           f"a missing script is ScriptMissing: {events['AfterInstall']}")
+    # A commit of a Ferry repository as the revision (a GitHub location without an owner).
+    url = boto3.client("codecommit", endpoint_url=URL, region_name=REGION).create_repository(repositoryName="deploy-src")["repositoryMetadata"]["cloneUrlHttp"]
+    src = os.path.join(ROOT, "..", "src-work")
+    git("clone", "-q", url, src)
+    os.makedirs(os.path.join(src, "hooks"), exist_ok=True)
+    with open(os.path.join(src, "appspec.yml"), "w") as f:
+        f.write("version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: hooks/after.sh\n")
+    marker = os.path.abspath(os.path.join(ROOT, "..", "from-codecommit.txt"))
+    with open(os.path.join(src, "hooks", "after.sh"), "w") as f:
+        f.write(f"#!/bin/sh\necho \"$DEPLOYMENT_ID\" > {marker}\n")
+    os.chmod(os.path.join(src, "hooks", "after.sh"), 0o755)
+    git("add", ".", cwd=src)
+    git("commit", "-q", "-m", "deployable", cwd=src)
+    git("push", "-q", "origin", "HEAD:main", cwd=src)
+    sha = git("rev-parse", "HEAD", cwd=src).strip()
+    from_repo = cd.create_deployment(applicationName="restart", deploymentGroupName="g",
+                                     revision={"revisionType": "GitHub", "gitHubLocation": {"repository": "deploy-src", "commitId": sha[:10]}})["deploymentId"]
+    info = wait(from_repo)
+    check(info["status"] == "Succeeded", f"a CodeCommit commit deploys: {info['status']} {info.get('errorInformation')}")
+    check(info["revision"]["gitHubLocation"] == {"repository": "deploy-src", "commitId": sha}, f"the revision names the full commit: {info['revision']}")
+    check(open(marker).read().strip() == from_repo, "its hook ran on the host")
+    expect_error("RevisionDoesNotExistException", cd.create_deployment, applicationName="restart", deploymentGroupName="g",
+                 revision={"revisionType": "GitHub", "gitHubLocation": {"repository": "deploy-src", "commitId": "0" * 40}})
+    expect_error("NotImplementedException", cd.create_deployment, applicationName="restart", deploymentGroupName="g",
+                 revision={"revisionType": "GitHub", "gitHubLocation": {"repository": "octo/app", "commitId": sha}})
     escaped = [os.path.join(dirpath, f) for dirpath, _, files in os.walk(os.path.join(ROOT, "..")) for f in files if f == "escaped.txt"]
     check(escaped == [], f"nothing was written outside: {escaped}")
 done()

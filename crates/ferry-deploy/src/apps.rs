@@ -77,6 +77,17 @@ pub(crate) fn revision_key(r: &RevisionLocation) -> Result<String, AwsError> {
                 s3.e_tag.as_deref().unwrap_or("").trim_matches('"')
             ))
         }
+        Some(RevisionLocationType::GitHub) => match crate::codecommit::local_repository(r) {
+            Some((repo, commit)) if !commit.is_empty() => Ok(format!("git\n{repo}\n{commit}")),
+            Some(_) => Err(err(
+                "InvalidRevisionException",
+                "The revision's commitId is missing.",
+            )),
+            None => Err(AwsError::new(
+                "NotImplementedException",
+                "GitHub revisions are not implemented by Ferry; name a Ferry repository (no owner) or use an S3 revision.",
+            )),
+        },
         Some(other) => Err(AwsError::new(
             "NotImplementedException",
             format!("{other:?} revisions are not implemented by Ferry; use an S3 revision."),
@@ -785,13 +796,13 @@ impl DeployApi {
                 "The description is too long.",
             ));
         }
-        self.touch_revision(
-            &input.application_name,
-            &input.revision,
-            input.description,
-            None,
-        )
-        .await
+        let revision = if crate::codecommit::local_repository(&input.revision).is_some() {
+            crate::codecommit::prepare(&self.0, &input.revision).await?
+        } else {
+            input.revision
+        };
+        self.touch_revision(&input.application_name, &revision, input.description, None)
+            .await
     }
 
     pub(crate) async fn get_application_revision_op(

@@ -74,7 +74,7 @@ impl DeployApi {
         let group = self
             .require_group(&input.application_name, &group_name)
             .await?;
-        let revision = input
+        let mut revision = input
             .revision
             .clone()
             .or_else(|| group.target_revision.clone())
@@ -85,6 +85,9 @@ impl DeployApi {
                 )
             })?;
         crate::apps::revision_key(&revision)?;
+        if crate::codecommit::local_repository(&revision).is_some() {
+            revision = crate::codecommit::prepare(&self.0, &revision).await?;
+        }
         if input.description.as_ref().is_some_and(|d| d.len() > 256) {
             return Err(err(
                 "DescriptionTooLongException",

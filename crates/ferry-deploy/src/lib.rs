@@ -2,10 +2,12 @@
 //! it routes to), the deployment engine (`engine.rs`), the command plane agents talk to
 //! (`commands.rs`) and the deployment specification they receive (`spec.rs`), with the
 //! health arithmetic (`health.rs`), instance selection by tags (`selection.rs`) and the
-//! lifecycle event lists (`events.rs`).
+//! lifecycle event lists (`events.rs`), and commits of Ferry's repositories as revisions
+//! (`codecommit.rs`).
 
 pub mod api;
 mod apps;
+pub mod codecommit;
 pub mod commands;
 mod deployments;
 pub mod engine;

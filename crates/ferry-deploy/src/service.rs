@@ -46,6 +46,10 @@ pub struct Plan {
 /// The CodeDeploy service.
 pub struct DeployService {
     pub store: Store,
+    /// Ferry's repositories (CodeCommit commits as revisions).
+    pub commit: Arc<ferry_commit::CommitService>,
+    /// Ferry's S3 (bundles of CodeCommit revisions are kept there).
+    pub s3: ferry_s3::S3,
     pub settings: DeploySettings,
     /// Wakes the scheduler (a deployment was created or stopped).
     pub(crate) wake: Notify,
@@ -63,9 +67,16 @@ pub(crate) fn now() -> Timestamp {
 }
 
 impl DeployService {
-    pub fn new(store: Store, settings: DeploySettings) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        commit: Arc<ferry_commit::CommitService>,
+        s3: ferry_s3::S3,
+        settings: DeploySettings,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
+            commit,
+            s3,
             settings,
             wake: Notify::new(),
             progress: tokio::sync::watch::channel(0).0,

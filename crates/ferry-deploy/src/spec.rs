@@ -18,11 +18,24 @@ pub async fn for_deployment(svc: &DeployService, id: &str) -> Result<Option<Stri
     };
     let info: DeploymentInfo = serde_json::from_str(&row.document).map_err(AwsError::internal)?;
     let plan: Plan = serde_json::from_str(&row.settings).unwrap_or_default();
-    let s3 = info
+    let s3 = match info
         .revision
         .as_ref()
-        .and_then(|r| r.s3_location.clone())
-        .unwrap_or_default();
+        .and_then(crate::codecommit::local_repository)
+    {
+        // A Ferry repository's commit: its tar bundle in Ferry's S3.
+        Some((repo, commit)) => ferry_model::codedeploy::S3Location {
+            bucket: Some(crate::codecommit::bucket(svc)),
+            key: Some(crate::codecommit::key(repo, commit)),
+            bundle_type: Some(BundleType::Tar),
+            ..Default::default()
+        },
+        None => info
+            .revision
+            .as_ref()
+            .and_then(|r| r.s3_location.clone())
+            .unwrap_or_default(),
+    };
     let bundle_type = match s3.bundle_type {
         Some(BundleType::Tar) => ferry_agent::bundle::BundleType::Tar,
         Some(BundleType::Tgz) => ferry_agent::bundle::BundleType::Tgz,

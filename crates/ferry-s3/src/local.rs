@@ -22,6 +22,26 @@ pub struct Stored {
 }
 
 impl S3 {
+    /// Creates a bucket for a service's own objects unless it exists.
+    pub async fn ensure_bucket(
+        &self,
+        name: &str,
+        region: &str,
+        owner_arn: &str,
+    ) -> Result<(), S3Error> {
+        let bucket = ferry_store::s3::Bucket {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            owner_arn: owner_arn.to_owned(),
+            versioning: String::new(),
+            created_ms: time::now_ms(),
+        };
+        match self.store.create_bucket(&bucket).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Stores the file at `path` as `bucket`/`key`, with a content type and user metadata
     /// (`x-amz-meta-<name>`), as a new version of the key.
     pub async fn put_local_file(

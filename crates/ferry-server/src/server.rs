@@ -144,6 +144,8 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
     );
     let deploy_service = ferry_deploy::service::DeployService::new(
         store.clone(),
+        commit.clone(),
+        s3.clone(),
         ferry_deploy::service::DeploySettings {
             region: config.region.clone(),
             account_id: init.account_id.clone(),
