@@ -44,6 +44,15 @@ fn a_deployment_survives_a_server_restart_and_a_hostile_bundle_fails_cleanly() {
     }
 }
 
+#[test]
+fn a_silent_agent_fails_its_instance_within_the_heartbeat_window() {
+    for db in backends() {
+        let s = Server::start_with_env(db, &[("FERRY_DEPLOY_HEARTBEAT_SECS", "2")]);
+        let out = s.python("codedeploy_dead_agent.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
 fn nix_is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
