@@ -293,6 +293,9 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             return Ok(());
         }
     };
+    if spec.run_as.is_some() {
+        run.say("run-as is not supported by the local executor; commands run as the Ferry server's user.").await;
+    }
     let shell = ShellState::new(
         spec.env.shell.as_deref(),
         run.src.clone(),
