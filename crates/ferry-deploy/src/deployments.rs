@@ -125,14 +125,7 @@ impl DeployApi {
             revision: Some(revision.clone()),
             status: Some(DeploymentStatus::Created),
             create_time: Some(now()),
-            deployment_overview: Some(DeploymentOverview {
-                pending: Some(0),
-                in_progress: Some(0),
-                succeeded: Some(0),
-                failed: Some(0),
-                skipped: Some(0),
-                ready: Some(0),
-            }),
+            deployment_overview: Some(crate::engine::zero_overview()),
             description: input.description.clone(),
             creator: Some(DeploymentCreator::User),
             ignore_application_stop_failures: Some(
@@ -637,14 +630,7 @@ pub(crate) async fn record_outcome(
                     previous_revision: info.revision.clone(),
                     revision: Some(revision.clone()),
                     description: None,
-                    deployment_overview: Some(DeploymentOverview {
-                        pending: Some(0),
-                        in_progress: Some(0),
-                        succeeded: Some(0),
-                        failed: Some(0),
-                        skipped: Some(0),
-                        ready: Some(0),
-                    }),
+                    deployment_overview: Some(crate::engine::zero_overview()),
                     rollback_info: Some(RollbackInfo {
                         rollback_triggering_deployment_id: Some(row.deployment_id.clone()),
                         ..Default::default()

@@ -642,7 +642,8 @@ fn count(targets: &[InstanceTarget], status: TargetStatus) -> usize {
     targets.iter().filter(|t| t.status == Some(status)).count()
 }
 
-fn zero_overview() -> DeploymentOverview {
+/// An overview with every count at zero.
+pub(crate) fn zero_overview() -> DeploymentOverview {
     DeploymentOverview {
         pending: Some(0),
         in_progress: Some(0),

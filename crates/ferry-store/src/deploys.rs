@@ -592,18 +592,6 @@ impl Store {
         Ok(())
     }
 
-    /// The active deployment of a group other than `except`, if any.
-    pub async fn active_deployment(
-        &self,
-        app: &str,
-        group: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let id = active_in(&mut tx, app, group).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     /// Claims up to `limit` deployments this node may drive: not finished, unleased or with an
     /// expired lease, and (for ones not started) the oldest of their group with no other
     /// deployment of the group in progress.
@@ -853,20 +841,6 @@ impl Store {
         ))
         .bind(deployment)
         .bind(instance)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(command_of).collect())
-    }
-
-    /// The commands of one deployment, oldest first.
-    pub async fn deployment_commands(
-        &self,
-        deployment: &str,
-    ) -> Result<Vec<CommandRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COMMAND_COLUMNS} FROM cd_commands WHERE deployment_id = $1 ORDER BY created_ms, command_id"
-        ))
-        .bind(deployment)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(command_of).collect())
