@@ -248,7 +248,7 @@ impl DeployService {
                 t.status = Some(TargetStatus::InProgress);
             }
             if t.status == Some(TargetStatus::InProgress) {
-                self.move_target(row, info, plan, t, stopping, gate).await?;
+                self.move_target(row, info, t, stopping, gate).await?;
             }
         }
         // Start more targets while the budget allows.
@@ -273,8 +273,7 @@ impl DeployService {
                 break;
             };
             next.status = Some(TargetStatus::InProgress);
-            self.move_target(row, info, plan, next, stopping, gate)
-                .await?;
+            self.move_target(row, info, next, stopping, gate).await?;
         }
         // Nothing running and nothing may start: the rest is skipped.
         let running = count(&targets, TargetStatus::InProgress);
@@ -376,7 +375,6 @@ impl DeployService {
         self: &Arc<Self>,
         row: &DeploymentRow,
         info: &DeploymentInfo,
-        plan: &Plan,
         t: &mut InstanceTarget,
         stopping: bool,
         gate: bool,
@@ -528,7 +526,6 @@ impl DeployService {
                 }
             }
         }
-        let _ = plan;
         if dirty {
             t.last_updated_at = Some(now());
             self.save_target(t).await?;
