@@ -673,7 +673,7 @@ fn now_secs() -> i64 {
 
 /// A JSON 1.1 error answer: the exception name from `__type` (without a `namespace#` prefix or
 /// a `:detail` suffix), the message from `message` or `Message`.
-fn json_error(operation: &'static str, status: u16, body: &[u8]) -> ClientError {
+pub(crate) fn json_error(operation: &'static str, status: u16, body: &[u8]) -> ClientError {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |name: &str| {
         parsed

@@ -19,6 +19,7 @@
 //! - [`sign`]: SigV4 signing, with `ferry_wire`'s canonical request;
 //! - [`http`]: a minimal HTTP/1.1 client (hyper, rustls for https);
 //! - [`client`]: STS, CodeDeploy registration, the command plane and S3 `GetObject`, typed;
+//! - [`enrol`]: registration with a token, and the credentials it bought;
 //! - [`runner`]: the agent loop (registration, polling, heartbeats, tracking file).
 
 pub mod appspec;
@@ -28,6 +29,7 @@ pub mod client;
 mod copy_plan;
 pub mod credentials;
 pub mod diagnostics;
+pub mod enrol;
 mod extract;
 mod fsutil;
 pub mod hooks;

@@ -352,10 +352,10 @@ impl CodeDeploy for DeployApi {
     }
     async fn register_on_premises_instance(
         &self,
-        ctx: &RequestContext,
+        _ctx: &RequestContext,
         input: RegisterOnPremisesInstanceInput,
     ) -> Result<(), AwsError> {
-        self.register_instance_op(ctx, input).await
+        self.register_instance_op(input).await
     }
     async fn deregister_on_premises_instance(
         &self,

@@ -4,13 +4,13 @@
 use ferry_model::codedeploy::*;
 use ferry_store::StoreError;
 use ferry_store::deploys::InstanceRow;
-use ferry_wire::{AwsError, RequestContext};
+use ferry_wire::AwsError;
 
 use crate::api::{DeployApi, err, internal, page};
 use crate::selection::{Filter, Selection};
 use crate::service::now;
 
-fn check_instance_name(name: &str) -> Result<(), AwsError> {
+pub(crate) fn check_instance_name(name: &str) -> Result<(), AwsError> {
     if name.is_empty() {
         return Err(err(
             "InstanceNameRequiredException",
@@ -47,7 +47,6 @@ impl DeployApi {
 
     pub(crate) async fn register_instance_op(
         &self,
-        _ctx: &RequestContext,
         input: RegisterOnPremisesInstanceInput,
     ) -> Result<(), AwsError> {
         check_instance_name(&input.instance_name)?;

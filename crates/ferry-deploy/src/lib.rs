@@ -11,6 +11,7 @@ pub mod codecommit;
 pub mod commands;
 mod deployments;
 pub mod engine;
+pub mod enrolment;
 pub mod events;
 pub mod health;
 mod instances;

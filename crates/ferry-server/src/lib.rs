@@ -3,6 +3,7 @@
 //! and hands it to the service adapters: the JSON 1.1 and REST-JSON dispatchers generated in
 //! `ferry-model`, and the git smart-HTTP transport of `ferry-commit`.
 
+pub mod agent_register;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -237,6 +237,10 @@ pub fn router(state: SharedState) -> Router {
                 },
             ),
         )
+        .route(
+            ferry_deploy::enrolment::REGISTER_PATH,
+            axum::routing::post(crate::agent_register::handle),
+        )
         .route("/v1/repos/{*rest}", any(git_http::handle))
         .fallback(api::handle)
         .layer(axum::middleware::from_fn_with_state(

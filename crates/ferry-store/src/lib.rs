@@ -7,6 +7,7 @@
 //! milliseconds; booleans are `BIGINT` 0/1; placeholders are `$1, $2, ...` numbered in order of
 //! first appearance (SQLite binds them by that order).
 
+pub mod agent_tokens;
 pub mod approvals;
 pub mod blob;
 pub mod builds;

@@ -227,3 +227,25 @@ async fn repositories_crud_rename_and_pagination() {
         assert!(store.delete_repository("b").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn agent_tokens_are_spent_refunded_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in testing::stores(dir.path()).await.unwrap() {
+        let token = store.create_agent_token(60_000, 2).await.unwrap();
+        assert!(token.starts_with(ferry_store::agent_tokens::TOKEN_PREFIX));
+        assert!(store.spend_agent_token(&token).await.unwrap());
+        assert!(store.spend_agent_token(&token).await.unwrap());
+        assert!(!store.spend_agent_token(&token).await.unwrap());
+        store.refund_agent_token(&token).await.unwrap();
+        assert_eq!(
+            store.agent_token(&token).await.unwrap().unwrap().uses_left,
+            1
+        );
+        assert!(!store.spend_agent_token("ferryreg-unknown").await.unwrap());
+        let expired = store.create_agent_token(-1, 5).await.unwrap();
+        assert!(!store.spend_agent_token(&expired).await.unwrap());
+        assert_eq!(store.revoke_agent_tokens().await.unwrap(), 2);
+        assert!(!store.spend_agent_token(&token).await.unwrap());
+    }
+}

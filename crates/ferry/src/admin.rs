@@ -32,6 +32,18 @@ enum AdminCommand {
     CreateAccessKey { user: String },
     /// Create HTTPS git credentials (user name and password) for a user.
     CreateGitCredential { user: String },
+    /// Mint a token with which `ferry agent --registration-token` registers a host (it gets an
+    /// IAM user `codedeploy-<name>` and an access key of its own); prints the token once.
+    CreateAgentToken {
+        /// How long the token can be used, in hours.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+        ttl_hours: u32,
+        /// How many hosts may register with it.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        uses: u32,
+    },
+    /// Revoke every agent registration token (hosts already registered keep their keys).
+    RevokeAgentTokens,
     /// Print the key that signs repository trigger deliveries (X-Ferry-Signature-256).
     TriggerSecret,
     /// Register an SSH public key (OpenSSH format, from a file) for git over SSH; prints its key id.
@@ -101,6 +113,17 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                     .await
                     .with_context(|| format!("user {user}"))?
             );
+        }
+        AdminCommand::CreateAgentToken { ttl_hours, uses } => {
+            let ttl_ms = i64::from(ttl_hours) * 3_600_000;
+            println!(
+                "{}",
+                store.create_agent_token(ttl_ms, i64::from(uses)).await?
+            );
+        }
+        AdminCommand::RevokeAgentTokens => {
+            let gone = store.revoke_agent_tokens().await?;
+            println!("{gone} token(s) revoked");
         }
         AdminCommand::TriggerSecret => {
             println!("{}", store.installation_secret("trigger-signing").await?);

@@ -3,7 +3,8 @@
 //! server hands it (see `ferry_agent::runner`). No server code runs here: the agent has its own
 //! single-threaded runtime and signs its requests with the AWS credentials of the environment
 //! (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, or `AWS_PROFILE` in the
-//! shared credentials file) for the region `AWS_REGION` (default us-east-1).
+//! shared credentials file) for the region `AWS_REGION` (default us-east-1), or with the key
+//! a registration token bought (`--registration-token`, see `ferry_agent::enrol`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,9 +13,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use ferry_agent::Agent;
 use ferry_agent::client::{Client, ClientConfig, Tag};
-use ferry_agent::credentials;
 use ferry_agent::http::Endpoint;
 use ferry_agent::runner::{Runner, RunnerConfig, Shutdown};
+use ferry_agent::{credentials, enrol};
 
 /// The shortest read timeout accepted: the server holds a poll open for about 20 s.
 const MIN_POLL_TIMEOUT_SECS: u64 = 25;
@@ -35,6 +36,11 @@ pub struct AgentArgs {
     /// commas in tags). The instance ends up with exactly these tags.
     #[arg(long = "tag", env = "FERRY_AGENT_TAGS", value_delimiter = ',', value_parser = parse_tag)]
     pub tags: Vec<Tag>,
+    /// A token from `ferry admin create-agent-token`: on its first start the agent registers
+    /// with it and keeps the access key it gets in <root>/agent-credentials; later starts use
+    /// that key. Without a token the agent signs with the AWS credentials of the environment.
+    #[arg(long, env = "FERRY_AGENT_REGISTRATION_TOKEN", hide_env_values = true)]
+    pub registration_token: Option<String>,
     /// A directory appspec `files` may be installed under; repeat for more (default: /).
     #[arg(
         long = "allow-root",
@@ -82,6 +88,7 @@ struct Prepared {
     root: PathBuf,
     allow_roots: Vec<PathBuf>,
     config: RunnerConfig,
+    registration_token: Option<String>,
     max_revisions: usize,
     timeout: Duration,
 }
@@ -110,6 +117,7 @@ fn prepare(args: AgentArgs) -> Result<Prepared> {
             .map(|p| absolute(p))
             .collect::<Result<_>>()?,
         config,
+        registration_token: args.registration_token.filter(|t| !t.trim().is_empty()),
         max_revisions: usize::try_from(args.max_revisions).unwrap_or(usize::MAX),
         timeout: Duration::from_secs(args.poll_timeout_secs),
     })
@@ -127,9 +135,9 @@ pub fn run(args: AgentArgs) -> Result<()> {
 }
 
 async fn run_agent(p: Prepared) -> Result<()> {
-    let credentials = credentials::from_env()?;
-    let region = credentials::region_from_env();
     std::fs::create_dir_all(&p.root).with_context(|| format!("creating {}", p.root.display()))?;
+    let credentials = agent_credentials(&p).await?;
+    let region = credentials::region_from_env();
     let client = Client::new(ClientConfig {
         endpoint: p.endpoint,
         credentials,
@@ -152,6 +160,34 @@ async fn run_agent(p: Prepared) -> Result<()> {
     });
     runner.run(shutdown).await?;
     Ok(())
+}
+
+/// The key the agent signs with: the one a token bought on an earlier start, else a new one
+/// bought with `--registration-token`, else the environment's.
+async fn agent_credentials(p: &Prepared) -> Result<credentials::Credentials> {
+    if let Some(kept) = enrol::stored(&p.root)? {
+        tracing::info!(
+            file = enrol::CREDENTIALS_FILE,
+            "signing with the key registered earlier"
+        );
+        return Ok(kept);
+    }
+    match &p.registration_token {
+        Some(token) => {
+            let bought = enrol::register(
+                &p.endpoint,
+                p.timeout,
+                token,
+                &p.config.instance_name,
+                &p.root,
+            )
+            .await
+            .context("registering with the token")?;
+            tracing::info!(instance = %p.config.instance_name, "registered with the token");
+            Ok(bought)
+        }
+        None => Ok(credentials::from_env()?),
+    }
 }
 
 #[cfg(test)]

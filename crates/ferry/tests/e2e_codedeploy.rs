@@ -53,6 +53,15 @@ fn a_silent_agent_fails_its_instance_within_the_heartbeat_window() {
     }
 }
 
+#[test]
+fn an_agent_registers_with_a_token_and_keeps_its_key() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codedeploy_token.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
 fn nix_is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
