@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// Where git over SSH listens (off unless set), e.g. 127.0.0.1:4522.
     #[arg(long, env = "FERRY_SSH_LISTEN")]
     pub ssh_listen: Option<SocketAddr>,
-    /// Where builds run: local (default) or fake (commands are only pretended, for tests).
+    /// Where builds run: local (default), docker (a container of the project's image, engine at
+    /// DOCKER_HOST) or fake (commands are only pretended, for tests).
     #[arg(long, env = "FERRY_BUILD_EXECUTOR")]
     pub build_executor: Option<String>,
     /// Seconds an agent owing a deployment command may stay silent before its instance fails

@@ -27,6 +27,16 @@ fn the_fake_executor_runs_the_build_life_cycle_without_processes() {
     }
 }
 
+/// Needs a Docker-compatible engine at `DOCKER_HOST` (`.ci/run` starts Podman's service).
+#[test]
+fn the_docker_executor_runs_builds_in_the_projects_image() {
+    for db in backends() {
+        let s = Server::start_with_env(db, &[("FERRY_BUILD_EXECUTOR", "docker")]);
+        let out = s.python("codebuild_docker.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
 #[test]
 fn real_world_buildspecs_pytest_npm_and_maven() {
     for db in backends() {

@@ -16,6 +16,8 @@
 //! Source download, caches, reports and artifacts are handled by the runner on the workspace
 //! itself, so an executor only ever starts processes.
 
+#[cfg(feature = "docker")]
+mod docker;
 mod fake;
 mod local;
 
@@ -27,6 +29,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+#[cfg(feature = "docker")]
+pub use docker::DockerExecutor;
 pub use fake::FakeExecutor;
 pub use local::LocalExecutor;
 
@@ -94,6 +98,14 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Executor>, String> {
     match name {
         "" | "local" => Ok(Arc::new(LocalExecutor)),
         "fake" => Ok(Arc::new(FakeExecutor::default())),
-        other => Err(format!("unknown build executor {other:?} (local, fake)")),
+        #[cfg(feature = "docker")]
+        "docker" => Ok(Arc::new(DockerExecutor::from_env()?)),
+        #[cfg(not(feature = "docker"))]
+        "docker" => {
+            Err("this ferry was built without the docker executor (cargo feature docker)".into())
+        }
+        other => Err(format!(
+            "unknown build executor {other:?} (local, docker, fake)"
+        )),
     }
 }
