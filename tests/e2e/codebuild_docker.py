@@ -159,6 +159,20 @@ obj = s3.get_object(Bucket="docker-artifacts", Key="result.zip")["Body"].read()
 with zipfile.ZipFile(io.BytesIO(obj)) as z:
     check(z.read("out/result.txt") == b"built-in-container\n", f"the artifact holds what the container wrote: {z.namelist()}")
 
+project("run-as-in-image", """version: 0.2
+phases:
+  build:
+    run-as: "1234"
+    commands:
+      - echo "uid $(id -u)"
+  post_build:
+    commands:
+      - echo "then uid $(id -u)"
+""")
+b = wait(cb.start_build(projectName="run-as-in-image")["build"]["id"])
+text = log_text(b)
+check(b["buildStatus"] == "SUCCEEDED" and "uid 1234" in text and "then uid 0" in text, f"run-as in a container: {b['buildStatus']} {text}")
+
 project("fails-in-image", """version: 0.2
 phases:
   build:

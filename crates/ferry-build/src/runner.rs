@@ -293,15 +293,13 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             return Ok(());
         }
     };
-    if spec.run_as.is_some() {
-        run.say("run-as is not supported by the local executor; commands run as the Ferry server's user.").await;
-    }
-    let shell = ShellState::new(
+    let mut shell = ShellState::new(
         spec.env.shell.as_deref(),
         run.src.clone(),
         run.ws.join("tmp"),
     )
     .map_err(|e| format!("shell: {e}"))?;
+    shell.default_user = spec.run_as.clone();
     let cache_key = match (&spec.cache, &run.place) {
         (Some(c), Some(place)) => {
             let env = run.command_env();
@@ -467,8 +465,8 @@ async fn run_phase(
     if p == BuildPhaseType::Install && !phase.runtime_versions.is_empty() {
         run.say("Skipping install of runtimes. Runtime version selection is not supported by this build image.").await;
     }
-    if phase.run_as.is_some() {
-        run.say("run-as is not supported by the local executor; commands run as the Ferry server's user.").await;
+    if let Some(shell) = run.shell.as_mut() {
+        shell.user = phase.run_as.clone().or_else(|| shell.default_user.clone());
     }
     let (retries, pattern) = match &phase.on_failure {
         OnFailure::Retry { count, pattern } => (*count, pattern.clone()),

@@ -66,6 +66,10 @@ pub struct ShellState {
     pub cwd: PathBuf,
     /// Directory for the generated script and the state files.
     pub tmp: PathBuf,
+    /// The buildspec's top-level `run-as`.
+    pub default_user: Option<String>,
+    /// Who runs the next commands: the phase's `run-as`, else [`ShellState::default_user`].
+    pub user: Option<String>,
 }
 
 /// How one command ended.
@@ -88,7 +92,13 @@ impl ShellState {
             Some("bash") | Some("/bin/bash") => "bash".to_owned(),
             Some(other) => other.to_owned(),
         };
-        Ok(Self { shell, cwd, tmp })
+        Ok(Self {
+            shell,
+            cwd,
+            tmp,
+            default_user: None,
+            user: None,
+        })
     }
 
     fn script_path(&self) -> PathBuf {
@@ -166,6 +176,11 @@ impl ShellState {
     ) -> std::io::Result<Exit> {
         let script = self.script_path();
         tokio::fs::write(&script, self.script(command)).await?;
+        if self.user.is_some() {
+            // Another user writes the state files: the directory is shared, as /tmp is.
+            use std::os::unix::fs::PermissionsExt;
+            tokio::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o1777)).await?;
+        }
         let args = [script.to_string_lossy().into_owned()];
         let proc = Proc {
             program: &self.shell,
@@ -173,6 +188,7 @@ impl ShellState {
             env,
             cwd: &self.cwd,
             command,
+            user: self.user.as_deref(),
         };
         let exit = container.run(proc, out, cancel).await?;
         if exit != Exit::Cancelled {
@@ -213,6 +229,7 @@ impl ShellState {
             env,
             cwd: &self.cwd,
             command: "",
+            user: None,
         };
         let Some(out) = container.capture(proc).await else {
             return Vec::new();
@@ -250,6 +267,7 @@ impl ShellState {
             env: &env,
             cwd: &self.cwd,
             command: "",
+            user: None,
         };
         match container.capture(proc).await {
             Some(out) => String::from_utf8_lossy(&out).into_owned(),

@@ -27,6 +27,16 @@ fn the_fake_executor_runs_the_build_life_cycle_without_processes() {
     }
 }
 
+/// Needs root (commands run as another user).
+#[test]
+fn run_as_runs_commands_as_another_user() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codebuild_run_as.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
 /// Needs a Docker-compatible engine at `DOCKER_HOST` (`.ci/run` starts Podman's service).
 #[test]
 fn the_docker_executor_runs_builds_in_the_projects_image() {

@@ -273,6 +273,7 @@ impl DockerContainer {
                     env: Some(self.exec_env(p)),
                     cmd: Some(cmd),
                     working_dir: Some(p.cwd.to_string_lossy().into_owned()),
+                    user: p.user.map(str::to_owned),
                     ..Default::default()
                 },
             )

@@ -1,4 +1,5 @@
-//! The local executor: commands run as processes on this node, each in its own process group,
+//! The local executor: commands run as processes on this node (as the `run-as` user when the
+//! server is root), each in its own process group,
 //! in the build's workspace with a clean environment. Stop and timeout kill the group; release
 //! kills every group the build started, taking daemons along (a daemon started in one phase
 //! stays up for the later ones, as in CodeBuild).
@@ -48,7 +49,7 @@ struct LocalContainer {
 }
 
 impl LocalContainer {
-    fn command(&self, p: &Proc<'_>) -> Command {
+    fn command(&self, p: &Proc<'_>) -> std::io::Result<Command> {
         // An absolute program lets the standard library start it with posix_spawn (a vfork)
         // instead of a fork of the whole server; it only can when no PATH search is needed.
         let mut cmd = Command::new(resolve(p.program, p.env));
@@ -59,7 +60,12 @@ impl LocalContainer {
             .stdin(Stdio::null())
             .process_group(0)
             .kill_on_drop(false);
-        cmd
+        if let Some(user) = p.user {
+            let (uid, gid) = run_as(user)?;
+            // The standard library also drops root's supplementary groups.
+            cmd.uid(uid).gid(gid);
+        }
+        Ok(cmd)
     }
 }
 
@@ -71,7 +77,7 @@ impl Container for LocalContainer {
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, std::io::Result<Exit>> {
         Box::pin(async move {
-            let mut cmd = self.command(&p);
+            let mut cmd = self.command(&p)?;
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
             let mut child = cmd.spawn()?;
             let pid = child.id();
@@ -137,7 +143,7 @@ impl Container for LocalContainer {
 
     fn capture<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
-            let mut cmd = self.command(&p);
+            let mut cmd = self.command(&p).ok()?;
             cmd.stdout(Stdio::piped()).stderr(Stdio::null());
             let out = cmd.output().await.ok()?;
             out.status.success().then_some(out.stdout)
@@ -230,6 +236,33 @@ async fn kill_group(pgid: u32) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+}
+
+/// The uid and gid a `run-as` user name (or a numeric uid) stands for. Only a server running
+/// as root can run commands as another user.
+fn run_as(user: &str) -> std::io::Result<(u32, u32)> {
+    use nix::unistd::{Uid, User};
+    let found = match user.parse::<u32>() {
+        Ok(uid) => User::from_uid(Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or((uid, uid), |u| (u.uid.as_raw(), u.gid.as_raw())),
+        Err(_) => match User::from_name(user) {
+            Ok(Some(u)) => (u.uid.as_raw(), u.gid.as_raw()),
+            _ => {
+                return Err(std::io::Error::other(format!(
+                    "run-as user {user} does not exist on this host"
+                )));
+            }
+        },
+    };
+    let me = nix::unistd::geteuid();
+    if !me.is_root() && me.as_raw() != found.0 {
+        return Err(std::io::Error::other(format!(
+            "run-as {user} needs the Ferry server to run as root"
+        )));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub struct Proc<'a> {
     pub cwd: &'a Path,
     /// The buildspec command this process runs (executors that run no shell read it).
     pub command: &'a str,
+    /// `run-as`: the user the process runs as; `None` for the executor's own.
+    pub user: Option<&'a str>,
 }
 
 /// Why provisioning failed (the build fails in PROVISIONING with this message).
