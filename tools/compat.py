@@ -21,7 +21,7 @@ SERVICES = {
     "codecommit": ("CodeCommit", "crates/ferry-commit/src/api/mod.rs"),
     "codebuild": ("CodeBuild", "crates/ferry-build/src/api.rs"),
     "codedeploy": ("CodeDeploy", "crates/ferry-deploy/src/api.rs"),
-    "codepipeline": ("CodePipeline", None),
+    "codepipeline": ("CodePipeline", "crates/ferry-pipeline/src/api.rs"),
     "codeartifact": ("CodeArtifact", None),
     "logs": ("Logs", "crates/ferry-companion/src/logs.rs"),
     "ssm": ("Ssm", "crates/ferry-companion/src/ssm.rs"),

@@ -32,7 +32,6 @@ const JSON_SERVICES: [&Service; 7] = [
 
 /// Services whose every operation still answers `NotImplementedException`.
 pub struct NotYet;
-impl codepipeline::CodePipeline for NotYet {}
 impl codeartifact::CodeArtifact for NotYet {}
 
 enum Route {
@@ -140,7 +139,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                 "secretsmanager" => {
                     secretsmanager::dispatch(&*st.companion, &ctx, &op, &body).await
                 }
-                _ => codepipeline::dispatch(&NotYet, &ctx, &op, &body).await,
+                _ => codepipeline::dispatch(&st.pipelines, &ctx, &op, &body).await,
             };
             out.map(|bytes| {
                 let mut r = Response::new(Body::from(bytes));

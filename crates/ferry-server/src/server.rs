@@ -154,6 +154,18 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             long_poll: std::time::Duration::from_secs(20),
         },
     );
+    let pipeline_service = ferry_pipeline::PipelineService::new(
+        store.clone(),
+        commit.clone(),
+        s3.clone(),
+        ferry_build::api::BuildApi(build_service.clone()),
+        ferry_deploy::api::DeployApi(deploy_service.clone()),
+        ferry_pipeline::PipelineSettings {
+            region: config.region.clone(),
+            account_id: init.account_id.clone(),
+            node_id: build_service.settings.node_id.clone(),
+        },
+    );
     let build_stop = tokio_util::sync::CancellationToken::new();
     let state: SharedState = Arc::new(AppState {
         store: store.clone(),
@@ -163,6 +175,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         s3,
         builds: ferry_build::api::BuildApi(build_service.clone()),
         deploys: ferry_deploy::api::DeployApi(deploy_service.clone()),
+        pipelines: ferry_pipeline::PipelineApi(pipeline_service.clone()),
         keys: Default::default(),
         metrics: Default::default(),
         account_id: init.account_id.clone(),
@@ -176,6 +189,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
     });
     build_service.start(&state.tasks, build_stop.clone());
     deploy_service.start(&state.tasks, build_stop.clone());
+    pipeline_service.start(&state.tasks, build_stop.clone());
 
     let ssh_addr = match config.ssh_listen {
         #[cfg(feature = "ssh")]

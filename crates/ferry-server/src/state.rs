@@ -26,6 +26,7 @@ pub struct AppState {
     pub builds: ferry_build::api::BuildApi,
     /// CodeDeploy: the deployment service and its API face.
     pub deploys: ferry_deploy::api::DeployApi,
+    pub pipelines: ferry_pipeline::PipelineApi,
     pub metrics: Metrics,
     pub account_id: String,
     pub region: String,

@@ -1,0 +1,273 @@
+//! Running one action execution. The engine hands an [`ActionJob`] (the declaration, its
+//! configuration with variables resolved, the input artifacts, where outputs go, and the
+//! external id of work already started when it resumes after a restart) to [`run`], which
+//! dispatches on the action type and returns an [`ActionResult`]. Long-running providers report
+//! the external id (a build or deployment id) as soon as they have it, through
+//! [`Progress`], so that a restarted node waits for that work instead of starting it again.
+//!
+//! Providers: CodeCommit source (`codecommit.rs`), CodeBuild build/test (`codebuild.rs`),
+//! CodeDeploy deploy (`codedeploy.rs`). Manual approvals are not run here: they wait for
+//! PutApprovalResult.
+
+mod codebuild;
+mod codecommit;
+mod codedeploy;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferry_model::codepipeline::{ActionCategory, ActionDeclaration, ActionOwner};
+use tokio::sync::mpsc;
+
+use crate::record::{ArtifactLoc, SourceRev};
+use crate::service::PipelineService;
+
+/// How often a provider asks whether its build or deployment ended.
+pub(crate) const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// One action execution to run.
+pub struct ActionJob {
+    pub svc: Arc<PipelineService>,
+    pub pipeline: String,
+    pub execution_id: String,
+    pub action_id: String,
+    pub declaration: ActionDeclaration,
+    /// The configuration with every variable reference resolved.
+    pub config: BTreeMap<String, String>,
+    pub inputs: Vec<(String, ArtifactLoc)>,
+    /// Where each output artifact goes (chosen when the action started, kept across restarts).
+    pub outputs: Vec<(String, ArtifactLoc)>,
+    /// A source revision asked for at the start: `(type, value)`.
+    pub source_override: Option<(String, String)>,
+    /// The build or deployment already started for this action (after a restart).
+    pub external_id: Option<String>,
+    pub progress: mpsc::Sender<Progress>,
+}
+
+/// Something a running action tells the engine.
+#[derive(Debug)]
+pub enum Progress {
+    /// The external work started (kept so that a restart waits for it).
+    Started {
+        execution_id: String,
+        action_id: String,
+        external_id: String,
+        url: Option<String>,
+    },
+    /// The action ended.
+    Finished {
+        execution_id: String,
+        action_id: String,
+        result: ActionResult,
+    },
+}
+
+/// How an action ended.
+#[derive(Debug, Default)]
+pub struct ActionResult {
+    pub succeeded: bool,
+    pub summary: Option<String>,
+    pub error: Option<(String, String)>,
+    pub external_id: Option<String>,
+    pub outputs: Vec<(String, ArtifactLoc)>,
+    pub variables: BTreeMap<String, String>,
+    pub source_revision: Option<SourceRev>,
+}
+
+impl ActionResult {
+    pub fn failed(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            succeeded: false,
+            error: Some((code.to_owned(), message.into())),
+            ..Default::default()
+        }
+    }
+}
+
+/// A fresh object key for output artifact `name` of `pipeline`, laid out as AWS does:
+/// `<pipeline, ≤20>/<artifact, ≤20>/<7 random characters>`.
+pub fn output_key(bucket: &str, pipeline: &str, name: &str) -> ArtifactLoc {
+    let cut = |s: &str| s.chars().take(20).collect::<String>();
+    let id: String = uuid::Uuid::new_v4().simple().to_string()[..7].to_owned();
+    ArtifactLoc {
+        bucket: bucket.to_owned(),
+        key: format!("{}/{}/{id}", cut(pipeline), cut(name)),
+    }
+}
+
+impl ActionJob {
+    pub(crate) async fn started(&self, external_id: &str, url: Option<String>) {
+        let _ = self
+            .progress
+            .send(Progress::Started {
+                execution_id: self.execution_id.clone(),
+                action_id: self.action_id.clone(),
+                external_id: external_id.to_owned(),
+                url,
+            })
+            .await;
+    }
+
+    /// A request context acting for the pipeline (builds show it as their initiator).
+    pub(crate) fn context(&self) -> ferry_wire::RequestContext {
+        let s = &self.svc.settings;
+        ferry_wire::RequestContext {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            account_id: s.account_id.clone(),
+            region: s.region.clone(),
+            principal_arn: format!(
+                "arn:aws:sts::{}:assumed-role/codepipeline/{}",
+                s.account_id, self.pipeline
+            ),
+            user_name: format!("codepipeline/{}", self.pipeline),
+            access_key_id: None,
+        }
+    }
+}
+
+/// Whether Ferry runs actions of this type.
+pub fn supported(d: &ActionDeclaration) -> bool {
+    let t = &d.action_type_id;
+    t.owner == ActionOwner::Aws
+        && matches!(
+            (&t.category, t.provider.as_str()),
+            (ActionCategory::Source, "CodeCommit")
+                | (ActionCategory::Build | ActionCategory::Test, "CodeBuild")
+                | (ActionCategory::Deploy, "CodeDeploy")
+                | (ActionCategory::Approval, "Manual")
+        )
+}
+
+/// Runs one action to its end.
+pub async fn run(job: ActionJob) -> ActionResult {
+    let t = &job.declaration.action_type_id;
+    match (&t.category, t.provider.as_str()) {
+        (ActionCategory::Source, "CodeCommit") => codecommit::run(&job).await,
+        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => codebuild::run(&job).await,
+        (ActionCategory::Deploy, "CodeDeploy") => codedeploy::run(&job).await,
+        _ => ActionResult::failed(
+            "JobFailed",
+            format!(
+                "Ferry does not run {}/{}/{} actions",
+                t.category.as_str(),
+                t.owner.as_str(),
+                t.provider
+            ),
+        ),
+    }
+}
+
+/// The action types Ferry runs, as ListActionTypes shows them.
+pub fn action_types() -> Vec<ferry_model::codepipeline::ActionType> {
+    use ferry_model::codepipeline::{
+        ActionConfigurationProperty, ActionType, ActionTypeId, ArtifactDetails,
+    };
+    let property =
+        |name: &str, required: bool, key: bool, description: &str| ActionConfigurationProperty {
+            name: name.to_owned(),
+            required,
+            key,
+            secret: false,
+            queryable: Some(false),
+            description: Some(description.to_owned()),
+            r#type: None,
+        };
+    let kind = |category: ActionCategory,
+                provider: &str,
+                props: Vec<ActionConfigurationProperty>,
+                ins: (i32, i32),
+                outs: (i32, i32)| ActionType {
+        id: ActionTypeId {
+            category,
+            owner: ActionOwner::Aws,
+            provider: provider.to_owned(),
+            version: "1".to_owned(),
+        },
+        settings: None,
+        action_configuration_properties: Some(props),
+        input_artifact_details: ArtifactDetails {
+            minimum_count: ins.0,
+            maximum_count: ins.1,
+        },
+        output_artifact_details: ArtifactDetails {
+            minimum_count: outs.0,
+            maximum_count: outs.1,
+        },
+    };
+    let build_props = || {
+        vec![
+            property("ProjectName", true, true, "The CodeBuild project"),
+            property(
+                "PrimarySource",
+                false,
+                false,
+                "The input artifact that holds the buildspec",
+            ),
+            property(
+                "EnvironmentVariables",
+                false,
+                false,
+                "A JSON list of name, value and type",
+            ),
+        ]
+    };
+    vec![
+        kind(
+            ActionCategory::Source,
+            "CodeCommit",
+            vec![
+                property("RepositoryName", true, true, "The Ferry repository"),
+                property("BranchName", true, true, "The branch to watch"),
+                property(
+                    "PollForSourceChanges",
+                    false,
+                    false,
+                    "Accepted; pushes start executions at once",
+                ),
+                property("OutputArtifactFormat", false, false, "CODE_ZIP"),
+            ],
+            (0, 0),
+            (1, 1),
+        ),
+        kind(
+            ActionCategory::Build,
+            "CodeBuild",
+            build_props(),
+            (1, 5),
+            (0, 5),
+        ),
+        kind(
+            ActionCategory::Test,
+            "CodeBuild",
+            build_props(),
+            (1, 5),
+            (0, 5),
+        ),
+        kind(
+            ActionCategory::Deploy,
+            "CodeDeploy",
+            vec![
+                property("ApplicationName", true, true, "The CodeDeploy application"),
+                property("DeploymentGroupName", true, true, "The deployment group"),
+            ],
+            (1, 1),
+            (0, 0),
+        ),
+        kind(
+            ActionCategory::Approval,
+            "Manual",
+            vec![
+                property("CustomData", false, false, "Text shown to reviewers"),
+                property("ExternalEntityLink", false, false, "A link for reviewers"),
+                property(
+                    "NotificationArn",
+                    false,
+                    false,
+                    "Accepted; no notification is sent",
+                ),
+            ],
+            (0, 0),
+            (0, 0),
+        ),
+    ]
+}

@@ -1,0 +1,21 @@
+//! Ferry's CodePipeline: the API (`api.rs`, views of executions in `views.rs`, declaration
+//! checks in `validate.rs`), the engine that drives executions (`engine.rs`, with the execution
+//! rules as a pure function in `step.rs` over the records of `record.rs`), the actions it runs
+//! (`actions/`: CodeCommit source, CodeBuild, CodeDeploy; manual approvals wait for the API),
+//! variable references (`variables.rs`), starting executions (`executions.rs`) and push
+//! triggers from the event bus (`triggers.rs`).
+
+pub mod actions;
+pub mod api;
+mod engine;
+mod executions;
+pub mod record;
+pub mod service;
+pub mod step;
+mod triggers;
+pub mod validate;
+pub mod variables;
+pub mod views;
+
+pub use api::PipelineApi;
+pub use service::{PipelineService, PipelineSettings};

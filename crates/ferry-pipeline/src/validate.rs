@@ -1,0 +1,272 @@
+//! Checks a pipeline declaration the way CreatePipeline and UpdatePipeline do: names, the
+//! role ARN, the artifact store, stage layout (sources first and only first), unique names,
+//! artifacts produced before they are consumed, namespaces, per-provider configuration and
+//! artifact counts, V2-only settings, and the action types Ferry runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ferry_model::codepipeline::{
+    ActionCategory, ActionDeclaration, ExecutionMode, PipelineDeclaration, PipelineType,
+};
+use ferry_wire::AwsError;
+
+fn structure(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidStructureException", message)
+}
+
+fn stage_err(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidStageDeclarationException", message)
+}
+
+fn action_err(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidActionDeclarationException", message)
+}
+
+/// Pipeline, stage and action names: 1–100 of `[A-Za-z0-9.@_-]`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c))
+}
+
+/// Artifact names and namespaces: 1–100 of `[A-Za-z0-9@_-]`.
+fn valid_artifact(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@_-".contains(c))
+}
+
+/// Required configuration keys, and the inclusive ranges of input and output artifacts.
+type Rules = (&'static [&'static str], (usize, usize), (usize, usize));
+
+/// What each action type Ferry runs needs.
+fn rules(a: &ActionDeclaration) -> Option<Rules> {
+    let t = &a.action_type_id;
+    Some(match (&t.category, t.provider.as_str()) {
+        (ActionCategory::Source, "CodeCommit") => {
+            (&["RepositoryName", "BranchName"], (0, 0), (1, 1))
+        }
+        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {
+            (&["ProjectName"], (1, 5), (0, 5))
+        }
+        (ActionCategory::Deploy, "CodeDeploy") => {
+            (&["ApplicationName", "DeploymentGroupName"], (1, 1), (0, 0))
+        }
+        (ActionCategory::Approval, "Manual") => (&[], (0, 0), (0, 0)),
+        _ => return None,
+    })
+}
+
+/// Checks `d`; the error is what AWS would answer.
+pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
+    if !valid_name(&d.name) {
+        return Err(AwsError::new(
+            "ValidationException",
+            format!(
+                "The pipeline name {:?} must be 1 to 100 of A-Z a-z 0-9 . @ - _",
+                d.name
+            ),
+        ));
+    }
+    let role_ok = d.role_arn.starts_with("arn:aws")
+        && d.role_arn.contains(":iam::")
+        && d.role_arn.contains(":role/");
+    if !role_ok {
+        return Err(AwsError::new(
+            "ValidationException",
+            format!("The roleArn {:?} is not an IAM role ARN", d.role_arn),
+        ));
+    }
+    match (&d.artifact_store, &d.artifact_stores) {
+        (Some(s), None) => {
+            if !(3..=63).contains(&s.location.len()) {
+                return Err(structure(
+                    "The artifact store location must be a bucket name of 3 to 63 characters",
+                ));
+            }
+        }
+        (None, Some(_)) => {
+            return Err(AwsError::new(
+                "ValidationException",
+                "Ferry keeps artifacts in one store: use artifactStore, not artifactStores",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(structure(
+                "artifactStore and artifactStores cannot both be set",
+            ));
+        }
+        (None, None) => return Err(structure("The pipeline needs an artifactStore")),
+    }
+    let v2 = d.pipeline_type == Some(PipelineType::V2);
+    if !v2 {
+        if matches!(
+            d.execution_mode,
+            Some(ExecutionMode::Queued | ExecutionMode::Parallel)
+        ) {
+            return Err(AwsError::new(
+                "ValidationException",
+                "The QUEUED and PARALLEL execution modes need pipelineType V2",
+            ));
+        }
+        if d.variables.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Err(AwsError::new(
+                "ValidationException",
+                "Pipeline variables need pipelineType V2",
+            ));
+        }
+    }
+    if d.triggers.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Err(AwsError::new(
+            "ValidationException",
+            "Ferry does not run V2 triggers yet: CodeCommit sources start on every push to their branch",
+        ));
+    }
+    if d.stages.len() < 2 || d.stages.len() > 50 {
+        return Err(structure("A pipeline has 2 to 50 stages"));
+    }
+    let mut stage_names = BTreeSet::new();
+    let mut produced: BTreeMap<String, (usize, i32)> = BTreeMap::new();
+    let mut namespaces = BTreeSet::new();
+    let mut has_non_source = false;
+    // Outputs first (an input may name an output of an earlier action anywhere before it).
+    for (si, stage) in d.stages.iter().enumerate() {
+        if !valid_name(&stage.name) {
+            return Err(stage_err(format!(
+                "The stage name {:?} is not valid",
+                stage.name
+            )));
+        }
+        if !stage_names.insert(stage.name.clone()) {
+            return Err(stage_err(format!(
+                "The stage name {} is used twice",
+                stage.name
+            )));
+        }
+        if stage.actions.is_empty() || stage.actions.len() > 50 {
+            return Err(stage_err(format!(
+                "The stage {} needs 1 to 50 actions",
+                stage.name
+            )));
+        }
+        let mut action_names = BTreeSet::new();
+        for a in &stage.actions {
+            if !valid_name(&a.name) {
+                return Err(action_err(format!(
+                    "The action name {:?} is not valid",
+                    a.name
+                )));
+            }
+            if !action_names.insert(a.name.clone()) {
+                return Err(action_err(format!(
+                    "The action name {} is used twice in stage {}",
+                    a.name, stage.name
+                )));
+            }
+            let order = a.run_order.unwrap_or(1);
+            if !(1..=999).contains(&order) {
+                return Err(action_err(format!(
+                    "The runOrder of {} must be 1 to 999",
+                    a.name
+                )));
+            }
+            let source = a.action_type_id.category == ActionCategory::Source;
+            if si == 0 && !source {
+                return Err(stage_err("The first stage may hold only source actions"));
+            }
+            if si > 0 && source {
+                return Err(stage_err(format!(
+                    "Source actions belong in the first stage, not {}",
+                    stage.name
+                )));
+            }
+            has_non_source |= !source;
+            let Some((required, (in_min, in_max), (out_min, out_max))) = rules(a) else {
+                let t = &a.action_type_id;
+                return Err(action_err(format!(
+                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy and Approval/AWS/Manual)",
+                    t.category.as_str(),
+                    t.owner.as_str(),
+                    t.provider
+                )));
+            };
+            let config = a.configuration.clone().unwrap_or_default();
+            for key in required {
+                if config.get(*key).is_none_or(|v| v.is_empty()) {
+                    return Err(action_err(format!(
+                        "The action {} needs the configuration key {key}",
+                        a.name
+                    )));
+                }
+            }
+            for (k, v) in &config {
+                if k.len() > 50 || v.len() > 1000 {
+                    return Err(action_err(format!(
+                        "The configuration of {} has a key over 50 or a value over 1000 characters",
+                        a.name
+                    )));
+                }
+            }
+            let ins = a.input_artifacts.as_ref().map_or(0, Vec::len);
+            let outs = a.output_artifacts.as_ref().map_or(0, Vec::len);
+            if ins < in_min || ins > in_max || outs < out_min || outs > out_max {
+                return Err(action_err(format!(
+                    "The action {} takes {in_min} to {in_max} input and {out_min} to {out_max} output artifacts",
+                    a.name
+                )));
+            }
+            for o in a.output_artifacts.iter().flatten() {
+                if !valid_artifact(&o.name) {
+                    return Err(action_err(format!(
+                        "The artifact name {:?} is not valid",
+                        o.name
+                    )));
+                }
+                if produced.insert(o.name.clone(), (si, order)).is_some() {
+                    return Err(structure(format!(
+                        "The output artifact name {} is used twice",
+                        o.name
+                    )));
+                }
+            }
+            if let Some(ns) = &a.namespace
+                && (!valid_artifact(ns) || !namespaces.insert(ns.clone()))
+            {
+                return Err(action_err(format!(
+                    "The namespace {ns} is not valid or is used twice"
+                )));
+            }
+        }
+    }
+    if !has_non_source {
+        return Err(structure(
+            "A pipeline needs at least one action that is not a source",
+        ));
+    }
+    for ns in &namespaces {
+        if produced.contains_key(ns) {
+            return Err(action_err(format!(
+                "The namespace {ns} is also an artifact name"
+            )));
+        }
+    }
+    for (si, stage) in d.stages.iter().enumerate() {
+        for a in &stage.actions {
+            let order = a.run_order.unwrap_or(1);
+            for i in a.input_artifacts.iter().flatten() {
+                let earlier = produced
+                    .get(&i.name)
+                    .is_some_and(|(ps, po)| *ps < si || (*ps == si && *po < order));
+                if !earlier {
+                    return Err(structure(format!(
+                        "The input artifact {} of action {} is not the output of an action that runs before it",
+                        i.name, a.name
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
