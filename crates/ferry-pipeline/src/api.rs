@@ -678,6 +678,24 @@ impl CodePipeline for PipelineApi {
         })
     }
 
+    async fn retry_stage_execution(
+        &self,
+        _ctx: &RequestContext,
+        input: RetryStageExecutionInput,
+    ) -> Result<RetryStageExecutionOutput, AwsError> {
+        self.0
+            .retry_stage(
+                &input.pipeline_name,
+                &input.stage_name,
+                &input.pipeline_execution_id,
+                input.retry_mode,
+            )
+            .await?;
+        Ok(RetryStageExecutionOutput {
+            pipeline_execution_id: Some(input.pipeline_execution_id),
+        })
+    }
+
     async fn list_action_types(
         &self,
         _ctx: &RequestContext,

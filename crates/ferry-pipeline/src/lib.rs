@@ -2,14 +2,17 @@
 //! checks in `validate.rs`), the engine that drives executions (`engine.rs`, with the execution
 //! rules as a pure function in `step.rs` over the records of `record.rs`), the actions it runs
 //! (`actions/`: CodeCommit source, CodeBuild, CodeDeploy; manual approvals wait for the API),
-//! variable references (`variables.rs`), starting executions (`executions.rs`) and push
-//! triggers from the event bus (`triggers.rs`).
+//! variable references (`variables.rs`), starting executions (`executions.rs`), stage retries
+//! (`retry.rs`) and push
+//! triggers from the event bus (`triggers.rs`, with V2 push filters in `filters.rs`).
 
 pub mod actions;
 pub mod api;
 mod engine;
 mod executions;
+pub mod filters;
 pub mod record;
+mod retry;
 pub mod service;
 pub mod step;
 mod triggers;

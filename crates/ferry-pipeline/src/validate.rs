@@ -118,12 +118,7 @@ pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
             ));
         }
     }
-    if d.triggers.as_ref().is_some_and(|t| !t.is_empty()) {
-        return Err(AwsError::new(
-            "ValidationException",
-            "Ferry does not run V2 triggers yet: CodeCommit sources start on every push to their branch",
-        ));
-    }
+    check_triggers(d, v2)?;
     if d.stages.len() < 2 || d.stages.len() > 50 {
         return Err(structure("A pipeline has 2 to 50 stages"));
     }
@@ -267,6 +262,46 @@ pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// V2 triggers: each names a CodeCommit source action of the first stage (one trigger per
+/// action) and has valid push filters.
+fn check_triggers(d: &PipelineDeclaration, v2: bool) -> Result<(), AwsError> {
+    let triggers = d.triggers.as_deref().unwrap_or_default();
+    if triggers.is_empty() {
+        return Ok(());
+    }
+    if !v2 {
+        return Err(AwsError::new(
+            "ValidationException",
+            "Triggers need pipelineType V2",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for t in triggers {
+        let name = &t.git_configuration.source_action_name;
+        let source = d
+            .stages
+            .first()
+            .and_then(|s| s.actions.iter().find(|a| &a.name == name));
+        if !source.is_some_and(|a| a.action_type_id.provider == "CodeCommit") {
+            return Err(AwsError::new(
+                "ValidationException",
+                format!(
+                    "The trigger's sourceActionName {name} is not a CodeCommit source action of the first stage"
+                ),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(AwsError::new(
+                "ValidationException",
+                format!("The source action {name} has more than one trigger"),
+            ));
+        }
+        crate::filters::check(&t.git_configuration)
+            .map_err(|m| AwsError::new("ValidationException", m))?;
     }
     Ok(())
 }

@@ -15,3 +15,12 @@ fn a_push_flows_through_build_approval_and_deployment() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn execution_modes_push_filters_and_stage_retry() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codepipeline_modes.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
