@@ -286,7 +286,7 @@ fn check_triggers(d: &PipelineDeclaration, v2: bool) -> Result<(), AwsError> {
             .stages
             .first()
             .and_then(|s| s.actions.iter().find(|a| &a.name == name));
-        if !source.is_some_and(|a| a.action_type_id.provider == "CodeCommit") {
+        if source.is_none_or(|a| a.action_type_id.provider != "CodeCommit") {
             return Err(AwsError::new(
                 "ValidationException",
                 format!(
