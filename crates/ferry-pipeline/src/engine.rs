@@ -89,7 +89,10 @@ impl PipelineService {
         let wake = self.driver_wake(&name);
         let mut renewed = now_ms();
         loop {
-            match self.step_once(&name, &tx, &mut running, &tasks).await {
+            match self
+                .step_once(&name, &tx, &mut running, &tasks, &stop)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => tracing::warn!(pipeline = %name, error = %e.message, "pipeline step"),
@@ -147,6 +150,7 @@ impl PipelineService {
         tx: &mpsc::Sender<Progress>,
         running: &mut HashSet<String>,
         tasks: &TaskTracker,
+        stop: &CancellationToken,
     ) -> Result<bool, ferry_wire::AwsError> {
         let lock = self.lock(name);
         let _guard = lock.lock().await;
@@ -298,13 +302,17 @@ impl PipelineService {
                     outputs,
                     source_override,
                     external_id,
-                    progress: tx.clone(),
+                    stop: stop.clone(),
                 };
                 running.insert(action_id.clone());
                 let tx = tx.clone();
                 let (exec_id, id) = (e.id.clone(), action_id.clone());
                 tasks.spawn(async move {
-                    let result = actions::run(job).await;
+                    // None: the node is stopping; the action stays in progress and the next
+                    // start re-attaches to its build or deployment by the recorded id.
+                    let Some(result) = actions::run(job).await else {
+                        return;
+                    };
                     let _ = tx
                         .send(Progress::Finished {
                             execution_id: exec_id,
@@ -322,7 +330,7 @@ impl PipelineService {
     }
 
     /// Records what a running action reported.
-    async fn apply(
+    pub(crate) async fn apply(
         self: &Arc<Self>,
         name: &str,
         msg: Progress,

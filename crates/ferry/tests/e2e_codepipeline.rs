@@ -24,3 +24,30 @@ fn execution_modes_push_filters_and_stage_retry() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn executions_survive_a_server_restart() {
+    for db in backends() {
+        let mut s = Server::start(db);
+        let out = s.python("codepipeline_restart.py", &[("PHASE", "start")]);
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} missing: {out}"))
+                .to_owned()
+        };
+        let keep = ["BUILDING=", "BUILD_ID=", "APPROVING=", "TOKEN="].map(field);
+        s.restart();
+        let out = s.python(
+            "codepipeline_restart.py",
+            &[
+                ("PHASE", "finish"),
+                ("BUILDING", &keep[0]),
+                ("BUILD_ID", &keep[1]),
+                ("APPROVING", &keep[2]),
+                ("TOKEN", &keep[3]),
+            ],
+        );
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}

@@ -10,7 +10,7 @@ use ferry_model::codebuild::{
     EnvironmentVariable, ProjectArtifacts, ProjectSource, SourceType, StartBuildInput, StatusType,
 };
 
-use super::{ActionJob, ActionResult, POLL};
+use super::{ActionJob, ActionResult};
 use crate::record::ArtifactLoc;
 
 pub(super) async fn run(job: &ActionJob) -> ActionResult {
@@ -40,7 +40,9 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
             return ActionResult::failed("JobFailed", format!("The build {build_id} is gone"));
         };
         if build.build_complete != Some(true) {
-            tokio::time::sleep(POLL).await;
+            if !job.pause().await {
+                return ActionResult::interrupted();
+            };
             continue;
         }
         let status = build.build_status.unwrap_or_default();

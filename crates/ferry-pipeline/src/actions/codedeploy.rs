@@ -7,7 +7,7 @@ use ferry_model::codedeploy::{
     RevisionLocation, RevisionLocationType, S3Location,
 };
 
-use super::{ActionJob, ActionResult, POLL};
+use super::{ActionJob, ActionResult};
 
 pub(super) async fn run(job: &ActionJob) -> ActionResult {
     let api = &job.svc.deploys;
@@ -91,7 +91,11 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
                 r.external_id = Some(deployment_id.clone());
                 return r;
             }
-            _ => tokio::time::sleep(POLL).await,
+            _ => {
+                if !job.pause().await {
+                    return ActionResult::interrupted();
+                }
+            }
         }
     }
 }

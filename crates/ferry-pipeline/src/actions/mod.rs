@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferry_model::codepipeline::{ActionCategory, ActionDeclaration, ActionOwner};
-use tokio::sync::mpsc;
 
 use crate::record::{ArtifactLoc, SourceRev};
 use crate::service::PipelineService;
@@ -41,7 +40,8 @@ pub struct ActionJob {
     pub source_override: Option<(String, String)>,
     /// The build or deployment already started for this action (after a restart).
     pub external_id: Option<String>,
-    pub progress: mpsc::Sender<Progress>,
+    /// The node is stopping: providers stop waiting (their work is re-attached later).
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 /// Something a running action tells the engine.
@@ -72,9 +72,18 @@ pub struct ActionResult {
     pub outputs: Vec<(String, ArtifactLoc)>,
     pub variables: BTreeMap<String, String>,
     pub source_revision: Option<SourceRev>,
+    /// The node stopped while the provider waited: nothing is recorded.
+    pub interrupted: bool,
 }
 
 impl ActionResult {
+    pub(crate) fn interrupted() -> Self {
+        Self {
+            interrupted: true,
+            ..Default::default()
+        }
+    }
+
     pub fn failed(code: &str, message: impl Into<String>) -> Self {
         Self {
             succeeded: false,
@@ -96,16 +105,25 @@ pub fn output_key(bucket: &str, pipeline: &str, name: &str) -> ArtifactLoc {
 }
 
 impl ActionJob {
+    /// Records the external work's id at once, so that a restart re-attaches to it.
     pub(crate) async fn started(&self, external_id: &str, url: Option<String>) {
-        let _ = self
-            .progress
-            .send(Progress::Started {
-                execution_id: self.execution_id.clone(),
-                action_id: self.action_id.clone(),
-                external_id: external_id.to_owned(),
-                url,
-            })
-            .await;
+        let progress = Progress::Started {
+            execution_id: self.execution_id.clone(),
+            action_id: self.action_id.clone(),
+            external_id: external_id.to_owned(),
+            url,
+        };
+        if let Err(e) = self.svc.apply(&self.pipeline, progress).await {
+            tracing::warn!(error = %e.message, "recording an action's external id");
+        }
+    }
+
+    /// Waits one poll interval; `false` when the node is stopping instead.
+    pub(crate) async fn pause(&self) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => true,
+            _ = self.stop.cancelled() => false,
+        }
     }
 
     /// A request context acting for the pipeline (builds show it as their initiator).
@@ -138,14 +156,18 @@ pub fn supported(d: &ActionDeclaration) -> bool {
         )
 }
 
-/// Runs one action to its end.
-pub async fn run(job: ActionJob) -> ActionResult {
+/// Runs one action to its end; `None` when the node stopped first.
+pub async fn run(job: ActionJob) -> Option<ActionResult> {
     let t = &job.declaration.action_type_id;
     match (&t.category, t.provider.as_str()) {
-        (ActionCategory::Source, "CodeCommit") => codecommit::run(&job).await,
-        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => codebuild::run(&job).await,
-        (ActionCategory::Deploy, "CodeDeploy") => codedeploy::run(&job).await,
-        _ => ActionResult::failed(
+        (ActionCategory::Source, "CodeCommit") => Some(codecommit::run(&job).await),
+        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {
+            Some(codebuild::run(&job).await).filter(|r| !r.interrupted)
+        }
+        (ActionCategory::Deploy, "CodeDeploy") => {
+            Some(codedeploy::run(&job).await).filter(|r| !r.interrupted)
+        }
+        _ => Some(ActionResult::failed(
             "JobFailed",
             format!(
                 "Ferry does not run {}/{}/{} actions",
@@ -153,7 +175,7 @@ pub async fn run(job: ActionJob) -> ActionResult {
                 t.owner.as_str(),
                 t.provider
             ),
-        ),
+        )),
     }
 }
 
