@@ -33,14 +33,13 @@ p.add_argument("--approval", action="store_true", help="add a manual approval be
 p.add_argument("--ferry", default=shutil.which("ferry") or "target/release/ferry", help="the ferry binary")
 args = p.parse_args()
 
-creds = {}
-with open(os.path.join(args.data_dir, "root-credentials")) as f:
-    for line in f:
-        if "=" in line:
-            k, v = line.split("=", 1)
-            creds[k.strip()] = v.strip()
-kw = dict(endpoint_url=args.endpoint, region_name="us-east-1",
-          aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"])
+# The root key Ferry generated on its first start, else the usual AWS credentials.
+kw = dict(endpoint_url=args.endpoint, region_name="us-east-1")
+generated = os.path.join(args.data_dir, "root-credentials")
+if os.path.exists(generated):
+    with open(generated) as f:
+        creds = dict(line.strip().split(" = ", 1) for line in f if " = " in line)
+    kw.update(aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"])
 cc, cb, cd, cp, sts = (boto3.client(s, **kw) for s in ("codecommit", "codebuild", "codedeploy", "codepipeline", "sts"))
 account = sts.get_caller_identity()["Account"]
 role = f"arn:aws:iam::{account}:role/quickstart"

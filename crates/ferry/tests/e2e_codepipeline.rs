@@ -51,3 +51,12 @@ fn executions_survive_a_server_restart() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn the_readme_quickstart_serves_the_app_and_redeploys_on_a_commit() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("quickstart.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
