@@ -8,6 +8,7 @@ tags, and the errors for bad declarations, tokens and names.
 
 Run by crates/ferry/tests/e2e_codepipeline.rs. Exits non-zero on the first failed check."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -77,11 +78,13 @@ with open(os.path.join(src, "buildspec.yml"), "w") as f:
 env:
   exported-variables:
     - BUILT_FROM
+    - TARGET_GROUP
 phases:
   build:
     commands:
       - echo "building commit $SOURCE_COMMIT"
       - export BUILT_FROM="$SOURCE_COMMIT"
+      - export TARGET_GROUP=prod
       - mkdir -p out && cp appspec.yml out/ && echo "release of $SOURCE_COMMIT" > out/index.html
 artifacts:
   base-directory: out
@@ -134,7 +137,7 @@ try:
             {"name": "Deploy", "actions": [{
                 "name": "Deploy",
                 "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "CodeDeploy", "version": "1"},
-                "configuration": {"ApplicationName": "shop", "DeploymentGroupName": "prod"},
+                "configuration": {"ApplicationName": "shop", "DeploymentGroupName": "#{BuildVariables.TARGET_GROUP}"},
                 "inputArtifacts": [{"name": "BuildArtifact"}]}]},
         ],
     }
@@ -174,7 +177,7 @@ try:
     by_name = {d["actionName"]: d for d in details}
     check(by_name["Source"]["output"]["outputVariables"]["CommitId"] == first_commit
           and by_name["Source"]["output"]["outputVariables"]["CommitMessage"] == "first release", f"source variables: {by_name['Source']['output']}")
-    check(by_name["Build"]["output"]["outputVariables"] == {"BUILT_FROM": first_commit}, "the build's exported variable is the action's output")
+    check(by_name["Build"]["output"]["outputVariables"] == {"BUILT_FROM": first_commit, "TARGET_GROUP": "prod"}, "the build's exported variables are the action's outputs")
     out_art = by_name["Build"]["output"]["outputArtifacts"][0]
     check(out_art["name"] == "BuildArtifact" and out_art["s3location"]["bucket"] == "shop-artifacts", f"artifact location: {out_art}")
     s3.head_object(Bucket="shop-artifacts", Key=out_art["s3location"]["key"])
@@ -183,9 +186,14 @@ try:
 
     expect_error("InvalidApprovalTokenException", cp.put_approval_result, pipelineName="shop", stageName="Approve", actionName="Approval",
                  result={"summary": "no", "status": "Approved"}, token="00000000-0000-0000-0000-000000000000")
-    approved = cp.put_approval_result(pipelineName="shop", stageName="Approve", actionName="Approval",
-                                      result={"summary": "looks good", "status": "Approved"}, token=approval_token)
-    check("approvedAt" in approved, "the approval is recorded")
+    time.sleep(1)
+    check(execution(first_id)["status"] == "InProgress" and action_state("Approve", "Approval")["status"] == "InProgress",
+          "the approval blocks the execution")
+    approved = json.loads(subprocess.run(
+        ["aws", "--endpoint-url", URL, "--region", REGION, "codepipeline", "put-approval-result", "--pipeline-name", "shop",
+         "--stage-name", "Approve", "--action-name", "Approval", "--token", approval_token,
+         "--result", "summary=looks good,status=Approved"], capture_output=True, text=True, check=True).stdout)
+    check("approvedAt" in approved, "the approval is recorded (aws CLI)")
     expect_error("ApprovalAlreadyCompletedException", cp.put_approval_result, pipelineName="shop", stageName="Approve", actionName="Approval",
                  result={"summary": "again", "status": "Approved"}, token=approval_token)
     done_first = finished(first_id)
@@ -195,7 +203,8 @@ try:
     check(done_first["artifactRevisions"][0]["revisionId"] == first_commit, f"artifact revisions: {done_first['artifactRevisions']}")
     deploy_state = action_state("Deploy", "Deploy")
     dep = cd.get_deployment(deploymentId=deploy_state["externalExecutionId"])["deploymentInfo"]
-    check(dep["status"] == "Succeeded", "the action's external id is the deployment")
+    check(dep["status"] == "Succeeded" and dep["deploymentGroupName"] == "prod",
+          "the action's external id is the deployment, to the group the build's variable named")
 
     # A push starts the next execution at once; rejecting the approval fails it.
     with open(os.path.join(src, "README.md"), "w") as f:
