@@ -689,10 +689,38 @@ impl CodePipeline for PipelineApi {
                 &input.stage_name,
                 &input.pipeline_execution_id,
                 input.retry_mode,
+                false,
             )
             .await?;
         Ok(RetryStageExecutionOutput {
             pipeline_execution_id: Some(input.pipeline_execution_id),
+        })
+    }
+
+    async fn rollback_stage(
+        &self,
+        _ctx: &RequestContext,
+        input: RollbackStageInput,
+    ) -> Result<RollbackStageOutput, AwsError> {
+        let (_, stored) = self.0.stored(&input.pipeline_name).await?;
+        if stored.pipeline.pipeline_type != Some(PipelineType::V2) {
+            return Err(AwsError::new(
+                "UnableToRollbackStageException",
+                "Stage rollback needs a V2 pipeline",
+            ));
+        }
+        let id = self
+            .0
+            .rollback_stage(
+                &input.pipeline_name,
+                &input.stage_name,
+                Some(&input.target_pipeline_execution_id),
+                "ManualRollback",
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(RollbackStageOutput {
+            pipeline_execution_id: id,
         })
     }
 

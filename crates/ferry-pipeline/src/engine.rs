@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_model::codepipeline::{ActionCategory, PipelineDeclaration, TransitionState};
+use ferry_model::codepipeline::{
+    ActionCategory, PipelineDeclaration, Result as FailureResult, StageRetryMode, TransitionState,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -93,8 +95,8 @@ impl PipelineService {
                 .step_once(&name, &tx, &mut running, &tasks, &stop)
                 .await
             {
-                Ok(true) => {}
-                Ok(false) => break,
+                Ok(Some(failed)) => self.on_failure(&name, failed).await,
+                Ok(None) => break,
                 Err(e) => tracing::warn!(pipeline = %name, error = %e.message, "pipeline step"),
             }
             if now_ms() - renewed > (LEASE / 3).as_millis() as i64 {
@@ -143,7 +145,58 @@ impl PipelineService {
         self.wake.notify_one();
     }
 
-    /// One pass of the rules; `false` when the pipeline has nothing active left.
+    /// What a stage's `onFailure` asks for when it fails: one automatic retry (`RETRY`), or a
+    /// rollback to the latest execution that succeeded in the stage (`ROLLBACK`).
+    async fn on_failure(self: &Arc<Self>, name: &str, failed: Vec<(String, String)>) {
+        if failed.is_empty() {
+            return;
+        }
+        let Ok((_, stored)) = self.stored(name).await else {
+            return;
+        };
+        for (exec, stage) in failed {
+            let Some(rule) = stored
+                .pipeline
+                .stages
+                .iter()
+                .find(|s| s.name == stage)
+                .and_then(|s| s.on_failure.clone())
+            else {
+                continue;
+            };
+            let outcome = match rule.result {
+                Some(FailureResult::Retry) => {
+                    let tried = self
+                        .load(&exec)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map_or(0, |e| e.auto_retries);
+                    if tried >= 1 {
+                        continue;
+                    }
+                    let mode = rule
+                        .retry_configuration
+                        .and_then(|c| c.retry_mode)
+                        .unwrap_or(StageRetryMode::FailedActions);
+                    self.retry_stage(name, &stage, &exec, mode, true)
+                        .await
+                        .map(|_| ())
+                }
+                Some(FailureResult::Rollback) => self
+                    .rollback_stage(name, &stage, None, "AutomatedRollback")
+                    .await
+                    .map(|_| ()),
+                _ => Ok(()),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(pipeline = %name, stage = %stage, error = %e.message, "onFailure");
+            }
+        }
+    }
+
+    /// One pass of the rules: the stages that failed in it, or `None` when the pipeline has
+    /// nothing active left.
     async fn step_once(
         self: &Arc<Self>,
         name: &str,
@@ -151,15 +204,15 @@ impl PipelineService {
         running: &mut HashSet<String>,
         tasks: &TaskTracker,
         stop: &CancellationToken,
-    ) -> Result<bool, ferry_wire::AwsError> {
+    ) -> Result<Option<Vec<(String, String)>>, ferry_wire::AwsError> {
         let lock = self.lock(name);
         let _guard = lock.lock().await;
         let mut execs = self.records(name, true).await?;
         if execs.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let Ok((_, current)) = self.stored(name).await else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut decls: BTreeMap<i64, PipelineDeclaration> = BTreeMap::new();
         for v in execs
@@ -193,6 +246,7 @@ impl PipelineService {
             &mut new_id,
         );
         let mut changed = outcome.changed;
+        let failed_stages = outcome.failed_stages;
         // Start what is due: new actions, and in-progress ones nobody runs (after a restart).
         for e in execs.iter_mut() {
             let Position::Running { stage } = e.position else {
@@ -326,7 +380,7 @@ impl PipelineService {
         for e in execs.iter().filter(|e| changed.contains(&e.id)) {
             self.save(e).await?;
         }
-        Ok(true)
+        Ok(Some(failed_stages))
     }
 
     /// Records what a running action reported.

@@ -66,6 +66,10 @@ impl PipelineService {
             source_overrides,
             source_revisions: Vec::new(),
             stop: None,
+            execution_type: "STANDARD".into(),
+            rollback_target: None,
+            only_stage: None,
+            auto_retries: 0,
         };
         {
             let lock = self.lock(name);

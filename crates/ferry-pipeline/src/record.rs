@@ -111,6 +111,22 @@ pub struct ExecRecord {
     pub source_revisions: Vec<SourceRev>,
     /// A stop request: `(abandon, reason)`.
     pub stop: Option<(bool, Option<String>)>,
+    /// `STANDARD`, or `ROLLBACK` for an execution that re-runs one stage of an earlier one.
+    #[serde(default = "standard")]
+    pub execution_type: String,
+    /// A rollback's target execution.
+    #[serde(default)]
+    pub rollback_target: Option<String>,
+    /// A rollback runs this stage only, then ends.
+    #[serde(default)]
+    pub only_stage: Option<usize>,
+    /// Automatic retries of the current stage so far (`onFailure: RETRY`).
+    #[serde(default)]
+    pub auto_retries: u32,
+}
+
+fn standard() -> String {
+    "STANDARD".to_owned()
 }
 
 impl ExecRecord {

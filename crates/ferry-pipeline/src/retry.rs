@@ -22,6 +22,7 @@ impl PipelineService {
         stage: &str,
         id: &str,
         mode: StageRetryMode,
+        automatic: bool,
     ) -> Result<(), AwsError> {
         let lock = self.lock(pipeline);
         let _guard = lock.lock().await;
@@ -114,6 +115,9 @@ impl PipelineService {
         });
         e.status = status::IN_PROGRESS.into();
         e.status_summary = None;
+        if automatic {
+            e.auto_retries += 1;
+        }
         e.position = Position::Running { stage: index };
         e.updated_ms = now;
         self.save(&e).await?;

@@ -20,6 +20,8 @@ pub struct Outcome {
     pub start: Vec<(String, String)>,
     /// Executions whose record changed.
     pub changed: BTreeSet<String>,
+    /// Stages that failed in this step, as `(execution id, stage name)` (for `onFailure`).
+    pub failed_stages: Vec<(String, String)>,
 }
 
 /// The execution mode a declaration asks for (SUPERSEDED by default).
@@ -159,6 +161,7 @@ fn advance_running(
             r.status = status::FAILED.into();
         }
         let summary = format!("The action {name} in stage {} failed", stage.name);
+        out.failed_stages.push((e.id.clone(), stage.name.clone()));
         finish(e, status::FAILED, Some(summary), now, out);
         return true;
     }
@@ -199,7 +202,7 @@ fn advance_running(
             if let Some(r) = e.stages.last_mut() {
                 r.status = status::SUCCEEDED.into();
             }
-            if index + 1 >= decl.stages.len() {
+            if index + 1 >= decl.stages.len() || e.only_stage == Some(index) {
                 finish(e, status::SUCCEEDED, None, now, out);
             } else {
                 e.position = Position::Waiting { stage: index + 1 };

@@ -41,6 +41,10 @@ fn exec(id: &str, at: i64) -> ExecRecord {
         source_overrides: BTreeMap::new(),
         source_revisions: Vec::new(),
         stop: None,
+        execution_type: "STANDARD".into(),
+        rollback_target: None,
+        only_stage: None,
+        auto_retries: 0,
     }
 }
 

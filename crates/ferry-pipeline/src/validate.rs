@@ -119,6 +119,30 @@ pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
         }
     }
     check_triggers(d, v2)?;
+    for s in &d.stages {
+        let Some(rule) = &s.on_failure else {
+            continue;
+        };
+        if !v2 {
+            return Err(AwsError::new(
+                "ValidationException",
+                "A stage's onFailure needs pipelineType V2",
+            ));
+        }
+        if rule.conditions.as_ref().is_some_and(|c| !c.is_empty()) {
+            return Err(AwsError::new(
+                "ValidationException",
+                "Ferry does not run stage conditions yet",
+            ));
+        }
+        let rollback = rule.result == Some(ferry_model::codepipeline::Result::Rollback);
+        if rollback && d.execution_mode == Some(ExecutionMode::Parallel) {
+            return Err(AwsError::new(
+                "ValidationException",
+                "PARALLEL pipelines cannot roll stages back",
+            ));
+        }
+    }
     if d.stages.len() < 2 || d.stages.len() > 50 {
         return Err(structure("A pipeline has 2 to 50 stages"));
     }

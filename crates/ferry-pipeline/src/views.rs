@@ -73,8 +73,13 @@ pub fn execution(e: &ExecRecord) -> PipelineExecution {
         ),
         trigger: Some(trigger(e)),
         execution_mode: wire(&e.execution_mode),
-        execution_type: Some(ExecutionType::Standard),
-        rollback_metadata: None,
+        execution_type: wire(&e.execution_type),
+        rollback_metadata: e
+            .rollback_target
+            .as_ref()
+            .map(|t| PipelineRollbackMetadata {
+                rollback_target_pipeline_execution_id: Some(t.clone()),
+            }),
     }
 }
 
@@ -92,8 +97,13 @@ pub fn summary(e: &ExecRecord) -> PipelineExecutionSummary {
             reason: reason.clone(),
         }),
         execution_mode: wire(&e.execution_mode),
-        execution_type: Some(ExecutionType::Standard),
-        rollback_metadata: None,
+        execution_type: wire(&e.execution_type),
+        rollback_metadata: e
+            .rollback_target
+            .as_ref()
+            .map(|t| PipelineRollbackMetadata {
+                rollback_target_pipeline_execution_id: Some(t.clone()),
+            }),
     }
 }
 

@@ -60,3 +60,12 @@ fn the_readme_quickstart_serves_the_app_and_redeploys_on_a_commit() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn stage_rollback_and_automatic_retry() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codepipeline_rollback.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
