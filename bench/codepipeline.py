@@ -68,7 +68,8 @@ try:
     def commit(path, i):
         with open(os.path.join(path, "n.txt"), "w") as f:
             f.write(f"{i}\n")
-        git("commit", "-qam", f"change {i}", cwd=path)
+        git("add", ".", cwd=path)
+        git("commit", "-qm", f"change {i}", cwd=path)
 
     app, plain = repo("app"), repo("plain")
     role = "arn:aws:iam::123456789012:role/bench"

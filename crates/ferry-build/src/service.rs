@@ -73,6 +73,11 @@ pub(crate) fn now() -> Timestamp {
 }
 
 impl BuildService {
+    /// Ids of builds as they end, from now on.
+    pub fn subscribe_finished(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.finished.subscribe()
+    }
+
     pub fn new(
         store: Store,
         s3: S3,

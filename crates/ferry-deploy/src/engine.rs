@@ -631,6 +631,7 @@ impl DeployService {
         }
         crate::record_outcome(self, row, info, plan).await?;
         self.save_info(row, info).await?;
+        let _ = self.finished.send(row.deployment_id.clone());
         Ok(())
     }
 }

@@ -56,6 +56,8 @@ pub struct DeployService {
     /// Counts command state changes; drivers wake on every change, even one that happened
     /// while they were busy.
     pub(crate) progress: tokio::sync::watch::Sender<u64>,
+    /// The id of every deployment that ends (for whoever waits on one, e.g. a pipeline).
+    pub(crate) finished: tokio::sync::broadcast::Sender<String>,
     /// Agents waiting in PollHostCommand, by host ARN.
     hosts: Mutex<HashMap<String, Arc<Notify>>>,
     /// Deployments driven by this node.
@@ -80,6 +82,7 @@ impl DeployService {
             settings,
             wake: Notify::new(),
             progress: tokio::sync::watch::channel(0).0,
+            finished: tokio::sync::broadcast::channel(256).0,
             hosts: Mutex::new(HashMap::new()),
             driving: Mutex::new(HashSet::new()),
         })
@@ -103,6 +106,11 @@ impl DeployService {
     }
 
     /// Tells the drivers that a command changed.
+    /// Ids of deployments as they end, from now on.
+    pub fn subscribe_finished(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.finished.subscribe()
+    }
+
     pub(crate) fn progressed(&self) {
         self.progress.send_modify(|v| *v = v.wrapping_add(1));
     }

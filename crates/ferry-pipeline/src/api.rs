@@ -137,7 +137,7 @@ impl CodePipeline for PipelineApi {
         input: CreatePipelineInput,
     ) -> Result<CreatePipelineOutput, AwsError> {
         let mut decl = input.pipeline;
-        validate(&decl)?;
+        validate(&decl, &self.0.custom_types().await?)?;
         let tags = tags_of(input.tags.as_deref().unwrap_or_default())?;
         decl.version = Some(1);
         let stored = Stored {
@@ -223,7 +223,7 @@ impl CodePipeline for PipelineApi {
         input: UpdatePipelineInput,
     ) -> Result<UpdatePipelineOutput, AwsError> {
         let mut decl = input.pipeline;
-        validate(&decl)?;
+        validate(&decl, &self.0.custom_types().await?)?;
         let (version, mut stored) = self.0.stored(&decl.name).await?;
         let next = version + 1;
         decl.version = Some(next as i32);
@@ -729,17 +729,75 @@ impl CodePipeline for PipelineApi {
         _ctx: &RequestContext,
         input: ListActionTypesInput,
     ) -> Result<ListActionTypesOutput, AwsError> {
-        if input
-            .action_owner_filter
-            .as_ref()
-            .is_some_and(|o| *o != ActionOwner::Aws)
-        {
-            return Ok(ListActionTypesOutput::default());
-        }
+        let mut all = crate::actions::action_types();
+        all.extend(self.0.custom_types().await?);
+        let action_types = all
+            .into_iter()
+            .filter(|t| input.action_owner_filter.is_none_or(|o| t.id.owner == o))
+            .collect();
         Ok(ListActionTypesOutput {
-            action_types: crate::actions::action_types(),
+            action_types,
             next_token: None,
         })
+    }
+
+    async fn create_custom_action_type(
+        &self,
+        _ctx: &RequestContext,
+        input: CreateCustomActionTypeInput,
+    ) -> Result<CreateCustomActionTypeOutput, AwsError> {
+        self.0.create_custom_type(input).await
+    }
+
+    async fn delete_custom_action_type(
+        &self,
+        _ctx: &RequestContext,
+        input: DeleteCustomActionTypeInput,
+    ) -> Result<(), AwsError> {
+        self.0.delete_custom_type(input).await
+    }
+
+    async fn poll_for_jobs(
+        &self,
+        _ctx: &RequestContext,
+        input: PollForJobsInput,
+    ) -> Result<PollForJobsOutput, AwsError> {
+        self.0.poll_jobs(input).await
+    }
+
+    async fn acknowledge_job(
+        &self,
+        _ctx: &RequestContext,
+        input: AcknowledgeJobInput,
+    ) -> Result<AcknowledgeJobOutput, AwsError> {
+        self.0.acknowledge(input).await
+    }
+
+    async fn get_job_details(
+        &self,
+        _ctx: &RequestContext,
+        input: GetJobDetailsInput,
+    ) -> Result<GetJobDetailsOutput, AwsError> {
+        self.0.job_details(input).await
+    }
+
+    async fn put_job_success_result(
+        &self,
+        _ctx: &RequestContext,
+        input: PutJobSuccessResultInput,
+    ) -> Result<(), AwsError> {
+        let result = crate::jobs::success(&input)?;
+        self.0.finish_job(&input.job_id, true, result).await
+    }
+
+    async fn put_job_failure_result(
+        &self,
+        _ctx: &RequestContext,
+        input: PutJobFailureResultInput,
+    ) -> Result<(), AwsError> {
+        self.0
+            .finish_job(&input.job_id, false, crate::jobs::failure(&input))
+            .await
     }
 }
 

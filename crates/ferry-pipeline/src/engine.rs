@@ -349,6 +349,7 @@ impl PipelineService {
                     svc: self.clone(),
                     pipeline: name.to_owned(),
                     execution_id: e.id.clone(),
+                    stage: stage_decl.name.clone(),
                     action_id: action_id.clone(),
                     declaration: d,
                     config: resolved,

@@ -3,7 +3,8 @@
 //! rules as a pure function in `step.rs` over the records of `record.rs`), the actions it runs
 //! (`actions/`: CodeCommit source, CodeBuild, CodeDeploy; manual approvals wait for the API),
 //! variable references (`variables.rs`), starting executions (`executions.rs`), stage retries
-//! (`retry.rs`) and rollbacks (`rollback.rs`) and push
+//! (`retry.rs`) and rollbacks (`rollback.rs`), custom action types and the job-worker protocol
+//! (`jobs.rs`) and push
 //! triggers from the event bus (`triggers.rs`, with V2 push filters in `filters.rs`).
 
 pub mod actions;
@@ -11,6 +12,7 @@ pub mod api;
 mod engine;
 mod executions;
 pub mod filters;
+pub mod jobs;
 pub mod record;
 mod retry;
 mod rollback;

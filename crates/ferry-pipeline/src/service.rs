@@ -46,6 +46,8 @@ pub struct PipelineService {
     drivers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Pipelines driven by this node.
     pub(crate) driving: Mutex<HashSet<String>>,
+    /// The id of every job a worker ends (custom actions wait on it).
+    pub(crate) jobs_done: tokio::sync::broadcast::Sender<String>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -72,6 +74,7 @@ impl PipelineService {
             wake: Notify::new(),
             drivers: Mutex::new(HashMap::new()),
             driving: Mutex::new(HashSet::new()),
+            jobs_done: tokio::sync::broadcast::channel(256).0,
         })
     }
 

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferry_model::codepipeline::{
-    ActionCategory, ActionDeclaration, ExecutionMode, PipelineDeclaration, PipelineType,
+    ActionCategory, ActionDeclaration, ActionOwner, ActionType, ExecutionMode, PipelineDeclaration,
+    PipelineType,
 };
 use ferry_wire::AwsError;
 
@@ -39,12 +40,33 @@ fn valid_artifact(name: &str) -> bool {
 }
 
 /// Required configuration keys, and the inclusive ranges of input and output artifacts.
-type Rules = (&'static [&'static str], (usize, usize), (usize, usize));
+type Rules = (Vec<String>, (usize, usize), (usize, usize));
 
 /// What each action type Ferry runs needs.
-fn rules(a: &ActionDeclaration) -> Option<Rules> {
+fn rules(a: &ActionDeclaration, custom: &[ActionType]) -> Option<Rules> {
     let t = &a.action_type_id;
-    Some(match (&t.category, t.provider.as_str()) {
+    if t.owner == ActionOwner::Custom {
+        let c = custom.iter().find(|c| c.id == *t)?;
+        let required = c
+            .action_configuration_properties
+            .iter()
+            .flatten()
+            .filter(|p| p.required)
+            .map(|p| p.name.clone())
+            .collect();
+        let count = |d: &ferry_model::codepipeline::ArtifactDetails| {
+            (
+                d.minimum_count.max(0) as usize,
+                d.maximum_count.max(0) as usize,
+            )
+        };
+        return Some((
+            required,
+            count(&c.input_artifact_details),
+            count(&c.output_artifact_details),
+        ));
+    }
+    let (keys, ins, outs): (&[&str], _, _) = match (&t.category, t.provider.as_str()) {
         (ActionCategory::Source, "CodeCommit") => {
             (&["RepositoryName", "BranchName"], (0, 0), (1, 1))
         }
@@ -56,11 +78,12 @@ fn rules(a: &ActionDeclaration) -> Option<Rules> {
         }
         (ActionCategory::Approval, "Manual") => (&[], (0, 0), (0, 0)),
         _ => return None,
-    })
+    };
+    Some((keys.iter().map(|k| (*k).to_owned()).collect(), ins, outs))
 }
 
 /// Checks `d`; the error is what AWS would answer.
-pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
+pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), AwsError> {
     if !valid_name(&d.name) {
         return Err(AwsError::new(
             "ValidationException",
@@ -202,18 +225,18 @@ pub fn validate(d: &PipelineDeclaration) -> Result<(), AwsError> {
                 )));
             }
             has_non_source |= !source;
-            let Some((required, (in_min, in_max), (out_min, out_max))) = rules(a) else {
+            let Some((required, (in_min, in_max), (out_min, out_max))) = rules(a, custom) else {
                 let t = &a.action_type_id;
                 return Err(action_err(format!(
-                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy and Approval/AWS/Manual)",
+                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy, Approval/AWS/Manual and the custom action types created with CreateCustomActionType)",
                     t.category.as_str(),
                     t.owner.as_str(),
                     t.provider
                 )));
             };
             let config = a.configuration.clone().unwrap_or_default();
-            for key in required {
-                if config.get(*key).is_none_or(|v| v.is_empty()) {
+            for key in &required {
+                if config.get(key).is_none_or(|v| v.is_empty()) {
                     return Err(action_err(format!(
                         "The action {} needs the configuration key {key}",
                         a.name

@@ -20,6 +20,7 @@ pub mod iam;
 pub mod identity;
 pub mod logs;
 pub mod params;
+pub mod pipeline_jobs;
 pub mod pipelines;
 pub mod pulls;
 pub mod reports;

@@ -69,3 +69,12 @@ fn stage_rollback_and_automatic_retry() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn custom_actions_run_by_a_job_worker() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codepipeline_jobs.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}

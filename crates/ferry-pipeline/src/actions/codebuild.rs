@@ -16,6 +16,7 @@ use crate::record::ArtifactLoc;
 pub(super) async fn run(job: &ActionJob) -> ActionResult {
     let api = &job.svc.builds;
     let ctx = job.context();
+    let mut ended = api.0.subscribe_finished();
     let build_id = match &job.external_id {
         Some(id) => id.clone(),
         None => match start(job, &ctx).await {
@@ -40,7 +41,7 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
             return ActionResult::failed("JobFailed", format!("The build {build_id} is gone"));
         };
         if build.build_complete != Some(true) {
-            if !job.pause().await {
+            if !job.pause_until(&mut ended).await {
                 return ActionResult::interrupted();
             };
             continue;

@@ -12,6 +12,7 @@ use super::{ActionJob, ActionResult};
 pub(super) async fn run(job: &ActionJob) -> ActionResult {
     let api = &job.svc.deploys;
     let ctx = job.context();
+    let mut ended = api.0.subscribe_finished();
     let deployment_id = match &job.external_id {
         Some(id) => id.clone(),
         None => {
@@ -92,7 +93,7 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
                 return r;
             }
             _ => {
-                if !job.pause().await {
+                if !job.pause_until(&mut ended).await {
                     return ActionResult::interrupted();
                 }
             }

@@ -6,12 +6,13 @@
 //! [`Progress`], so that a restarted node waits for that work instead of starting it again.
 //!
 //! Providers: CodeCommit source (`codecommit.rs`), CodeBuild build/test (`codebuild.rs`),
-//! CodeDeploy deploy (`codedeploy.rs`). Manual approvals are not run here: they wait for
-//! PutApprovalResult.
+//! CodeDeploy deploy (`codedeploy.rs`), and custom actions handed to job workers
+//! (`custom.rs`). Manual approvals are not run here: they wait for PutApprovalResult.
 
 mod codebuild;
 mod codecommit;
 mod codedeploy;
+mod custom;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,14 +22,16 @@ use ferry_model::codepipeline::{ActionCategory, ActionDeclaration, ActionOwner};
 use crate::record::{ArtifactLoc, SourceRev};
 use crate::service::PipelineService;
 
-/// How often a provider asks whether its build or deployment ended.
-pub(crate) const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often a provider asks whether its build or deployment ended when no notice came (they
+/// are woken as soon as one ends; this only bounds a missed notice).
+pub(crate) const POLL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// One action execution to run.
 pub struct ActionJob {
     pub svc: Arc<PipelineService>,
     pub pipeline: String,
     pub execution_id: String,
+    pub stage: String,
     pub action_id: String,
     pub declaration: ActionDeclaration,
     /// The configuration with every variable reference resolved.
@@ -118,12 +121,25 @@ impl ActionJob {
         }
     }
 
-    /// Waits one poll interval; `false` when the node is stopping instead.
-    pub(crate) async fn pause(&self) -> bool {
+    /// Waits until `ended` says some build, deployment or job ended (or one poll interval, in
+    /// case a notice was missed); `false` when the node is stopping instead.
+    pub(crate) async fn pause_until(
+        &self,
+        ended: &mut tokio::sync::broadcast::Receiver<String>,
+    ) -> bool {
+        let notice = async {
+            let _ = ended.recv().await;
+        };
         tokio::select! {
+            _ = notice => true,
             _ = tokio::time::sleep(POLL) => true,
             _ = self.stop.cancelled() => false,
         }
+    }
+
+    /// The name of the stage the action belongs to.
+    pub(crate) fn stage_name(&self) -> String {
+        self.stage.clone()
     }
 
     /// A request context acting for the pipeline (builds show it as their initiator).
@@ -143,22 +159,12 @@ impl ActionJob {
     }
 }
 
-/// Whether Ferry runs actions of this type.
-pub fn supported(d: &ActionDeclaration) -> bool {
-    let t = &d.action_type_id;
-    t.owner == ActionOwner::Aws
-        && matches!(
-            (&t.category, t.provider.as_str()),
-            (ActionCategory::Source, "CodeCommit")
-                | (ActionCategory::Build | ActionCategory::Test, "CodeBuild")
-                | (ActionCategory::Deploy, "CodeDeploy")
-                | (ActionCategory::Approval, "Manual")
-        )
-}
-
 /// Runs one action to its end; `None` when the node stopped first.
 pub async fn run(job: ActionJob) -> Option<ActionResult> {
     let t = &job.declaration.action_type_id;
+    if t.owner == ActionOwner::Custom {
+        return Some(custom::run(&job).await).filter(|r| !r.interrupted);
+    }
     match (&t.category, t.provider.as_str()) {
         (ActionCategory::Source, "CodeCommit") => Some(codecommit::run(&job).await),
         (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {

@@ -1,0 +1,124 @@
+"""Custom actions and the job-worker protocol with boto3: a custom Test action type, a pipeline
+that uses it, and a worker written here that polls for the job, acknowledges it with its nonce,
+reads its input artifact with the job's credentials, reports progress with a continuation
+token, then succeeds with output variables that a later action resolves; a failing job fails
+the stage; the errors for unknown types, wrong nonces, unknown jobs and finished jobs.
+
+Run by crates/ferry/tests/e2e_codepipeline.rs. Exits non-zero on the first failed check."""
+
+import io
+import os
+import tempfile
+import time
+import zipfile
+
+import boto3
+
+from helpers import check, done, expect_error, git
+
+URL = os.environ["FERRY_URL"]
+ACCOUNT = os.environ["FERRY_ACCOUNT"]
+REGION = "us-east-1"
+cp = boto3.client("codepipeline", endpoint_url=URL, region_name=REGION)
+cc = boto3.client("codecommit", endpoint_url=URL, region_name=REGION)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipeline"
+TYPE = {"category": "Test", "owner": "Custom", "provider": "FerryChecker", "version": "1"}
+
+
+def wait(what, cond, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.1)
+    check(False, f"timed out waiting for {what}")
+
+
+def execution(name, eid):
+    return cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=eid)["pipelineExecution"]
+
+
+expect_error("ActionTypeNotFoundException", cp.poll_for_jobs, actionTypeId=TYPE)
+created = cp.create_custom_action_type(category="Test", provider="FerryChecker", version="1",
+                                       configurationProperties=[{"name": "Rule", "required": True, "key": True, "secret": False}],
+                                       inputArtifactDetails={"minimumCount": 1, "maximumCount": 1},
+                                       outputArtifactDetails={"minimumCount": 0, "maximumCount": 0})
+check(created["actionType"]["id"] == TYPE, f"the custom type: {created['actionType']['id']}")
+listed = [t["id"] for t in cp.list_action_types(actionOwnerFilter="Custom")["actionTypes"]]
+check(listed == [TYPE], f"ListActionTypes shows it: {listed}")
+
+cc.create_repository(repositoryName="checked")
+src = tempfile.mkdtemp(prefix="ferry-jobs-")
+git("clone", f"{URL}/v1/repos/checked", src)
+with open(os.path.join(src, "rules.txt"), "w") as f:
+    f.write("no-tabs\n")
+git("add", ".", cwd=src)
+git("commit", "-m", "rules", cwd=src)
+git("push", "origin", "HEAD:main", cwd=src)
+
+stage_check = {"name": "Check", "actions": [{"name": "Checker", "namespace": "CheckVars", "actionTypeId": TYPE,
+                                             "configuration": {"Rule": "#{SourceVariables.BranchName}-strict"},
+                                             "inputArtifacts": [{"name": "Src"}]}]}
+stage_after = {"name": "Approve", "actions": [{"name": "Approval",
+                                               "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+                                               "configuration": {"CustomData": "score #{CheckVars.Score}"}}]}
+decl = {"name": "checked", "roleArn": ROLE, "artifactStore": {"type": "S3", "location": "jobs-artifacts"},
+        "stages": [{"name": "Source", "actions": [{
+            "name": "Source", "namespace": "SourceVariables",
+            "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
+            "configuration": {"RepositoryName": "checked", "BranchName": "main"}, "outputArtifacts": [{"name": "Src"}]}]},
+            stage_check, stage_after]}
+missing = {**decl, "stages": [decl["stages"][0], {**stage_check, "actions": [{**stage_check["actions"][0], "configuration": {}}]}]}
+expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=missing)
+cp.create_pipeline(pipeline=decl)
+first = wait("the execution", lambda: cp.list_pipeline_executions(pipelineName="checked")["pipelineExecutionSummaries"])[0]["pipelineExecutionId"]
+
+# The worker: poll, acknowledge, read the input with the job's credentials, continue once, succeed.
+jobs = wait("a job", lambda: cp.poll_for_jobs(actionTypeId=TYPE, maxBatchSize=5)["jobs"])
+check(len(jobs) == 1, f"one job: {len(jobs)}")
+job = jobs[0]
+data = job["data"]
+check(data["actionConfiguration"]["configuration"] == {"Rule": "main-strict"}, f"the configuration is resolved: {data['actionConfiguration']}")
+check(data["pipelineContext"]["pipelineName"] == "checked" and data["pipelineContext"]["stage"]["name"] == "Check"
+      and data["pipelineContext"]["pipelineExecutionId"] == first, f"pipeline context: {data['pipelineContext']}")
+check(cp.poll_for_jobs(actionTypeId=TYPE)["jobs"] == [], "a dispatched job is not handed out twice")
+expect_error("InvalidNonceException", cp.acknowledge_job, jobId=job["id"], nonce="wrong")
+check(cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])["status"] == "InProgress", "acknowledged")
+creds = data["artifactCredentials"]
+loc = data["inputArtifacts"][0]["location"]["s3Location"]
+worker_s3 = boto3.client("s3", endpoint_url=URL, region_name=REGION, aws_access_key_id=creds["accessKeyId"],
+                         aws_secret_access_key=creds["secretAccessKey"], aws_session_token=creds["sessionToken"])
+with zipfile.ZipFile(io.BytesIO(worker_s3.get_object(Bucket=loc["bucketName"], Key=loc["objectKey"])["Body"].read())) as z:
+    check(z.read("rules.txt") == b"no-tabs\n", "the worker reads the input artifact with the job's credentials")
+check(cp.get_job_details(jobId=job["id"])["jobDetails"]["data"]["pipelineContext"]["action"]["name"] == "Checker", "GetJobDetails")
+cp.put_job_success_result(jobId=job["id"], continuationToken="step-2", executionDetails={"summary": "halfway", "percentComplete": 50})
+expect_error("InvalidJobStateException", cp.put_job_success_result, jobId=job["id"])
+again = wait("the continuation job", lambda: cp.poll_for_jobs(actionTypeId=TYPE)["jobs"])[0]
+check(again["data"]["continuationToken"] == "step-2" and again["id"] != job["id"], "a continuation token hands out a new job")
+cp.acknowledge_job(jobId=again["id"], nonce=again["nonce"])
+cp.put_job_success_result(jobId=again["id"], executionDetails={"summary": "all good", "externalExecutionId": "check-42"},
+                          outputVariables={"Score": "97"})
+token = wait("the approval", lambda: [a for s in cp.get_pipeline_state(name="checked")["stageStates"] if s["stageName"] == "Approve"
+                                      for a in s["actionStates"] if a.get("latestExecution", {}).get("token")])
+details = cp.list_action_executions(pipelineName="checked", filter={"pipelineExecutionId": first})["actionExecutionDetails"]
+by = {d["actionName"]: d for d in details}
+check(by["Checker"]["status"] == "Succeeded" and by["Checker"]["output"]["executionResult"]["externalExecutionId"] == "check-42",
+      f"the worker's result: {by['Checker']['output']}")
+check(by["Checker"]["output"]["outputVariables"] == {"Score": "97"}, "its output variables")
+check(by["Approval"]["input"]["resolvedConfiguration"]["CustomData"] == "score 97", "which a later action resolves")
+cp.stop_pipeline_execution(pipelineName="checked", pipelineExecutionId=first, abandon=True)
+
+# A failing job fails the stage.
+second = cp.start_pipeline_execution(name="checked")["pipelineExecutionId"]
+job = wait("the second job", lambda: cp.poll_for_jobs(actionTypeId=TYPE)["jobs"])[0]
+cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
+cp.put_job_failure_result(jobId=job["id"], failureDetails={"type": "JobFailed", "message": "tabs found in main.c", "externalExecutionId": "check-43"})
+failed = wait("the failed execution", lambda: (lambda e: e if e["status"] not in ("InProgress", "Stopping") else None)(execution("checked", second)))
+check(failed["status"] == "Failed", f"a failed job fails the execution: {failed['status']}")
+state = [a for s in cp.get_pipeline_state(name="checked")["stageStates"] if s["stageName"] == "Check" for a in s["actionStates"]][0]
+check(state["latestExecution"]["errorDetails"]["message"] == "tabs found in main.c", f"with the worker's message: {state['latestExecution']}")
+expect_error("JobNotFoundException", cp.get_job_details, jobId="00000000-0000-0000-0000-000000000000")
+cp.delete_custom_action_type(category="Test", provider="FerryChecker", version="1")
+expect_error("ActionTypeNotFoundException", cp.delete_custom_action_type, category="Test", provider="FerryChecker", version="1")
+done()
