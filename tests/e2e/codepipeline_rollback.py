@@ -1,4 +1,5 @@
-"""Stage rollback and automatic stage retry (V2) with boto3 and git: RollbackStage re-runs the
+"""Stage rollback, automatic stage retry and pipeline variables (V2) with boto3 and git:
+RollbackStage re-runs the
 Build stage with the artifacts and variables of an earlier execution (a ROLLBACK execution that
 runs that stage only); `onFailure: RETRY` retries a failed stage once by itself; `onFailure:
 ROLLBACK` rolls a failed stage back to the last execution that succeeded in it; the errors for
@@ -110,6 +111,30 @@ check(builds[0]["output"]["outputVariables"]["BUILT"] == a, "with the target's s
 expect_error("UnableToRollbackStageException", cp.rollback_stage, pipelineName="manual", stageName="Build", targetPipelineExecutionId=rid)
 state = {s["stageName"]: s for s in cp.get_pipeline_state(name="manual")["stageStates"]}
 check(state["Build"]["latestExecution"]["pipelineExecutionId"] == rid, "the Build stage shows the rollback")
+
+# Pipeline-level variables and a source revision chosen at the start.
+cp.create_pipeline(pipeline={
+    "name": "vars", "roleArn": ROLE, "pipelineType": "V2", "variables": [{"name": "Env", "defaultValue": "dev"}],
+    "artifactStore": {"type": "S3", "location": "rollback-artifacts"},
+    "stages": [{"name": "Source", "actions": [{
+        "name": "Source", "namespace": "S",
+        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
+        "configuration": {"RepositoryName": "manual", "BranchName": "main"}, "outputArtifacts": [{"name": "Src"}]}]},
+        {"name": "Build", "actions": [{
+            "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+            "configuration": {"ProjectName": "echo", "EnvironmentVariables": '[{"name":"COMMIT","value":"#{variables.Env}@#{S.CommitId}"}]'},
+            "inputArtifacts": [{"name": "Src"}]}]}]})
+default_run = settled("vars", 1)[0]
+builds, _ = built_from("vars", default_run["pipelineExecutionId"])
+check(builds[0]["output"]["outputVariables"]["BUILT"] == f"dev@{b}", f"the default value and the branch head: {builds[0]['output']}")
+expect_error("ValidationException", cp.start_pipeline_execution, name="vars", variables=[{"name": "Nope", "value": "x"}])
+eid = cp.start_pipeline_execution(name="vars", variables=[{"name": "Env", "value": "prod"}],
+                                  sourceRevisions=[{"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": a}])["pipelineExecutionId"]
+settled("vars", 2)
+builds, _ = built_from("vars", eid)
+check(builds[0]["output"]["outputVariables"]["BUILT"] == f"prod@{a}", f"the given value and the given commit: {builds[0]['output']}")
+got = cp.get_pipeline_execution(pipelineName="vars", pipelineExecutionId=eid)["pipelineExecution"]
+check(got["variables"] == [{"name": "Env", "resolvedValue": "prod"}], f"the execution shows its variables: {got['variables']}")
 
 # onFailure RETRY: the first attempt of each execution fails, the automatic retry passes.
 src = repo("flaky")
