@@ -2,12 +2,18 @@
 that uses it, and a worker written here that polls for the job, acknowledges it with its nonce,
 reads its input artifact with the job's credentials, reports progress with a continuation
 token, then succeeds with output variables that a later action resolves; a failing job fails
-the stage; the errors for unknown types, wrong nonces, unknown jobs and finished jobs.
+the stage; the errors for unknown types, wrong nonces, unknown jobs and finished jobs; and a
+webhook whose signed JSON events start executions when they pass its filters.
 
 Run by crates/ferry/tests/e2e_codepipeline.rs. Exits non-zero on the first failed check."""
 
+import hashlib
+import hmac
 import io
+import json
 import os
+import urllib.error
+import urllib.request
 import tempfile
 import time
 import zipfile
@@ -119,6 +125,43 @@ check(failed["status"] == "Failed", f"a failed job fails the execution: {failed[
 state = [a for s in cp.get_pipeline_state(name="checked")["stageStates"] if s["stageName"] == "Check" for a in s["actionStates"]][0]
 check(state["latestExecution"]["errorDetails"]["message"] == "tabs found in main.c", f"with the worker's message: {state['latestExecution']}")
 expect_error("JobNotFoundException", cp.get_job_details, jobId="00000000-0000-0000-0000-000000000000")
+# A webhook starts an execution for a JSON event that passes its filters and is signed.
+cp.create_pipeline(pipeline={"name": "hooked", "roleArn": ROLE, "artifactStore": {"type": "S3", "location": "jobs-artifacts"},
+                             "stages": [decl["stages"][0], {**stage_after, "actions": [{**stage_after["actions"][0], "configuration": {}}]}]})
+wait("the first hooked execution", lambda: cp.list_pipeline_executions(pipelineName="hooked")["pipelineExecutionSummaries"])
+expect_error("ValidationException", cp.put_webhook, webhook={"name": "gh", "targetPipeline": "hooked", "targetAction": "Nope",
+             "filters": [{"jsonPath": "$.ref"}], "authentication": "UNAUTHENTICATED", "authenticationConfiguration": {}})
+hook = cp.put_webhook(webhook={"name": "gh", "targetPipeline": "hooked", "targetAction": "Source",
+                               "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{BranchName}"}],
+                               "authentication": "GITHUB_HMAC", "authenticationConfiguration": {"SecretToken": "s3cret"}})["webhook"]
+check(hook["url"].startswith(URL + "/webhooks/trigger?t=") and hook["arn"].endswith(":webhook:gh"), f"the webhook: {hook['url']} {hook.get('arn')}")
+
+
+def post(url, event, secret="s3cret"):
+    body = json.dumps(event).encode()
+    sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    req = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json", "x-hub-signature-256": sig})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+status, body = post(hook["url"], {"ref": "refs/heads/main"}, secret="wrong")
+check(status == 403, f"a bad signature is refused: {status} {body}")
+status, body = post(hook["url"], {"ref": "refs/heads/dev"})
+check(status == 200 and body["pipelineExecutionId"] is None, f"an event the filters reject starts nothing: {body}")
+status, body = post(hook["url"], {"ref": "refs/heads/main"})
+check(status == 200 and body["pipelineExecutionId"], f"a matching event starts an execution: {body}")
+started = execution("hooked", body["pipelineExecutionId"])
+check(started["trigger"]["triggerType"] == "Webhook" and started["trigger"]["triggerDetail"] == hook["arn"], f"trigger: {started['trigger']}")
+check([w["definition"]["name"] for w in cp.list_webhooks()["webhooks"]] == ["gh"], "ListWebhooks")
+cp.delete_webhook(name="gh")
+check(cp.list_webhooks()["webhooks"] == [], "deleted")
+status, _ = post(hook["url"], {"ref": "refs/heads/main"})
+check(status == 403, "the old URL is dead")
+
 cp.delete_custom_action_type(category="Test", provider="FerryChecker", version="1")
 expect_error("ActionTypeNotFoundException", cp.delete_custom_action_type, category="Test", provider="FerryChecker", version="1")
 done()

@@ -724,6 +724,47 @@ impl CodePipeline for PipelineApi {
         })
     }
 
+    async fn put_webhook(
+        &self,
+        _ctx: &RequestContext,
+        input: PutWebhookInput,
+    ) -> Result<PutWebhookOutput, AwsError> {
+        self.0.put_webhook(input).await
+    }
+
+    async fn list_webhooks(
+        &self,
+        _ctx: &RequestContext,
+        input: ListWebhooksInput,
+    ) -> Result<ListWebhooksOutput, AwsError> {
+        let size = input.max_results.unwrap_or(100).clamp(1, 100) as usize;
+        let items = self
+            .0
+            .list_webhooks()
+            .await?
+            .into_iter()
+            .map(|w| (w.definition.name.clone(), w))
+            .collect();
+        let (webhooks, next_token) = page(items, input.next_token.as_deref(), size)?;
+        Ok(ListWebhooksOutput {
+            webhooks: Some(webhooks),
+            next_token,
+        })
+    }
+
+    async fn delete_webhook(
+        &self,
+        _ctx: &RequestContext,
+        input: DeleteWebhookInput,
+    ) -> Result<DeleteWebhookOutput, AwsError> {
+        self.0
+            .store
+            .delete_webhook(&input.name)
+            .await
+            .map_err(internal)?;
+        Ok(DeleteWebhookOutput::default())
+    }
+
     async fn list_action_types(
         &self,
         _ctx: &RequestContext,

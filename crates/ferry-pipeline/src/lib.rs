@@ -5,7 +5,8 @@
 //! variable references (`variables.rs`), starting executions (`executions.rs`), stage retries
 //! (`retry.rs`) and rollbacks (`rollback.rs`), custom action types and the job-worker protocol
 //! (`jobs.rs`) and push
-//! triggers from the event bus (`triggers.rs`, with V2 push filters in `filters.rs`).
+//! triggers from the event bus (`triggers.rs`, with V2 push filters in `filters.rs`), and
+//! webhooks for JSON events (`webhooks.rs`).
 
 pub mod actions;
 pub mod api;
@@ -22,6 +23,7 @@ mod triggers;
 pub mod validate;
 pub mod variables;
 pub mod views;
+pub mod webhooks;
 
 pub use api::PipelineApi;
 pub use service::{PipelineService, PipelineSettings};

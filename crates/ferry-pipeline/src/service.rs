@@ -20,6 +20,8 @@ pub struct PipelineSettings {
     pub account_id: String,
     /// This node's stable id (leases name it).
     pub node_id: String,
+    /// The URL Ferry is reached at (webhook URLs start with it).
+    pub public_url: String,
 }
 
 /// The stored form of a pipeline: the declaration (with its version) and its tags.

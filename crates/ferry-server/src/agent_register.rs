@@ -1,6 +1,8 @@
-//! `POST /ferry/agent/register`: the one unsigned call a `ferry agent` makes, trading a
-//! registration token for an on-premises registration and an access key of its own (see
-//! `ferry_deploy::enrolment`). Errors use the JSON 1.1 error envelope.
+//! The unsigned endpoints, each proven by a token of its own: `POST /ferry/agent/register`, the
+//! one call a `ferry agent` makes without a key, trading a registration token for an
+//! on-premises registration and an access key (see `ferry_deploy::enrolment`); and
+//! `POST /webhooks/trigger?t=<token>`, a CodePipeline webhook's URL (see
+//! `ferry_pipeline::webhooks`). Errors use the JSON 1.1 error envelope.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -36,5 +38,34 @@ pub async fn handle(State(st): State<SharedState>, body: Bytes) -> Response {
             tracing::info!(code = %e.code, "agent registration refused");
             error_response(&e)
         }
+    }
+}
+
+/// The largest webhook event read.
+const MAX_EVENT: usize = 1024 * 1024;
+
+pub async fn webhook(
+    State(st): State<SharedState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_EVENT {
+        return error_response(&AwsError::new(
+            "ValidationException",
+            "The event is over 1 MB",
+        ));
+    }
+    let token = query.get("t").map(String::as_str).unwrap_or("");
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    match st.pipelines.0.webhook_event(token, signature, &body).await {
+        Ok(started) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "pipelineExecutionId": started }).to_string(),
+        )
+            .into_response(),
+        Err(e) => error_response(&e),
     }
 }

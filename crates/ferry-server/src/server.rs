@@ -164,6 +164,7 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
             region: config.region.clone(),
             account_id: init.account_id.clone(),
             node_id: build_service.settings.node_id.clone(),
+            public_url: public_url.clone(),
         },
     );
     let build_stop = tokio_util::sync::CancellationToken::new();
@@ -250,6 +251,10 @@ pub fn router(state: SharedState) -> Router {
                     )
                 },
             ),
+        )
+        .route(
+            ferry_pipeline::webhooks::TRIGGER_PATH,
+            axum::routing::post(crate::agent_register::webhook),
         )
         .route(
             ferry_deploy::enrolment::REGISTER_PATH,

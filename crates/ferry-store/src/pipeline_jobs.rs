@@ -1,4 +1,4 @@
-//! CodePipeline's custom action types and job-worker jobs: the types as the API's JSON under
+//! CodePipeline's custom action types, job-worker jobs and webhooks: the types as the API's JSON under
 //! their `Category/Custom/Provider/Version` key; each job with its status (`Created` →
 //! `Dispatched` by PollForJobs → `InProgress` by AcknowledgeJob → `Succeeded` | `Failed`), its
 //! nonce, the action execution it stands for, its JobData and the worker's result.
@@ -173,5 +173,76 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+impl Store {
+    /// Stores a webhook under `name` (replacing one of that name, whose token it keeps);
+    /// returns the token of its URL.
+    pub async fn put_webhook(
+        &self,
+        name: &str,
+        new_token: &str,
+        document: &str,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let old: Option<String> = sqlx::query("SELECT token FROM cp_webhooks WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.get(0));
+        let token = match old {
+            Some(t) => {
+                sqlx::query("UPDATE cp_webhooks SET document = $1 WHERE name = $2")
+                    .bind(document)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                t
+            }
+            None => {
+                sqlx::query("INSERT INTO cp_webhooks (name, token, document) VALUES ($1, $2, $3)")
+                    .bind(name)
+                    .bind(new_token)
+                    .bind(document)
+                    .execute(&mut *tx)
+                    .await?;
+                new_token.to_owned()
+            }
+        };
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Every webhook, as `(name, token, document)` by name.
+    pub async fn webhooks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT name, token, document FROM cp_webhooks ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// The webhook whose URL carries `token`, as `(name, document)`.
+    pub async fn webhook_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT name, document FROM cp_webhooks WHERE token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Deletes a webhook; deleting one that does not exist is not an error.
+    pub async fn delete_webhook(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cp_webhooks WHERE name = $1")
+            .bind(name)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
     }
 }
