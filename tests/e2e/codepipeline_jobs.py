@@ -3,7 +3,8 @@ that uses it, and a worker written here that polls for the job, acknowledges it 
 reads its input artifact with the job's credentials, reports progress with a continuation
 token, then succeeds with output variables that a later action resolves; a failing job fails
 the stage; the errors for unknown types, wrong nonces, unknown jobs and finished jobs; and a
-webhook whose signed JSON events start executions when they pass its filters.
+webhook whose signed JSON events start executions when they pass its filters; an S3 source
+(versioned bucket) deployed by an S3 deploy action.
 
 Run by crates/ferry/tests/e2e_codepipeline.rs. Exits non-zero on the first failed check."""
 
@@ -161,6 +162,52 @@ cp.delete_webhook(name="gh")
 check(cp.list_webhooks()["webhooks"] == [], "deleted")
 status, _ = post(hook["url"], {"ref": "refs/heads/main"})
 check(status == 403, "the old URL is dead")
+
+# S3 source (a versioned bucket) and S3 deploy (extracted under a prefix).
+s3 = boto3.client("s3", endpoint_url=URL, region_name=REGION)
+s3.create_bucket(Bucket="app-src")
+s3.put_bucket_versioning(Bucket="app-src", VersioningConfiguration={"Status": "Enabled"})
+s3.create_bucket(Bucket="app-site")
+
+
+def site_zip(text):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("index.html", text)
+        z.writestr("css/site.css", "body{}")
+    return buf.getvalue()
+
+
+v1 = s3.put_object(Bucket="app-src", Key="site.zip", Body=site_zip("v1"))["VersionId"]
+cp.create_pipeline(pipeline={"name": "static", "roleArn": ROLE, "artifactStore": {"type": "S3", "location": "jobs-artifacts"},
+                             "stages": [{"name": "Source", "actions": [{
+                                 "name": "Source", "namespace": "Obj",
+                                 "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                                 "configuration": {"S3Bucket": "app-src", "S3ObjectKey": "site.zip"}, "outputArtifacts": [{"name": "Site"}]}]},
+                                 {"name": "Publish", "actions": [{
+                                     "name": "Publish", "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+                                     "configuration": {"BucketName": "app-site", "Extract": "true", "ObjectKey": "web"},
+                                     "inputArtifacts": [{"name": "Site"}]}]}]})
+bad = {"name": "bad-s3", "roleArn": ROLE, "artifactStore": {"type": "S3", "location": "jobs-artifacts"},
+       "stages": [{"name": "Source", "actions": [{"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                                                  "configuration": {"S3Bucket": "app-src", "S3ObjectKey": "site.zip"}, "outputArtifacts": [{"name": "Site"}]}]},
+                  {"name": "Publish", "actions": [{"name": "Publish", "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+                                                   "configuration": {"BucketName": "app-site", "Extract": "false"}, "inputArtifacts": [{"name": "Site"}]}]}]}
+expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=bad)
+first_static = wait("the static execution", lambda: (lambda l: l[0] if l and l[0]["status"] != "InProgress" else None)(
+    cp.list_pipeline_executions(pipelineName="static")["pipelineExecutionSummaries"]))
+check(first_static["status"] == "Succeeded", f"S3 source -> S3 deploy: {first_static}")
+check(s3.get_object(Bucket="app-site", Key="web/index.html")["Body"].read() == b"v1", "the artifact was extracted under the prefix")
+check(s3.get_object(Bucket="app-site", Key="web/css/site.css")["Body"].read() == b"body{}", "nested files too")
+src_detail = [d for d in cp.list_action_executions(pipelineName="static")["actionExecutionDetails"] if d["actionName"] == "Source"][0]
+check(src_detail["output"]["outputVariables"]["VersionId"] == v1, f"source variables: {src_detail['output']['outputVariables']}")
+s3.put_object(Bucket="app-src", Key="site.zip", Body=site_zip("v2"))
+eid = cp.start_pipeline_execution(name="static")["pipelineExecutionId"]
+wait("v2", lambda: execution("static", eid)["status"] == "Succeeded")
+check(s3.get_object(Bucket="app-site", Key="web/index.html")["Body"].read() == b"v2", "a manual start takes the latest version")
+eid = cp.start_pipeline_execution(name="static", sourceRevisions=[{"actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID", "revisionValue": v1}])["pipelineExecutionId"]
+wait("v1 again", lambda: execution("static", eid)["status"] == "Succeeded")
+check(s3.get_object(Bucket="app-site", Key="web/index.html")["Body"].read() == b"v1", "or the version it is started with")
 
 cp.delete_custom_action_type(category="Test", provider="FerryChecker", version="1")
 expect_error("ActionTypeNotFoundException", cp.delete_custom_action_type, category="Test", provider="FerryChecker", version="1")

@@ -7,7 +7,7 @@
 //! selected safely ([`artifacts`]) and packed ([`archive`]) into Ferry's S3.
 
 pub mod api;
-mod archive;
+pub mod archive;
 pub mod artifacts;
 pub mod batch;
 pub mod buildspec;

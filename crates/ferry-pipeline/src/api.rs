@@ -306,14 +306,18 @@ impl CodePipeline for PipelineApi {
                     o.action_name
                 )));
             }
-            if o.revision_type != SourceRevisionType::CommitId {
-                return Err(validation(
-                    "Ferry's CodeCommit sources take only COMMIT_ID source revisions",
-                ));
-            }
+            let kind = match o.revision_type {
+                SourceRevisionType::CommitId => "COMMIT_ID",
+                SourceRevisionType::S3ObjectVersionId => "S3_OBJECT_VERSION_ID",
+                _ => {
+                    return Err(validation(
+                        "Ferry's sources take COMMIT_ID and S3_OBJECT_VERSION_ID source revisions",
+                    ));
+                }
+            };
             overrides.insert(
                 o.action_name.clone(),
-                ("COMMIT_ID".to_owned(), o.revision_value.clone()),
+                (kind.to_owned(), o.revision_value.clone()),
             );
         }
         let variables: BTreeMap<String, String> = input

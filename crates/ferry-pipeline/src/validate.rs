@@ -77,6 +77,8 @@ fn rules(a: &ActionDeclaration, custom: &[ActionType]) -> Option<Rules> {
             (&["ApplicationName", "DeploymentGroupName"], (1, 1), (0, 0))
         }
         (ActionCategory::Approval, "Manual") => (&[], (0, 0), (0, 0)),
+        (ActionCategory::Source, "S3") => (&["S3Bucket", "S3ObjectKey"], (0, 0), (1, 1)),
+        (ActionCategory::Deploy, "S3") => (&["BucketName", "Extract"], (1, 1), (0, 0)),
         _ => return None,
     };
     Some((keys.iter().map(|k| (*k).to_owned()).collect(), ins, outs))
@@ -228,7 +230,7 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
             let Some((required, (in_min, in_max), (out_min, out_max))) = rules(a, custom) else {
                 let t = &a.action_type_id;
                 return Err(action_err(format!(
-                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy, Approval/AWS/Manual and the custom action types created with CreateCustomActionType)",
+                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy, Approval/AWS/Manual, Source and Deploy/AWS/S3, and the custom action types created with CreateCustomActionType)",
                     t.category.as_str(),
                     t.owner.as_str(),
                     t.provider
@@ -242,6 +244,19 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
                         a.name
                     )));
                 }
+            }
+            let s3_deploy = a.action_type_id.category == ActionCategory::Deploy
+                && a.action_type_id.provider == "S3";
+            if s3_deploy
+                && config
+                    .get("Extract")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("false"))
+                && config.get("ObjectKey").is_none_or(|k| k.is_empty())
+            {
+                return Err(action_err(format!(
+                    "The action {} needs ObjectKey when Extract is false",
+                    a.name
+                )));
             }
             for (k, v) in &config {
                 if k.len() > 50 || v.len() > 1000 {

@@ -6,13 +6,14 @@
 //! [`Progress`], so that a restarted node waits for that work instead of starting it again.
 //!
 //! Providers: CodeCommit source (`codecommit.rs`), CodeBuild build/test (`codebuild.rs`),
-//! CodeDeploy deploy (`codedeploy.rs`), and custom actions handed to job workers
+//! CodeDeploy deploy (`codedeploy.rs`), S3 source and deploy (`s3.rs`), and custom actions handed to job workers
 //! (`custom.rs`). Manual approvals are not run here: they wait for PutApprovalResult.
 
 mod codebuild;
 mod codecommit;
 mod codedeploy;
 mod custom;
+mod s3;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -167,6 +168,8 @@ pub async fn run(job: ActionJob) -> Option<ActionResult> {
     }
     match (&t.category, t.provider.as_str()) {
         (ActionCategory::Source, "CodeCommit") => Some(codecommit::run(&job).await),
+        (ActionCategory::Source, "S3") => Some(s3::source(&job).await),
+        (ActionCategory::Deploy, "S3") => Some(s3::deploy(&job).await),
         (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {
             Some(codebuild::run(&job).await).filter(|r| !r.interrupted)
         }
@@ -256,6 +259,38 @@ pub fn action_types() -> Vec<ferry_model::codepipeline::ActionType> {
             ],
             (0, 0),
             (1, 1),
+        ),
+        kind(
+            ActionCategory::Source,
+            "S3",
+            vec![
+                property("S3Bucket", true, true, "The bucket (versioned)"),
+                property("S3ObjectKey", true, true, "The zip's key"),
+                property("PollForSourceChanges", false, false, "Accepted"),
+            ],
+            (0, 0),
+            (1, 1),
+        ),
+        kind(
+            ActionCategory::Deploy,
+            "S3",
+            vec![
+                property("BucketName", true, true, "The bucket to deploy to"),
+                property(
+                    "Extract",
+                    true,
+                    false,
+                    "true: unpack the artifact; false: store it whole",
+                ),
+                property(
+                    "ObjectKey",
+                    false,
+                    false,
+                    "The key (Extract false) or key prefix (Extract true)",
+                ),
+            ],
+            (1, 1),
+            (0, 0),
         ),
         kind(
             ActionCategory::Build,
