@@ -31,21 +31,8 @@ pub(crate) fn page<T>(
     token: Option<&str>,
     size: usize,
 ) -> Result<(Vec<T>, Option<String>), AwsError> {
-    let start = match token.filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(t) => {
-            let after = ferry_types::page::decode(t)
-                .ok_or_else(|| err("InvalidNextTokenException", "The next token is not valid."))?;
-            items
-                .iter()
-                .position(|(k, _)| *k > after)
-                .unwrap_or(items.len())
-        }
-    };
-    let mut rest: Vec<(String, T)> = items.into_iter().skip(start).collect();
-    let next = (rest.len() > size).then(|| ferry_types::page::encode(&rest[size - 1].0));
-    rest.truncate(size);
-    Ok((rest.into_iter().map(|(_, v)| v).collect(), next))
+    ferry_types::page::after_key(items, token, size)
+        .ok_or_else(|| AwsError::new("InvalidNextTokenException", "The next token is not valid."))
 }
 
 /// Names of applications, groups and configurations: 1–100 of `[A-Za-z0-9.+=,@_-]`.

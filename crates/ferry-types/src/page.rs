@@ -16,8 +16,43 @@ pub fn decode(token: &str) -> Option<String> {
     s.strip_prefix("v1:").map(str::to_owned)
 }
 
+/// The page of `items` (in order of their sort keys) that follows the position `token` names,
+/// at most `size` long, with the token of the next page; `None` when `token` is not a token.
+pub fn after_key<T>(
+    items: Vec<(String, T)>,
+    token: Option<&str>,
+    size: usize,
+) -> Option<(Vec<T>, Option<String>)> {
+    let start = match token.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(t) => {
+            let after = decode(t)?;
+            items
+                .iter()
+                .position(|(k, _)| *k > after)
+                .unwrap_or(items.len())
+        }
+    };
+    let mut rest: Vec<(String, T)> = items.into_iter().skip(start).collect();
+    let next = (rest.len() > size).then(|| encode(&rest[size - 1].0));
+    rest.truncate(size);
+    Some((rest.into_iter().map(|(_, v)| v).collect(), next))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pages_after_a_key() {
+        let items = |n: usize| (0..n).map(|i| (format!("k{i}"), i)).collect::<Vec<_>>();
+        let (first, next) = super::after_key(items(5), None, 2).unwrap();
+        assert_eq!(first, [0, 1]);
+        let (second, next) = super::after_key(items(5), next.as_deref(), 2).unwrap();
+        assert_eq!(second, [2, 3]);
+        let (last, next) = super::after_key(items(5), next.as_deref(), 2).unwrap();
+        assert_eq!((last, next), (vec![4], None));
+        assert!(super::after_key(items(5), Some("garbage!"), 2).is_none());
+    }
+
     #[test]
     fn round_trip_and_reject_garbage() {
         let t = super::encode("repo-42");
