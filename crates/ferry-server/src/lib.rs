@@ -3,7 +3,6 @@
 //! and hands it to the service adapters: the JSON 1.1 and REST-JSON dispatchers generated in
 //! `ferry-model`, and the git smart-HTTP transport of `ferry-commit`.
 
-pub mod agent_register;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -16,6 +15,7 @@ pub mod server;
 #[cfg(feature = "ssh")]
 pub mod ssh;
 pub mod state;
+pub mod token_endpoints;
 
 pub use config::ServerConfig;
 pub use server::{Ferry, start};

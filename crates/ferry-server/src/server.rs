@@ -254,11 +254,11 @@ pub fn router(state: SharedState) -> Router {
         )
         .route(
             ferry_pipeline::webhooks::TRIGGER_PATH,
-            axum::routing::post(crate::agent_register::webhook),
+            axum::routing::post(crate::token_endpoints::webhook),
         )
         .route(
             ferry_deploy::enrolment::REGISTER_PATH,
-            axum::routing::post(crate::agent_register::handle),
+            axum::routing::post(crate::token_endpoints::agent_register),
         )
         .route("/v1/repos/{*rest}", any(git_http::handle))
         .fallback(api::handle)

@@ -17,7 +17,7 @@ use crate::state::SharedState;
 /// The largest registration body read.
 const MAX_BODY: usize = 8 * 1024;
 
-pub async fn handle(State(st): State<SharedState>, body: Bytes) -> Response {
+pub async fn agent_register(State(st): State<SharedState>, body: Bytes) -> Response {
     let request: TokenRegistration =
         match (body.len() <= MAX_BODY).then(|| serde_json::from_slice(&body)) {
             Some(Ok(r)) => r,
