@@ -205,6 +205,11 @@ try:
     dep = cd.get_deployment(deploymentId=deploy_state["externalExecutionId"])["deploymentInfo"]
     check(dep["status"] == "Succeeded" and dep["deploymentGroupName"] == "prod",
           "the action's external id is the deployment, to the group the build's variable named")
+    targets = cp.list_deploy_action_execution_targets(pipelineName="shop", actionExecutionId=deploy_state["actionExecutionId"])["targets"]
+    check(len(targets) == 1 and targets[0]["targetId"] == "shop-host" and targets[0]["status"] == "Succeeded"
+          and any(e["name"] == "Install" and e["status"] == "Succeeded" for e in targets[0]["events"]), f"the deploy action's targets: {targets}")
+    expect_error("ActionExecutionNotFoundException", cp.list_deploy_action_execution_targets, pipelineName="shop",
+                 actionExecutionId=by_name["Build"]["actionExecutionId"])
 
     # A push starts the next execution at once; rejecting the approval fails it.
     with open(os.path.join(src, "README.md"), "w") as f:

@@ -755,6 +755,35 @@ impl CodePipeline for PipelineApi {
         Ok(DeleteWebhookOutput::default())
     }
 
+    async fn list_deploy_action_execution_targets(
+        &self,
+        _ctx: &RequestContext,
+        input: ListDeployActionExecutionTargetsInput,
+    ) -> Result<ListDeployActionExecutionTargetsOutput, AwsError> {
+        let size = input.max_results.unwrap_or(100).clamp(1, 100) as usize;
+        let mut targets = crate::deploy_targets::of_action(
+            &self.0,
+            input.pipeline_name.as_deref(),
+            &input.action_execution_id,
+        )
+        .await?;
+        for f in input.filters.iter().flatten() {
+            if f.name == Some(TargetFilterName::TargetStatus) {
+                let wanted = f.values.clone().unwrap_or_default();
+                targets.retain(|t| t.status.as_ref().is_some_and(|s| wanted.contains(s)));
+            }
+        }
+        let items = targets
+            .into_iter()
+            .map(|t| (t.target_id.clone().unwrap_or_default(), t))
+            .collect();
+        let (targets, next_token) = page(items, input.next_token.as_deref(), size)?;
+        Ok(ListDeployActionExecutionTargetsOutput {
+            targets: Some(targets),
+            next_token,
+        })
+    }
+
     async fn list_action_types(
         &self,
         _ctx: &RequestContext,

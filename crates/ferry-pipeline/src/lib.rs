@@ -6,10 +6,12 @@
 //! (`retry.rs`) and rollbacks (`rollback.rs`), custom action types and the job-worker protocol
 //! (`jobs.rs`) and push
 //! triggers from the event bus (`triggers.rs`, with V2 push filters in `filters.rs`), and
-//! webhooks for JSON events (`webhooks.rs`).
+//! webhooks for JSON events (`webhooks.rs`), and the hosts a CodeDeploy action reached
+//! (`deploy_targets.rs`).
 
 pub mod actions;
 pub mod api;
+mod deploy_targets;
 mod engine;
 mod executions;
 pub mod filters;
