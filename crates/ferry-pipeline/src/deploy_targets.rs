@@ -47,17 +47,7 @@ pub(crate) async fn of_action(
         }
     }
     let deployment = deployment.ok_or_else(|| not_found(id))?;
-    let ctx = ferry_wire::RequestContext {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        account_id: svc.settings.account_id.clone(),
-        region: svc.settings.region.clone(),
-        principal_arn: format!(
-            "arn:aws:sts::{}:assumed-role/codepipeline/targets",
-            svc.settings.account_id
-        ),
-        user_name: "codepipeline".into(),
-        access_key_id: None,
-    };
+    let ctx = svc.context(pipeline.unwrap_or("targets"));
     let mut ids = Vec::new();
     let mut next = None;
     loop {

@@ -88,6 +88,23 @@ impl PipelineService {
         )
     }
 
+    /// A request context acting for `pipeline` when the service calls CodeBuild or CodeDeploy
+    /// in-process (builds show it as their initiator, `codepipeline/<pipeline>`).
+    pub(crate) fn context(&self, pipeline: &str) -> ferry_wire::RequestContext {
+        let s = &self.settings;
+        ferry_wire::RequestContext {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            account_id: s.account_id.clone(),
+            region: s.region.clone(),
+            principal_arn: format!(
+                "arn:aws:sts::{}:assumed-role/codepipeline/{pipeline}",
+                s.account_id
+            ),
+            user_name: format!("codepipeline/{pipeline}"),
+            access_key_id: None,
+        }
+    }
+
     /// The lock of one pipeline's executions.
     pub(crate) fn lock(&self, pipeline: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.locks

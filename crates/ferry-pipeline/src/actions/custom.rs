@@ -51,7 +51,7 @@ async fn create(job: &ActionJob, continuation: Option<String>) -> Result<String,
         .create_session(&principal, CREDENTIALS_SECONDS)
         .await
         .map_err(|e| ActionResult::failed("JobFailed", format!("artifact credentials: {e}")))?;
-    let stage = job.stage_name();
+    let stage = job.stage.clone();
     let data = JobData {
         action_type_id: Some(job.declaration.action_type_id.clone()),
         action_configuration: Some(ActionConfiguration {

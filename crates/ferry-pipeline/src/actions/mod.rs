@@ -138,25 +138,9 @@ impl ActionJob {
         }
     }
 
-    /// The name of the stage the action belongs to.
-    pub(crate) fn stage_name(&self) -> String {
-        self.stage.clone()
-    }
-
     /// A request context acting for the pipeline (builds show it as their initiator).
     pub(crate) fn context(&self) -> ferry_wire::RequestContext {
-        let s = &self.svc.settings;
-        ferry_wire::RequestContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            account_id: s.account_id.clone(),
-            region: s.region.clone(),
-            principal_arn: format!(
-                "arn:aws:sts::{}:assumed-role/codepipeline/{}",
-                s.account_id, self.pipeline
-            ),
-            user_name: format!("codepipeline/{}", self.pipeline),
-            access_key_id: None,
-        }
+        self.svc.context(&self.pipeline)
     }
 }
 
