@@ -48,7 +48,7 @@ impl BuildApi {
     }
 
     /// A project by name or ARN.
-    async fn project(&self, name_or_arn: &str) -> Result<Option<Project>, AwsError> {
+    pub(crate) async fn project(&self, name_or_arn: &str) -> Result<Option<Project>, AwsError> {
         let name = name_or_arn
             .rsplit_once(":project/")
             .map_or(name_or_arn, |(_, n)| n);
@@ -232,8 +232,10 @@ impl BuildApi {
             source_version: i.source_version.or(p.source_version.clone()),
             project_name: Some(project_name.clone()),
             source: Some(source),
-            secondary_sources: p.secondary_sources.clone(),
-            secondary_source_versions: p.secondary_source_versions.clone(),
+            secondary_sources: i.secondary_sources_override.or(p.secondary_sources.clone()),
+            secondary_source_versions: i
+                .secondary_sources_version_override
+                .or(p.secondary_source_versions.clone()),
             artifacts: artifacts.as_ref().map(|a| BuildArtifacts {
                 location: (a.r#type == ArtifactsType::S3)
                     .then(|| format!("arn:aws:s3:::{}", a.location.clone().unwrap_or_default())),
@@ -501,6 +503,7 @@ impl CodeBuild for BuildApi {
         i: ListProjectsInput,
     ) -> Result<ListProjectsOutput, AwsError> {
         let mut rows = self.0.store.projects().await.map_err(internal)?;
+        rows.retain(|r| !crate::managed::is_managed(&r.name));
         match i.sort_by.unwrap_or(ProjectSortByType::Name) {
             ProjectSortByType::Name => {}
             ProjectSortByType::CreatedTime => rows.sort_by_key(|r| (r.created_ms, r.name.clone())),
@@ -581,6 +584,7 @@ impl CodeBuild for BuildApi {
             .map_err(internal)?;
         let next = (ids.len() > 100).then(|| ferry_types::page::encode(&ids[99]));
         ids.truncate(100);
+        ids.retain(|id| !crate::managed::is_managed(id.split(':').next().unwrap_or_default()));
         Ok(ListBuildsOutput {
             ids: Some(ids),
             next_token: next,

@@ -280,6 +280,9 @@ async fn save(api: &BuildApi, b: &BuildBatch, state: &str) {
     {
         tracing::error!(batch = %id, error = %e, "could not save batch");
     }
+    if state == "DONE" {
+        let _ = api.0.finished.send(id);
+    }
 }
 
 /// Runs a batch to its end.
@@ -466,9 +469,33 @@ async fn start_task(
         .compute_type
         .as_deref()
         .and_then(|c| serde_json::from_value::<ComputeType>(Value::String(c.to_owned())).ok());
+    // Each build of the batch keeps its S3 artifacts apart, under its identifier.
+    let artifacts = match input.artifacts_override.clone() {
+        Some(a) => Some(a),
+        None => api
+            .project(b.project_name.as_deref().unwrap_or_default())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| p.artifacts),
+    }
+    .map(|mut a| {
+        if a.r#type == ferry_model::codebuild::ArtifactsType::S3 {
+            a.path = Some(match a.path.as_deref().map(|p| p.trim_end_matches('/')) {
+                Some(p) if !p.is_empty() => format!("{p}/{}", t.identifier),
+                _ => t.identifier.clone(),
+            });
+        }
+        a
+    });
     let req = StartBuildInput {
         project_name: b.project_name.clone().unwrap_or_default(),
         source_version: b.source_version.clone(),
+        source_type_override: input.source_type_override,
+        source_location_override: input.source_location_override.clone(),
+        secondary_sources_override: input.secondary_sources_override.clone(),
+        secondary_sources_version_override: input.secondary_sources_version_override.clone(),
+        git_clone_depth_override: input.git_clone_depth_override,
         buildspec_override: t
             .buildspec
             .clone()
@@ -476,7 +503,7 @@ async fn start_task(
         environment_variables_override: Some(vars),
         image_override: t.image.clone().or_else(|| input.image_override.clone()),
         compute_type_override: compute.or(input.compute_type_override),
-        artifacts_override: input.artifacts_override.clone(),
+        artifacts_override: artifacts,
         secondary_artifacts_override: input.secondary_artifacts_override.clone(),
         cache_override: input.cache_override.clone(),
         timeout_in_minutes_override: input.build_timeout_in_minutes_override,

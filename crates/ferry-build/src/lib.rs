@@ -15,6 +15,7 @@ pub mod cache;
 pub mod env;
 pub mod executor;
 mod logsink;
+pub mod managed;
 mod misc_api;
 pub mod phases;
 mod report_api;

@@ -859,6 +859,70 @@ impl CodePipeline for PipelineApi {
             .finish_job(&input.job_id, false, crate::jobs::failure(&input))
             .await
     }
+
+    async fn get_action_type(
+        &self,
+        _ctx: &RequestContext,
+        input: GetActionTypeInput,
+    ) -> Result<GetActionTypeOutput, AwsError> {
+        self.0.get_action_type(input).await
+    }
+
+    async fn update_action_type(
+        &self,
+        _ctx: &RequestContext,
+        input: UpdateActionTypeInput,
+    ) -> Result<(), AwsError> {
+        self.0.update_action_type(input).await
+    }
+
+    async fn poll_for_third_party_jobs(
+        &self,
+        _ctx: &RequestContext,
+        input: PollForThirdPartyJobsInput,
+    ) -> Result<PollForThirdPartyJobsOutput, AwsError> {
+        self.0.poll_third_party_jobs(input).await
+    }
+
+    async fn acknowledge_third_party_job(
+        &self,
+        _ctx: &RequestContext,
+        input: AcknowledgeThirdPartyJobInput,
+    ) -> Result<AcknowledgeThirdPartyJobOutput, AwsError> {
+        self.0.acknowledge_third_party(input).await
+    }
+
+    async fn get_third_party_job_details(
+        &self,
+        _ctx: &RequestContext,
+        input: GetThirdPartyJobDetailsInput,
+    ) -> Result<GetThirdPartyJobDetailsOutput, AwsError> {
+        self.0.third_party_job_details(input).await
+    }
+
+    async fn put_third_party_job_success_result(
+        &self,
+        _ctx: &RequestContext,
+        input: PutThirdPartyJobSuccessResultInput,
+    ) -> Result<(), AwsError> {
+        self.0.put_third_party_success(input).await
+    }
+
+    async fn put_third_party_job_failure_result(
+        &self,
+        _ctx: &RequestContext,
+        input: PutThirdPartyJobFailureResultInput,
+    ) -> Result<(), AwsError> {
+        self.0.put_third_party_failure(input).await
+    }
+
+    async fn put_action_revision(
+        &self,
+        _ctx: &RequestContext,
+        input: PutActionRevisionInput,
+    ) -> Result<PutActionRevisionOutput, AwsError> {
+        self.0.put_action_revision(input).await
+    }
 }
 
 impl PipelineApi {

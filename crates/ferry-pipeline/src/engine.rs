@@ -273,7 +273,7 @@ impl PipelineService {
                 let Some(rec) = e.action_mut(&action_id) else {
                     continue;
                 };
-                let Some(d) = stage_decl
+                let Some(mut d) = stage_decl
                     .actions
                     .iter()
                     .find(|d| d.name == rec.name)
@@ -287,7 +287,9 @@ impl PipelineService {
                 }
                 let snapshot = e.clone();
                 let config = d.configuration.clone().unwrap_or_default();
-                let resolved = match variables::resolve_all(&config, &snapshot) {
+                let resolved = match variables::resolve_all(&config, &snapshot)
+                    .and_then(|r| variables::resolve_compute(&mut d, &snapshot).map(|()| r))
+                {
                     Ok(r) => r,
                     Err(missing) => {
                         let rec = e.action_mut(&action_id).expect("found above");

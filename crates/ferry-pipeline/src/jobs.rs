@@ -35,6 +35,9 @@ pub struct JobResult {
     pub continuation_token: Option<String>,
     pub failure_type: Option<String>,
     pub message: Option<String>,
+    /// The source revision the worker reported (`currentRevision`).
+    #[serde(default)]
+    pub revision: Option<(String, Option<String>)>,
 }
 
 fn job_not_found(id: &str) -> AwsError {
@@ -280,6 +283,10 @@ pub(crate) fn success(input: &PutJobSuccessResultInput) -> Result<JobResult, Aws
         external_id: details.external_execution_id,
         variables: input.output_variables.clone().unwrap_or_default(),
         continuation_token: input.continuation_token.clone(),
+        revision: input
+            .current_revision
+            .as_ref()
+            .map(|r| (r.revision.clone(), r.revision_summary.clone())),
         ..Default::default()
     })
 }

@@ -39,49 +39,117 @@ fn valid_artifact(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "@_-".contains(c))
 }
 
-/// Required configuration keys, and the inclusive ranges of input and output artifacts.
-type Rules = (Vec<String>, (usize, usize), (usize, usize));
+/// What an action of one type may carry: its configuration keys (required ones apart), and
+/// the inclusive ranges of input and output artifacts.
+struct Rules {
+    required: Vec<String>,
+    allowed: BTreeSet<String>,
+    ins: (usize, usize),
+    outs: (usize, usize),
+}
 
-/// What each action type Ferry runs needs.
+/// The rules of `a`'s action type: an AWS type Ferry runs (as ListActionTypes shows it) or a
+/// custom type created with CreateCustomActionType; `None` for any other type.
 fn rules(a: &ActionDeclaration, custom: &[ActionType]) -> Option<Rules> {
     let t = &a.action_type_id;
-    if t.owner == ActionOwner::Custom {
-        let c = custom.iter().find(|c| c.id == *t)?;
-        let required = c
-            .action_configuration_properties
+    let declared = if t.owner != ActionOwner::Aws {
+        custom.iter().find(|c| c.id == *t)?.clone()
+    } else {
+        crate::actions::action_types()
+            .into_iter()
+            .find(|c| c.id == *t)?
+    };
+    let props = declared.action_configuration_properties.unwrap_or_default();
+    let count = |d: &ferry_model::codepipeline::ArtifactDetails| {
+        (
+            d.minimum_count.max(0) as usize,
+            d.maximum_count.max(0) as usize,
+        )
+    };
+    Some(Rules {
+        required: props
             .iter()
-            .flatten()
             .filter(|p| p.required)
             .map(|p| p.name.clone())
-            .collect();
-        let count = |d: &ferry_model::codepipeline::ArtifactDetails| {
-            (
-                d.minimum_count.max(0) as usize,
-                d.maximum_count.max(0) as usize,
-            )
+            .collect(),
+        allowed: props.iter().map(|p| p.name.clone()).collect(),
+        ins: count(&declared.input_artifact_details),
+        outs: count(&declared.output_artifact_details),
+    })
+}
+
+/// The fields only compute (Commands) actions take, and their limits.
+fn check_compute_fields(a: &ActionDeclaration, v2: bool) -> Result<(), AwsError> {
+    let compute = a.action_type_id.category == ActionCategory::Compute;
+    let commands = a.commands.as_deref().unwrap_or_default();
+    if !compute {
+        let stray = if !commands.is_empty() {
+            Some("commands")
+        } else if a.output_variables.as_ref().is_some_and(|v| !v.is_empty()) {
+            Some("outputVariables")
+        } else if a
+            .output_artifacts
+            .iter()
+            .flatten()
+            .any(|o| o.files.is_some())
+        {
+            Some("outputArtifacts[].files")
+        } else {
+            None
         };
-        return Some((
-            required,
-            count(&c.input_artifact_details),
-            count(&c.output_artifact_details),
+        return match stray {
+            Some(field) => Err(action_err(format!(
+                "The action {} is not a Commands action and cannot have {field}",
+                a.name
+            ))),
+            None => Ok(()),
+        };
+    }
+    if !v2 {
+        return Err(AwsError::new(
+            "ValidationException",
+            format!("The Commands action {} needs pipelineType V2", a.name),
         ));
     }
-    let (keys, ins, outs): (&[&str], _, _) = match (&t.category, t.provider.as_str()) {
-        (ActionCategory::Source, "CodeCommit") => {
-            (&["RepositoryName", "BranchName"], (0, 0), (1, 1))
+    if commands.is_empty() || commands.len() > 50 {
+        return Err(action_err(format!(
+            "The Commands action {} needs 1 to 50 commands",
+            a.name
+        )));
+    }
+    if let Some(c) = commands.iter().find(|c| c.contains('\n') || c.len() > 1000) {
+        return Err(action_err(format!(
+            "The Commands action {} has a command that spans lines or is over 1000 characters: {:?}",
+            a.name,
+            c.chars().take(80).collect::<String>()
+        )));
+    }
+    let vars = a.output_variables.as_deref().unwrap_or_default();
+    if vars.len() > 15 {
+        return Err(action_err(format!(
+            "The Commands action {} exports at most 15 outputVariables",
+            a.name
+        )));
+    }
+    if let Some(v) = vars
+        .iter()
+        .find(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(action_err(format!(
+            "The output variable {v:?} of {} is not a variable name",
+            a.name
+        )));
+    }
+    for o in a.output_artifacts.iter().flatten() {
+        let files = o.files.as_deref().unwrap_or_default();
+        if files.len() > 10 || files.iter().any(|f| f.is_empty() || f.len() > 128) {
+            return Err(action_err(format!(
+                "The output artifact {} of {} takes 1 to 10 file patterns of 1 to 128 characters",
+                o.name, a.name
+            )));
         }
-        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {
-            (&["ProjectName"], (1, 5), (0, 5))
-        }
-        (ActionCategory::Deploy, "CodeDeploy") => {
-            (&["ApplicationName", "DeploymentGroupName"], (1, 1), (0, 0))
-        }
-        (ActionCategory::Approval, "Manual") => (&[], (0, 0), (0, 0)),
-        (ActionCategory::Source, "S3") => (&["S3Bucket", "S3ObjectKey"], (0, 0), (1, 1)),
-        (ActionCategory::Deploy, "S3") => (&["BucketName", "Extract"], (1, 1), (0, 0)),
-        _ => return None,
-    };
-    Some((keys.iter().map(|k| (*k).to_owned()).collect(), ins, outs))
+    }
+    Ok(())
 }
 
 /// Checks `d`; the error is what AWS would answer.
@@ -227,16 +295,29 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
                 )));
             }
             has_non_source |= !source;
-            let Some((required, (in_min, in_max), (out_min, out_max))) = rules(a, custom) else {
+            let Some(Rules {
+                required,
+                allowed,
+                ins: (in_min, in_max),
+                outs: (out_min, out_max),
+            }) = rules(a, custom)
+            else {
                 let t = &a.action_type_id;
                 return Err(action_err(format!(
-                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy, Approval/AWS/Manual, Source and Deploy/AWS/S3, and the custom action types created with CreateCustomActionType)",
+                    "Ferry does not run {}/{}/{} actions (it runs Source/AWS/CodeCommit, Build and Test/AWS/CodeBuild, Deploy/AWS/CodeDeploy, Approval/AWS/Manual, Source and Deploy/AWS/S3, Compute/AWS/Commands, all version 1, and the custom action types created with CreateCustomActionType)",
                     t.category.as_str(),
                     t.owner.as_str(),
                     t.provider
                 )));
             };
             let config = a.configuration.clone().unwrap_or_default();
+            if let Some(key) = config.keys().find(|k| !allowed.contains(*k)) {
+                return Err(action_err(format!(
+                    "Action configuration for action '{}' contains unknown configuration '{key}'",
+                    a.name
+                )));
+            }
+            check_compute_fields(a, v2)?;
             for key in &required {
                 if config.get(key).is_none_or(|v| v.is_empty()) {
                     return Err(action_err(format!(
@@ -309,10 +390,19 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
             )));
         }
     }
+    let clone_refs = clone_ref_artifacts(d)?;
     for (si, stage) in d.stages.iter().enumerate() {
         for a in &stage.actions {
             let order = a.run_order.unwrap_or(1);
+            let codebuild = a.action_type_id.provider == "CodeBuild"
+                && a.action_type_id.owner == ActionOwner::Aws;
             for i in a.input_artifacts.iter().flatten() {
+                if clone_refs.contains(&i.name) && !codebuild {
+                    return Err(action_err(format!(
+                        "The input artifact {} of action {} is a CODEBUILD_CLONE_REF, which only a CodeBuild action can take",
+                        i.name, a.name
+                    )));
+                }
                 let earlier = produced
                     .get(&i.name)
                     .is_some_and(|(ps, po)| *ps < si || (*ps == si && *po < order));
@@ -326,6 +416,35 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
         }
     }
     Ok(())
+}
+
+/// The output artifacts of CodeCommit sources whose `OutputArtifactFormat` is
+/// `CODEBUILD_CLONE_REF`; any other format than that or `CODE_ZIP` is refused.
+fn clone_ref_artifacts(d: &PipelineDeclaration) -> Result<BTreeSet<String>, AwsError> {
+    let mut refs = BTreeSet::new();
+    for a in d.stages.iter().flat_map(|s| &s.actions) {
+        if a.action_type_id.provider != "CodeCommit" {
+            continue;
+        }
+        match a
+            .configuration
+            .as_ref()
+            .and_then(|c| c.get("OutputArtifactFormat"))
+            .map(String::as_str)
+        {
+            None | Some("CODE_ZIP") => {}
+            Some("CODEBUILD_CLONE_REF") => {
+                refs.extend(a.output_artifacts.iter().flatten().map(|o| o.name.clone()))
+            }
+            Some(other) => {
+                return Err(action_err(format!(
+                    "The OutputArtifactFormat of {} must be CODE_ZIP or CODEBUILD_CLONE_REF, not {other:?}",
+                    a.name
+                )));
+            }
+        }
+    }
+    Ok(refs)
 }
 
 /// V2 triggers: each names a CodeCommit source action of the first stage (one trigger per

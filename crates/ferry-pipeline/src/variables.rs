@@ -1,9 +1,12 @@
 //! Variable references in action configuration values: `#{namespace.name}`, resolved just
 //! before an action starts from the execution's action outputs (by namespace), the
 //! pipeline-level variables (`#{variables.name}`) and `#{codepipeline.PipelineExecutionId}`.
-//! A reference that cannot be resolved fails the action.
+//! Compute actions also have their commands and environment variable values resolved. A
+//! reference that cannot be resolved fails the action.
 
 use std::collections::BTreeMap;
+
+use ferry_model::codepipeline::ActionDeclaration;
 
 use crate::record::ExecRecord;
 
@@ -44,6 +47,17 @@ pub fn resolve_all(
         .iter()
         .map(|(k, v)| resolve(v, e).map(|r| (k.clone(), r)))
         .collect()
+}
+
+/// The `commands` and `environmentVariables` values of a compute action resolved in place.
+pub fn resolve_compute(d: &mut ActionDeclaration, e: &ExecRecord) -> Result<(), String> {
+    for c in d.commands.iter_mut().flatten() {
+        *c = resolve(c, e)?;
+    }
+    for v in d.environment_variables.iter_mut().flatten() {
+        v.value = resolve(&v.value, e)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

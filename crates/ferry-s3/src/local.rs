@@ -93,6 +93,56 @@ impl S3 {
         }
     }
 
+    /// Stores `bytes` as `bucket`/`key` with a content type, as a new version of the key.
+    pub async fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<Stored, S3Error> {
+        let tmp = std::env::temp_dir().join(format!("ferry-put-{}", uuid::Uuid::new_v4()));
+        tokio::fs::write(&tmp, bytes)
+            .await
+            .map_err(|e| S3Error::internal(format!("{}: {e}", tmp.display())))?;
+        let stored = self
+            .put_local_file(bucket, key, &tmp, content_type, &[])
+            .await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        stored
+    }
+
+    /// The latest version of `bucket`/`key` with its content type, when it is at most `limit`
+    /// bytes long; `Ok(None)` when it is longer.
+    pub async fn read_small(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<(Vec<u8>, String)>, S3Error> {
+        self.bucket(bucket).await?;
+        let o = self
+            .store
+            .object_version(bucket, key, None)
+            .await?
+            .filter(|o| !o.is_delete_marker)
+            .ok_or_else(|| S3Error::no_such_key(key))?;
+        if o.size as u64 > limit {
+            return Ok(None);
+        }
+        let content_type = serde_json::from_str::<BTreeMap<String, String>>(&o.headers)
+            .ok()
+            .and_then(|h| h.get("content-type").cloned())
+            .unwrap_or_default();
+        let blob = o.blob_key.as_deref().unwrap_or_default();
+        let mut reader = self.blobs.open_range(blob, 0, o.size as u64).await?;
+        let mut bytes = Vec::with_capacity(o.size as usize);
+        tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes)
+            .await
+            .map_err(S3Error::internal)?;
+        Ok(Some((bytes, content_type)))
+    }
+
     /// Copies `bucket`/`key` (the latest version, or `version_id`) into the file `dest`.
     pub async fn read_to_file(
         &self,

@@ -63,6 +63,25 @@ impl Store {
         Ok(())
     }
 
+    /// Stores an action type, replacing the document of an existing key.
+    pub async fn put_action_type(
+        &self,
+        key: &str,
+        document: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cp_action_types (type_key, document, created_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (type_key) DO UPDATE SET document = excluded.document",
+        )
+        .bind(key)
+        .bind(document)
+        .bind(now_ms)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+
     /// Every custom action type, as `(key, document)` by key.
     pub async fn action_types(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query("SELECT type_key, document FROM cp_action_types ORDER BY type_key")

@@ -78,3 +78,12 @@ fn custom_actions_run_by_a_job_worker() {
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
+
+#[test]
+fn commands_clone_refs_batches_and_third_party_actions() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codepipeline_compute.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}

@@ -1,12 +1,27 @@
 //! The CodeCommit source action: the head of `BranchName` in a Ferry repository (or the commit
 //! the execution was started with), its tree packed as a zip without `.git` (`CODE_ZIP`) into
 //! the artifact store, and the commit's variables: `CommitId`, `CommitMessage`,
-//! `RepositoryName`, `BranchName`, `AuthorDate`, `CommitterDate`.
+//! `RepositoryName`, `BranchName`, `AuthorDate`, `CommitterDate`. With `OutputArtifactFormat`
+//! `CODEBUILD_CLONE_REF` the artifact is instead a small JSON reference ([`CloneRef`]) that a
+//! CodeBuild action turns into a full clone of the repository at that commit.
 
 use std::path::Path;
 
 use super::{ActionJob, ActionResult};
 use crate::record::SourceRev;
+
+/// The content type that marks a `CODEBUILD_CLONE_REF` artifact in the artifact store.
+pub(crate) const CLONE_REF_TYPE: &str = "application/vnd.ferry.codebuild-clone-ref+json";
+
+/// What a `CODEBUILD_CLONE_REF` artifact holds.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CloneRef {
+    pub repository_name: String,
+    pub branch_name: String,
+    pub commit_id: String,
+    pub clone_url: String,
+}
 
 async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     let out = tokio::process::Command::new("git")
@@ -97,6 +112,27 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
         {
             return ActionResult::failed("JobFailed", format!("artifact store: {}", e.message));
         }
+        if job.config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF")
+        {
+            let reference = CloneRef {
+                repository_name: repo.clone(),
+                branch_name: branch.clone(),
+                commit_id: commit.clone(),
+                clone_url: svc.commit.clone_url_http(&repo),
+            };
+            let bytes = serde_json::to_vec(&reference).unwrap_or_default();
+            if let Err(e) = svc
+                .s3
+                .put_bytes(&loc.bucket, &loc.key, &bytes, CLONE_REF_TYPE)
+                .await
+            {
+                return ActionResult::failed("JobFailed", format!("artifact store: {}", e.message));
+            }
+            result.outputs.push((name, loc));
+            return with_variables(
+                job, result, repo, branch, commit, message, author, committer,
+            );
+        }
         let tmp = std::env::temp_dir().join(format!("ferry-source-{}.zip", uuid::Uuid::new_v4()));
         let tmp_s = tmp.to_string_lossy().into_owned();
         let packed = git(&dir, &["archive", "--format=zip", "-o", &tmp_s, &commit]).await;
@@ -115,6 +151,23 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
         }
         result.outputs.push((name, loc));
     }
+    with_variables(
+        job, result, repo, branch, commit, message, author, committer,
+    )
+}
+
+/// The source action's output variables and source revision.
+#[allow(clippy::too_many_arguments)]
+fn with_variables(
+    job: &ActionJob,
+    mut result: ActionResult,
+    repo: String,
+    branch: String,
+    commit: String,
+    message: String,
+    author: String,
+    committer: String,
+) -> ActionResult {
     result.variables = [
         ("CommitId", commit.clone()),
         ("CommitMessage", message.clone()),

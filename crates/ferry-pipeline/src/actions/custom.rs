@@ -6,24 +6,25 @@
 //! action execution. The job id is the action's external id until the worker names its own.
 
 use ferry_model::codepipeline::{
-    AWSSessionCredentials, ActionConfiguration, ActionContext, Artifact, ArtifactLocation,
-    ArtifactLocationType, JobData, PipelineContext, S3ArtifactLocation, StageContext,
+    AWSSessionCredentials, ActionCategory, ActionConfiguration, ActionContext, Artifact,
+    ArtifactLocation, ArtifactLocationType, JobData, PipelineContext, S3ArtifactLocation,
+    StageContext,
 };
 use ferry_store::pipeline_jobs::JobRow;
 
 use super::{ActionJob, ActionResult};
 use crate::jobs::{JobResult, type_key};
-use crate::record::ArtifactLoc;
+use crate::record::{ArtifactLoc, SourceRev};
 use crate::service::now_ms;
 
 /// How long the artifact credentials a job carries last.
 const CREDENTIALS_SECONDS: i64 = 3600;
 
-fn artifacts(list: &[(String, ArtifactLoc)]) -> Vec<Artifact> {
+fn artifacts(list: &[(String, ArtifactLoc)], revision: Option<&str>) -> Vec<Artifact> {
     list.iter()
         .map(|(name, loc)| Artifact {
             name: Some(name.clone()),
-            revision: None,
+            revision: revision.map(str::to_owned),
             location: Some(ArtifactLocation {
                 r#type: Some(ArtifactLocationType::S3),
                 s3_location: Some(S3ArtifactLocation {
@@ -67,8 +68,12 @@ async fn create(job: &ActionJob, continuation: Option<String>) -> Result<String,
             pipeline_arn: Some(svc.arn(&job.pipeline)),
             pipeline_execution_id: Some(job.execution_id.clone()),
         }),
-        input_artifacts: Some(artifacts(&job.inputs)),
-        output_artifacts: Some(artifacts(&job.outputs)),
+        input_artifacts: Some(artifacts(&job.inputs, None)),
+        // A source started from a given revision (PutActionRevision) hands it to the worker.
+        output_artifacts: Some(artifacts(
+            &job.outputs,
+            job.source_override.as_ref().map(|(_, v)| v.as_str()),
+        )),
         artifact_credentials: Some(AWSSessionCredentials {
             access_key_id: session.access_key_id,
             secret_access_key: session.secret_access_key,
@@ -127,8 +132,18 @@ pub(super) async fn run(job: &ActionJob) -> ActionResult {
                     };
                     continue;
                 }
+                let source = job.declaration.action_type_id.category == ActionCategory::Source;
+                let revision = r
+                    .revision
+                    .clone()
+                    .or_else(|| job.source_override.as_ref().map(|(_, v)| (v.clone(), None)));
                 return ActionResult {
                     succeeded: true,
+                    source_revision: revision.filter(|_| source).map(|(id, summary)| SourceRev {
+                        action_name: job.declaration.name.clone(),
+                        revision_id: id,
+                        revision_summary: summary.or_else(|| r.summary.clone()),
+                    }),
                     summary: r.summary,
                     external_id: r.external_id.or(Some(id)),
                     outputs: job.outputs.clone(),

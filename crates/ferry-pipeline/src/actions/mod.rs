@@ -5,13 +5,16 @@
 //! the external id (a build or deployment id) as soon as they have it, through
 //! [`Progress`], so that a restarted node waits for that work instead of starting it again.
 //!
-//! Providers: CodeCommit source (`codecommit.rs`), CodeBuild build/test (`codebuild.rs`),
+//! Providers: CodeCommit source (`codecommit.rs`), CodeBuild build/test (`codebuild.rs`, batch
+//! builds in `codebuild_batch.rs`), Commands (`commands.rs`),
 //! CodeDeploy deploy (`codedeploy.rs`), S3 source and deploy (`s3.rs`), and custom actions handed to job workers
 //! (`custom.rs`). Manual approvals are not run here: they wait for PutApprovalResult.
 
 mod codebuild;
+mod codebuild_batch;
 mod codecommit;
 mod codedeploy;
+mod commands;
 mod custom;
 mod s3;
 
@@ -147,7 +150,7 @@ impl ActionJob {
 /// Runs one action to its end; `None` when the node stopped first.
 pub async fn run(job: ActionJob) -> Option<ActionResult> {
     let t = &job.declaration.action_type_id;
-    if t.owner == ActionOwner::Custom {
+    if t.owner != ActionOwner::Aws {
         return Some(custom::run(&job).await).filter(|r| !r.interrupted);
     }
     match (&t.category, t.provider.as_str()) {
@@ -156,6 +159,9 @@ pub async fn run(job: ActionJob) -> Option<ActionResult> {
         (ActionCategory::Deploy, "S3") => Some(s3::deploy(&job).await),
         (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => {
             Some(codebuild::run(&job).await).filter(|r| !r.interrupted)
+        }
+        (ActionCategory::Compute, "Commands") => {
+            Some(commands::run(&job).await).filter(|r| !r.interrupted)
         }
         (ActionCategory::Deploy, "CodeDeploy") => {
             Some(codedeploy::run(&job).await).filter(|r| !r.interrupted)
@@ -224,6 +230,18 @@ pub fn action_types() -> Vec<ferry_model::codepipeline::ActionType> {
                 false,
                 "A JSON list of name, value and type",
             ),
+            property(
+                "BatchEnabled",
+                false,
+                false,
+                "true: run a batch build (StartBuildBatch)",
+            ),
+            property(
+                "CombineArtifacts",
+                false,
+                false,
+                "With BatchEnabled: one output artifact holding every build's artifacts",
+            ),
         ]
     };
     vec![
@@ -239,7 +257,12 @@ pub fn action_types() -> Vec<ferry_model::codepipeline::ActionType> {
                     false,
                     "Accepted; pushes start executions at once",
                 ),
-                property("OutputArtifactFormat", false, false, "CODE_ZIP"),
+                property(
+                    "OutputArtifactFormat",
+                    false,
+                    false,
+                    "CODE_ZIP (a zip of the tree) or CODEBUILD_CLONE_REF (a reference CodeBuild clones)",
+                ),
             ],
             (0, 0),
             (1, 1),
@@ -300,6 +323,7 @@ pub fn action_types() -> Vec<ferry_model::codepipeline::ActionType> {
             (1, 1),
             (0, 0),
         ),
+        kind(ActionCategory::Compute, "Commands", vec![], (1, 10), (0, 1)),
         kind(
             ActionCategory::Approval,
             "Manual",
