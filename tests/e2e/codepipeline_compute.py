@@ -120,6 +120,11 @@ stray = {**compute, "stages": [compute["stages"][0], {"name": "Compile", "action
 expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=stray)
 multiline = {**compute, "stages": [compute["stages"][0], {"name": "Compile", "actions": [{**commands, "commands": ["echo a\necho b"]}]}]}
 expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=multiline)
+gated = {**compute, "stages": [compute["stages"][0], {**compute["stages"][1], "beforeEntry": {"conditions": [{"result": "FAIL", "rules": [
+    {"name": "Window", "ruleTypeId": {"category": "Rule", "owner": "AWS", "provider": "DeploymentWindow", "version": "1"},
+     "configuration": {"Cron": "0 0 9 ? * MON-FRI *"}}]}]}}, compute["stages"][2]]}
+err = expect_error("ValidationException", cp.create_pipeline, pipeline=gated)
+check("beforeEntry" in str(err), f"stage conditions are refused, not ignored: {err}")
 check(cp.list_pipelines()["pipelines"] == [], "no pipeline was stored by the bad declarations")
 
 cp.create_pipeline(pipeline=compute)

@@ -213,6 +213,24 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
     }
     check_triggers(d, v2)?;
     for s in &d.stages {
+        let conditions = if s.before_entry.is_some() {
+            Some("beforeEntry")
+        } else if s.on_success.is_some() {
+            Some("onSuccess")
+        } else if s.blockers.as_ref().is_some_and(|b| !b.is_empty()) {
+            Some("blockers")
+        } else {
+            None
+        };
+        if let Some(field) = conditions {
+            return Err(AwsError::new(
+                "ValidationException",
+                format!(
+                    "The stage {} has {field}: Ferry does not run stage conditions or blockers yet",
+                    s.name
+                ),
+            ));
+        }
         let Some(rule) = &s.on_failure else {
             continue;
         };
@@ -225,7 +243,10 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
         if rule.conditions.as_ref().is_some_and(|c| !c.is_empty()) {
             return Err(AwsError::new(
                 "ValidationException",
-                "Ferry does not run stage conditions yet",
+                format!(
+                    "The stage {} has onFailure conditions: Ferry does not run stage conditions yet",
+                    s.name
+                ),
             ));
         }
         let rollback = rule.result == Some(ferry_model::codepipeline::Result::Rollback);
