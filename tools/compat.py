@@ -22,7 +22,7 @@ SERVICES = {
     "codebuild": ("CodeBuild", "crates/ferry-build/src/api.rs"),
     "codedeploy": ("CodeDeploy", "crates/ferry-deploy/src/api.rs"),
     "codepipeline": ("CodePipeline", "crates/ferry-pipeline/src/api.rs"),
-    "codeartifact": ("CodeArtifact", None),
+    "codeartifact": ("CodeArtifact", "crates/ferry-artifact/src/api.rs"),
     "logs": ("Logs", "crates/ferry-companion/src/logs.rs"),
     "ssm": ("Ssm", "crates/ferry-companion/src/ssm.rs"),
     "secretsmanager": ("SecretsManager", "crates/ferry-companion/src/secrets.rs"),

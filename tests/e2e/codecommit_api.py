@@ -182,8 +182,8 @@ except cb.exceptions.ClientError as e:
     check(e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, "not implemented is not a 5xx")
 ca = boto3.client("codeartifact", endpoint_url=URL, config=CFG)
 try:
-    ca.describe_domain(domain="d1")
-    check(False, "codeartifact is not implemented yet")
+    ca.list_package_groups(domain="d1")
+    check(False, "CodeArtifact package groups are not implemented yet")
 except ca.exceptions.ClientError as e:
     check(e.response["Error"]["Code"] == "NotImplementedException", f"codeartifact routed: {e}")
 raw_error("ValidationException", 400, None, b"", service="codeartifact", path="/v1/domain?domain=UPPER", method="GET")

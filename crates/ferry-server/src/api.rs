@@ -12,6 +12,7 @@ use ferry_model::{
     codeartifact, codebuild, codecommit, codedeploy, codepipeline, logs, secretsmanager, ssm,
 };
 use ferry_wire::shape::Service;
+use ferry_wire::sigv4::Payload;
 use ferry_wire::{AwsError, RequestContext};
 
 use crate::auth::verify_api;
@@ -29,10 +30,6 @@ const JSON_SERVICES: [&Service; 7] = [
     &ssm::SERVICE,
     &secretsmanager::SERVICE,
 ];
-
-/// Services whose every operation still answers `NotImplementedException`.
-pub struct NotYet;
-impl codeartifact::CodeArtifact for NotYet {}
 
 enum Route {
     Json(&'static Service, String),
@@ -116,7 +113,13 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             return finish(&st, &request_id, service_name, &operation, started, Err(e));
         }
     };
-    let caller = match verify_api(&st.store, &st.keys, &parts, &body, signing_names).await {
+    // PublishPackageVersion signs the asset's declared SHA-256, which the operation checks
+    // against the body itself (answering ValidationException, as AWS does).
+    let payload = match &route {
+        Route::Rest(op) if op.name == "PublishPackageVersion" => Payload::Declared,
+        _ => Payload::Bytes(&body),
+    };
+    let caller = match verify_api(&st.store, &st.keys, &parts, payload, signing_names).await {
         Ok(c) => c,
         Err(e) => return finish(&st, &request_id, service_name, &operation, started, Err(e)),
     };
@@ -170,7 +173,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
                         .map(|v| (k.as_str().to_owned(), v.to_owned()))
                 })
                 .collect();
-            codeartifact::dispatch(&NotYet, &ctx, op, &query, &headers, &body)
+            codeartifact::dispatch(&st.artifacts, &ctx, op, &query, &headers, &body)
                 .await
                 .map(|rest| {
                     let mut r = Response::new(Body::from(rest.body));
@@ -289,7 +292,15 @@ async fn query_call(
             "unknown",
         );
     };
-    let caller = match verify_api(&st.store, &st.keys, &parts, &body, &["sts", "iam"]).await {
+    let caller = match verify_api(
+        &st.store,
+        &st.keys,
+        &parts,
+        Payload::Bytes(&body),
+        &["sts", "iam"],
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => return fail(e, "query", &action),
     };

@@ -124,12 +124,13 @@ pub struct ApiCaller {
     pub service: String,
 }
 
-/// Verifies the SigV4 signature of an API request whose whole body is `body`.
+/// Verifies the SigV4 signature of an API request: over its whole body (`Payload::Bytes`),
+/// or over the hash it declares, which the operation then checks (`Payload::Declared`).
 pub async fn verify_api(
     store: &Store,
     keys: &KeyCache,
     parts: &axum::http::request::Parts,
-    body: &[u8],
+    payload: Payload<'_>,
     services: &[&str],
 ) -> Result<ApiCaller, AwsError> {
     let (method, path, query, headers) = (
@@ -159,13 +160,7 @@ pub async fn verify_api(
         double_encode_path: true,
         now: now_secs(),
     };
-    sigv4::verify(
-        &req,
-        &cred,
-        &key.secret_access_key,
-        Payload::Bytes(body),
-        &opts,
-    )?;
+    sigv4::verify(&req, &cred, &key.secret_access_key, payload, &opts)?;
     check_session(&key, cred.session_token.as_deref())?;
     Ok(ApiCaller {
         key,

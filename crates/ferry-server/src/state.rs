@@ -27,6 +27,8 @@ pub struct AppState {
     /// CodeDeploy: the deployment service and its API face.
     pub deploys: ferry_deploy::api::DeployApi,
     pub pipelines: ferry_pipeline::PipelineApi,
+    /// CodeArtifact: domains, repositories, packages and their native endpoints.
+    pub artifacts: ferry_artifact::ArtifactApi,
     pub metrics: Metrics,
     pub account_id: String,
     pub region: String,

@@ -9,6 +9,7 @@
 
 pub mod agent_tokens;
 pub mod approvals;
+pub mod artifacts;
 pub mod blob;
 pub mod builds;
 pub mod comments;

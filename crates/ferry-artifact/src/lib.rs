@@ -1,0 +1,18 @@
+//! Ferry's CodeArtifact: domains, repositories with upstreams and external connections, and
+//! packages in every format with their versions and assets. The API (`api.rs` for domains,
+//! repositories, tokens, endpoints, policies and tags; `packages_api.rs` for packages and
+//! versions; `bulk.rs` for the operations on several versions at once) works on the records of
+//! `records.rs`; names and formats are checked in `names.rs`; assets are hashed and stored once
+//! per content by `assets.rs`; authorization tokens are minted and checked by `tokens.rs`.
+
+pub mod api;
+pub mod assets;
+mod bulk;
+pub mod names;
+mod packages_api;
+pub mod records;
+pub mod service;
+pub mod tokens;
+
+pub use api::ArtifactApi;
+pub use service::{ArtifactService, ArtifactSettings};

@@ -1,0 +1,16 @@
+//! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
+//! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
+//! version lifecycle, copies, tags and policies — on SQLite and, when configured, PostgreSQL.
+
+mod common;
+
+use common::{Server, backends};
+
+#[test]
+fn the_control_plane_and_generic_packages() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_api.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
