@@ -3,12 +3,16 @@
 //! repositories, tokens, endpoints, policies and tags; `packages_api.rs` for packages and
 //! versions; `bulk.rs` for the operations on several versions at once) works on the records of
 //! `records.rs`; names and formats are checked in `names.rs`; assets are hashed and stored once
-//! per content by `assets.rs`; authorization tokens are minted and checked by `tokens.rs`.
+//! per content by `assets.rs`; authorization tokens are minted and checked by `tokens.rs`. The
+//! package managers' own protocols are served at each repository's endpoint (`native.rs`, with
+//! npm in `npm.rs`).
 
 pub mod api;
 pub mod assets;
 mod bulk;
 pub mod names;
+pub mod native;
+mod npm;
 mod packages_api;
 pub mod records;
 pub mod service;

@@ -493,10 +493,12 @@ impl ArtifactService {
                 &i.package,
             )
             .await?;
-        let p = PackageDoc {
-            publish: i.restrictions.publish.as_str().to_owned(),
-            upstream: i.restrictions.upstream.as_str().to_owned(),
+        let mut p = match self.store.ca_package(&t.key).await.map_err(internal)? {
+            Some(doc) => serde_json::from_str::<PackageDoc>(&doc).map_err(internal)?,
+            None => PackageDoc::published(),
         };
+        p.publish = i.restrictions.publish.as_str().to_owned();
+        p.upstream = i.restrictions.upstream.as_str().to_owned();
         let doc = serde_json::to_string(&p).map_err(internal)?;
         self.store
             .put_ca_package(&t.key, &doc)

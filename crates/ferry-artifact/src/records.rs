@@ -1,7 +1,8 @@
 //! What the store keeps for each CodeArtifact resource, as JSON documents beside the columns
 //! the store indexes: a domain's owner, encryption key and policy; a repository's description,
 //! upstreams (in priority order), external connection and policy; a package's origin controls;
-//! a version's revision, origin and format metadata; an asset's hashes.
+//! a version's revision, origin and format metadata; an asset's hashes; npm's dist-tags with
+//! the package.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,9 @@ pub struct RepositoryDoc {
 pub struct PackageDoc {
     pub publish: String,
     pub upstream: String,
+    /// npm's dist-tags (tag → version) in this repository.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dist_tags: BTreeMap<String, String>,
 }
 
 impl PackageDoc {
@@ -55,6 +59,7 @@ impl PackageDoc {
         Self {
             publish: "ALLOW".into(),
             upstream: "BLOCK".into(),
+            dist_tags: BTreeMap::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `ferry-model`, and the git smart-HTTP transport of `ferry-commit`.
 
 pub mod api;
+pub mod artifact_http;
 pub mod auth;
 pub mod config;
 pub mod git_http;

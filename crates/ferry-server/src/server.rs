@@ -270,6 +270,7 @@ pub fn router(state: SharedState) -> Router {
             axum::routing::post(crate::token_endpoints::agent_register),
         )
         .route("/v1/repos/{*rest}", any(git_http::handle))
+        .route("/codeartifact/{*rest}", any(crate::artifact_http::handle))
         .fallback(api::handle)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,6 +1,7 @@
 //! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
 //! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
-//! version lifecycle, copies, tags and policies — on SQLite and, when configured, PostgreSQL.
+//! version lifecycle, copies, tags and policies; and the real npm CLI (`codeartifact_npm.py`) —
+//! on SQLite and, when configured, PostgreSQL.
 
 mod common;
 
@@ -11,6 +12,15 @@ fn the_control_plane_and_generic_packages() {
     for db in backends() {
         let s = Server::start(db);
         let out = s.python("codeartifact_api.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn npm_publishes_and_installs_through_upstreams() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_npm.py", &[]);
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }

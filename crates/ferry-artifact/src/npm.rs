@@ -1,0 +1,852 @@
+//! The npm registry protocol at a repository's npm endpoint: packuments (full, and abbreviated
+//! for `application/vnd.npm.install-v1+json`) merged over the repository's upstreams in search
+//! order, tarballs (a version found upstream is retained in the requesting repository),
+//! `npm publish` (a document with the version's manifest and the tarball as a base64
+//! attachment, checked against its declared integrity), `npm deprecate` (a packument PUT
+//! without attachments), `npm unpublish` (`/-rev/` PUTs and DELETEs), dist-tags, `whoami` and
+//! `ping`. Scoped names (`@scope/name`) are stored with the scope as the namespace.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ferry_model::codeartifact::PackageFormat;
+use ferry_store::artifacts::{PackageKey, VersionRow};
+use serde_json::{Map, Value, json};
+
+use crate::native::{Caller, NativeRequest, NativeResponse};
+use crate::packages_api::Target;
+use crate::records::{Dependency, PackageDoc, VersionDoc};
+use crate::service::{ArtifactService, now_ms};
+
+/// The media type of abbreviated packuments.
+const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
+
+/// The manifest fields an abbreviated packument keeps.
+const INSTALL_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "dependencies",
+    "optionalDependencies",
+    "devDependencies",
+    "bundleDependencies",
+    "bundledDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "acceptDependencies",
+    "bin",
+    "directories",
+    "dist",
+    "engines",
+    "deprecated",
+    "os",
+    "cpu",
+    "_hasShrinkwrap",
+    "hasInstallScript",
+];
+
+/// What a request asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Packument(String),
+    Tarball(String, String),
+    Rev(String),
+    DistTags(String),
+    DistTag(String, String),
+    Whoami,
+    Ping,
+}
+
+/// Percent-decoding of a path (npm sends `@scope%2fname`).
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn route(rest: &str) -> Option<Route> {
+    let path = decode(rest);
+    let path = path.trim_end_matches('/');
+    match path {
+        "-/whoami" => return Some(Route::Whoami),
+        "-/ping" => return Some(Route::Ping),
+        _ => {}
+    }
+    if let Some(p) = path.strip_prefix("-/package/") {
+        let (name, tags) = p.split_once("/dist-tags")?;
+        return Some(match tags.strip_prefix('/') {
+            Some(tag) if !tag.is_empty() => Route::DistTag(name.to_owned(), tag.to_owned()),
+            _ => Route::DistTags(name.to_owned()),
+        });
+    }
+    if let Some((name, file)) = path.split_once("/-/") {
+        let file = file.split_once("/-rev/").map_or(file, |(f, _)| f);
+        return Some(Route::Tarball(name.to_owned(), file.to_owned()));
+    }
+    if let Some((name, _)) = path.split_once("/-rev/") {
+        return Some(Route::Rev(name.to_owned()));
+    }
+    (!path.is_empty() && !path.starts_with("-/")).then(|| Route::Packument(path.to_owned()))
+}
+
+/// `@scope/name` → (`scope`, `name`); `name` → (``, `name`).
+fn split_name(full: &str) -> Option<(String, String)> {
+    match full.strip_prefix('@') {
+        Some(scoped) => {
+            let (scope, name) = scoped.split_once('/')?;
+            (!scope.is_empty() && !name.is_empty() && !name.contains('/'))
+                .then(|| (scope.to_owned(), name.to_owned()))
+        }
+        None => (!full.contains('/')).then(|| (String::new(), full.to_owned())),
+    }
+}
+
+/// npm's rules for a new package name (and scope): at most 214 characters, lower case,
+/// URL-safe, not starting with `.` or `_`.
+pub fn valid_new_name(scope: &str, name: &str) -> bool {
+    let part = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with(['.', '_'])
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c))
+    };
+    let total = name.len() + if scope.is_empty() { 0 } else { scope.len() + 2 };
+    total <= 214 && part(name) && (scope.is_empty() || part(scope))
+}
+
+fn full_name(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("@{scope}/{name}")
+    }
+}
+
+fn key(caller: &Caller, repository: &str, scope: &str, name: &str) -> PackageKey {
+    PackageKey {
+        domain: caller.domain.clone(),
+        repository: repository.to_owned(),
+        format: "npm".into(),
+        namespace: scope.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+/// ISO-8601 with milliseconds, as npm registries write times.
+fn iso(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// One version as the merged view sees it.
+struct Found {
+    repository: String,
+    row: VersionRow,
+    doc: VersionDoc,
+}
+
+/// The versions of a package visible from the requesting repository, and its dist-tags.
+struct Merged {
+    versions: BTreeMap<String, Found>,
+    tags: BTreeMap<String, String>,
+}
+
+async fn package_doc(svc: &ArtifactService, k: &PackageKey) -> Option<PackageDoc> {
+    let doc = svc.store.ca_package(k).await.ok()??;
+    serde_json::from_str(&doc).ok()
+}
+
+/// Collects a package's versions over the search order. Versions from upstreams are left out
+/// when the requesting repository's package blocks upstream versions.
+async fn merged(
+    svc: &ArtifactService,
+    caller: &Caller,
+    scope: &str,
+    name: &str,
+    statuses: &[&str],
+) -> Option<Merged> {
+    let order = svc.search_order(&caller.domain, &caller.repository).await;
+    let own = package_doc(svc, &key(caller, &caller.repository, scope, name)).await;
+    let upstream_allowed = own.as_ref().is_none_or(|p| p.upstream != "BLOCK");
+    let mut out = Merged {
+        versions: BTreeMap::new(),
+        tags: BTreeMap::new(),
+    };
+    let mut seen = false;
+    for repo in order {
+        if repo != caller.repository && !upstream_allowed {
+            break;
+        }
+        let k = key(caller, &repo, scope, name);
+        let Some(pkg) = package_doc(svc, &k).await else {
+            continue;
+        };
+        seen = true;
+        if out.tags.is_empty() {
+            out.tags = pkg.dist_tags.clone();
+        }
+        for row in svc.store.ca_versions(&k).await.unwrap_or_default() {
+            if !statuses.contains(&row.status.as_str()) || out.versions.contains_key(&row.version) {
+                continue;
+            }
+            let Ok(doc) = serde_json::from_str::<VersionDoc>(&row.document) else {
+                continue;
+            };
+            out.versions.insert(
+                row.version.clone(),
+                Found {
+                    repository: repo.clone(),
+                    row,
+                    doc,
+                },
+            );
+        }
+    }
+    seen.then_some(out)
+}
+
+/// The tarball file name of a version (`name-1.0.0.tgz`, without the scope).
+fn tarball_file(name: &str, version: &str) -> String {
+    format!("{name}-{version}.tgz")
+}
+
+/// A version's manifest as served: the stored manifest with `dist` pointing at this endpoint.
+fn manifest(svc: &ArtifactService, caller: &Caller, scope: &str, name: &str, f: &Found) -> Value {
+    let mut m = f.doc.metadata.clone();
+    if !m.is_object() {
+        m = json!({});
+    }
+    let full = full_name(scope, name);
+    let endpoint = svc.endpoint(&caller.domain, PackageFormat::Npm, &caller.repository);
+    let file = tarball_file(name, &f.row.version);
+    let dist = m["dist"].as_object().cloned().unwrap_or_default();
+    let mut dist = dist;
+    dist.insert(
+        "tarball".into(),
+        json!(format!("{endpoint}{full}/-/{file}")),
+    );
+    m["dist"] = Value::Object(dist);
+    m["name"] = json!(full);
+    m["version"] = json!(f.row.version);
+    m
+}
+
+fn latest_of(m: &Merged) -> Option<String> {
+    m.versions
+        .values()
+        .filter(|f| f.row.status == "Published")
+        .max_by_key(|f| (f.row.published_ms, f.row.version.clone()))
+        .map(|f| f.row.version.clone())
+}
+
+async fn packument(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+    full: &str,
+) -> NativeResponse {
+    let Some((scope, name)) = split_name(full) else {
+        return NativeResponse::error(400, format!("Invalid package name {full}"));
+    };
+    let Some(m) = merged(svc, caller, &scope, &name, &["Published"]).await else {
+        return NativeResponse::error(404, format!("{full} is not in this repository"));
+    };
+    if m.versions.is_empty() {
+        return NativeResponse::error(404, format!("{full} has no published versions"));
+    }
+    let mut tags: Map<String, Value> = m
+        .tags
+        .iter()
+        .filter(|(_, v)| m.versions.contains_key(*v))
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    if !tags.contains_key("latest")
+        && let Some(l) = latest_of(&m)
+    {
+        tags.insert("latest".into(), json!(l));
+    }
+    let modified = m
+        .versions
+        .values()
+        .map(|f| f.row.published_ms)
+        .max()
+        .unwrap_or_else(now_ms);
+    let abbreviated = req
+        .header("accept")
+        .is_some_and(|a| a.contains(ABBREVIATED));
+    let mut versions = Map::new();
+    for (v, f) in &m.versions {
+        let mut man = manifest(svc, caller, &scope, &name, f);
+        if abbreviated {
+            let obj = man.as_object().cloned().unwrap_or_default();
+            let mut keep: Map<String, Value> = obj
+                .into_iter()
+                .filter(|(k, _)| INSTALL_FIELDS.contains(&k.as_str()))
+                .collect();
+            let scripts = &f.doc.metadata["scripts"];
+            if ["preinstall", "install", "postinstall"]
+                .iter()
+                .any(|s| scripts.get(s).is_some())
+            {
+                keep.insert("hasInstallScript".into(), json!(true));
+            }
+            man = Value::Object(keep);
+        }
+        versions.insert(v.clone(), man);
+    }
+    let body = if abbreviated {
+        json!({
+            "name": full,
+            "modified": iso(modified),
+            "dist-tags": tags,
+            "versions": versions,
+        })
+    } else {
+        let mut time = Map::new();
+        let created = m
+            .versions
+            .values()
+            .map(|f| f.row.published_ms)
+            .min()
+            .unwrap_or(modified);
+        time.insert("created".into(), json!(iso(created)));
+        time.insert("modified".into(), json!(iso(modified)));
+        for (v, f) in &m.versions {
+            time.insert(v.clone(), json!(iso(f.row.published_ms)));
+        }
+        let latest = tags
+            .get("latest")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let readme = m
+            .versions
+            .get(&latest)
+            .and_then(|f| f.doc.readme.clone())
+            .unwrap_or_default();
+        let description = m.versions.get(&latest).and_then(|f| f.doc.summary.clone());
+        json!({
+            "_id": full,
+            "_rev": format!("{}-{}", m.versions.len(), modified),
+            "name": full,
+            "description": description,
+            "dist-tags": tags,
+            "versions": versions,
+            "time": time,
+            "readme": readme,
+        })
+    };
+    let content_type = if abbreviated {
+        ABBREVIATED
+    } else {
+        "application/json"
+    };
+    NativeResponse {
+        status: 200,
+        content_type,
+        headers: Vec::new(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str) -> NativeResponse {
+    let Some((scope, name)) = split_name(full) else {
+        return NativeResponse::error(400, format!("Invalid package name {full}"));
+    };
+    let Some(version) = file
+        .strip_prefix(&format!("{name}-"))
+        .and_then(|r| r.strip_suffix(".tgz"))
+    else {
+        return NativeResponse::error(404, format!("No tarball {file}"));
+    };
+    let Some(m) = merged(svc, caller, &scope, &name, &["Published", "Unlisted"]).await else {
+        return NativeResponse::error(404, format!("{full} is not in this repository"));
+    };
+    let Some(f) = m.versions.get(version) else {
+        return NativeResponse::error(404, format!("{full}@{version} is not in this repository"));
+    };
+    let from = key(caller, &f.repository, &scope, &name);
+    let Ok(assets) = svc.store.ca_assets(&from, version).await else {
+        return NativeResponse::error(500, "reading the version's assets");
+    };
+    let Some(asset) = assets.into_iter().find(|a| a.name == file) else {
+        return NativeResponse::error(404, format!("No tarball {file}"));
+    };
+    if f.repository != caller.repository {
+        retain(svc, caller, &scope, &name, f, &asset).await;
+    }
+    match svc.content(&asset.sha256).await {
+        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
+        Err(e) => NativeResponse::error(500, e.message),
+    }
+}
+
+/// Keeps a version fetched through an upstream in the requesting repository (by reference
+/// to the same content), as AWS does; its package there gets the controls of an
+/// upstream-sourced package unless it has some already.
+async fn retain(
+    svc: &ArtifactService,
+    caller: &Caller,
+    scope: &str,
+    name: &str,
+    f: &Found,
+    asset: &ferry_store::artifacts::AssetRow,
+) {
+    let to = key(caller, &caller.repository, scope, name);
+    let pkg = PackageDoc {
+        publish: "BLOCK".into(),
+        upstream: "ALLOW".into(),
+        dist_tags: BTreeMap::new(),
+    };
+    let Ok(pkg) = serde_json::to_string(&pkg) else {
+        return;
+    };
+    let _turn = svc.contents.lock().await;
+    if let Err(e) = svc
+        .store
+        .put_ca_version(&to, &pkg, &f.row, Some(asset), now_ms())
+        .await
+    {
+        tracing::debug!(error = %e, "retaining an upstream version");
+    }
+}
+
+fn dependencies_of(manifest: &Value) -> Vec<Dependency> {
+    let kinds = [
+        ("dependencies", "regular"),
+        ("devDependencies", "dev"),
+        ("peerDependencies", "peer"),
+        ("optionalDependencies", "optional"),
+    ];
+    let mut out = Vec::new();
+    for (field, kind) in kinds {
+        for (dep, req) in manifest[field].as_object().into_iter().flatten() {
+            let (namespace, package) = match split_name(dep) {
+                Some((s, n)) => ((!s.is_empty()).then_some(s), n),
+                None => (None, dep.clone()),
+            };
+            out.push(Dependency {
+                namespace,
+                package,
+                dependency_type: Some(kind.to_owned()),
+                version_requirement: req.as_str().map(str::to_owned),
+            });
+        }
+    }
+    out
+}
+
+/// `npm publish` (with an attachment) or a packument update (`npm deprecate`).
+async fn put_packument(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+    full: &str,
+) -> NativeResponse {
+    let Some((scope, name)) = split_name(full) else {
+        return NativeResponse::error(400, format!("Invalid package name {full}"));
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return NativeResponse::error(400, "The body is not a JSON package document");
+    };
+    if body["name"].as_str().is_some_and(|n| n != full) {
+        return NativeResponse::error(400, "The document's name is not the URL's");
+    }
+    let attachments = body["_attachments"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let target = Target {
+        key: key(caller, &caller.repository, &scope, &name),
+        format: PackageFormat::Npm,
+    };
+    if attachments.is_empty() {
+        return update_versions(svc, &target, &body).await;
+    }
+    if !valid_new_name(&scope, &name) {
+        return NativeResponse::error(
+            400,
+            format!("Invalid package name {full}: lower case, URL-safe, at most 214 characters"),
+        );
+    }
+    let versions = body["versions"].as_object().cloned().unwrap_or_default();
+    if versions.len() != 1 || attachments.len() != 1 {
+        return NativeResponse::error(400, "A publish carries one version and one tarball");
+    }
+    let (version, manifest) = versions.into_iter().next().expect("one version");
+    let (file, attachment) = attachments.into_iter().next().expect("one attachment");
+    if !crate::names::valid_version(&version) || manifest["version"].as_str() != Some(&version) {
+        return NativeResponse::error(400, format!("Invalid version {version}"));
+    }
+    // npm names a scoped package's attachment `@scope/name-1.0.0.tgz`; the asset is the file.
+    let expected = tarball_file(&name, &version);
+    if file != expected && file != format!("@{scope}/{expected}") {
+        return NativeResponse::error(400, format!("The tarball must be named {expected}"));
+    }
+    let file = expected;
+    let Some(bytes) = attachment["data"].as_str().and_then(|d| B64.decode(d).ok()) else {
+        return NativeResponse::error(400, "The tarball is not base64 data");
+    };
+    if attachment["length"]
+        .as_u64()
+        .is_some_and(|l| l != bytes.len() as u64)
+    {
+        return NativeResponse::error(400, "The tarball's length is not the one declared");
+    }
+    let hashed = crate::assets::hash(&bytes);
+    let sha1 = hashed.doc.hashes["SHA-1"].clone();
+    let sha512 = hex::decode(&hashed.doc.hashes["SHA-512"]).unwrap_or_default();
+    let integrity = format!("sha512-{}", B64.encode(sha512));
+    let dist = &manifest["dist"];
+    if dist["shasum"].as_str().is_some_and(|s| s != sha1)
+        || dist["integrity"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("sha512-") && i != integrity)
+    {
+        return NativeResponse::error(400, "The tarball does not match its declared integrity");
+    }
+    if let Some(p) = package_doc(svc, &target.key).await
+        && p.publish == "BLOCK"
+    {
+        return NativeResponse::error(
+            403,
+            format!("Publishing {full} to this repository is blocked by its origin configuration"),
+        );
+    }
+    match svc.store.ca_version(&target.key, &version).await {
+        Ok(Some(_)) => {
+            return NativeResponse::error(
+                409,
+                format!("{full}@{version} already exists: versions cannot be published over"),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return NativeResponse::error(500, e.to_string()),
+    }
+    let mut stored = manifest.clone();
+    if let Some(obj) = stored.as_object_mut() {
+        obj.remove("_id");
+        obj.insert("_id".into(), json!(format!("{full}@{version}")));
+    }
+    stored["dist"] = json!({ "shasum": sha1, "integrity": integrity });
+    let doc = VersionDoc {
+        origin_type: "INTERNAL".into(),
+        origin_repository: Some(caller.repository.clone()),
+        display_name: Some(full.to_owned()),
+        summary: manifest["description"].as_str().map(str::to_owned),
+        home_page: manifest["homepage"].as_str().map(str::to_owned),
+        source_code_repository: manifest["repository"]["url"]
+            .as_str()
+            .or(manifest["repository"].as_str())
+            .map(str::to_owned),
+        readme: body["readme"]
+            .as_str()
+            .or(manifest["readme"].as_str())
+            .map(str::to_owned),
+        dependencies: dependencies_of(&manifest),
+        metadata: stored,
+        ..Default::default()
+    };
+    if let Err(e) = svc
+        .add_asset(&target, &version, &file, &bytes, None, "Published", doc)
+        .await
+    {
+        let status = if e.code == "ConflictException" {
+            409
+        } else {
+            400
+        };
+        return NativeResponse::error(status, e.message);
+    }
+    let mut pkg = package_doc(svc, &target.key)
+        .await
+        .unwrap_or_else(PackageDoc::published);
+    let tags = body["dist-tags"].as_object().cloned().unwrap_or_default();
+    if tags.is_empty() {
+        pkg.dist_tags.insert("latest".into(), version.clone());
+    }
+    for (tag, v) in tags {
+        if let Some(v) = v.as_str() {
+            pkg.dist_tags.insert(tag, v.to_owned());
+        }
+    }
+    if let Err(e) = save_package(svc, &target.key, &pkg).await {
+        return e;
+    }
+    NativeResponse::json(201, &json!({ "ok": true, "id": full, "version": version }))
+}
+
+async fn save_package(
+    svc: &ArtifactService,
+    k: &PackageKey,
+    p: &PackageDoc,
+) -> Result<(), NativeResponse> {
+    let doc = serde_json::to_string(p).map_err(|e| NativeResponse::error(500, e.to_string()))?;
+    svc.store
+        .put_ca_package(k, &doc)
+        .await
+        .map_err(|e| NativeResponse::error(500, e.to_string()))
+}
+
+/// A packument PUT without attachments: `deprecated` messages of this repository's versions
+/// change; nothing else does.
+async fn update_versions(svc: &ArtifactService, t: &Target, body: &Value) -> NativeResponse {
+    let Ok(rows) = svc.store.ca_versions(&t.key).await else {
+        return NativeResponse::error(500, "reading versions");
+    };
+    if rows.is_empty() {
+        return NativeResponse::error(404, "The package is not in this repository");
+    }
+    let sent = body["versions"].as_object().cloned().unwrap_or_default();
+    for row in rows {
+        let Some(m) = sent.get(&row.version) else {
+            continue;
+        };
+        let Ok(mut doc) = serde_json::from_str::<VersionDoc>(&row.document) else {
+            continue;
+        };
+        let message = m["deprecated"].as_str().filter(|s| !s.is_empty());
+        let current = doc.metadata["deprecated"].as_str();
+        if current == message {
+            continue;
+        }
+        if let Some(obj) = doc.metadata.as_object_mut() {
+            match message {
+                Some(msg) => obj.insert("deprecated".into(), json!(msg)),
+                None => obj.remove("deprecated"),
+            };
+        }
+        let Ok(text) = serde_json::to_string(&doc) else {
+            continue;
+        };
+        if let Err(e) = svc
+            .store
+            .set_ca_version(&t.key, &row.version, &row.status, &text)
+            .await
+        {
+            return NativeResponse::error(500, e.to_string());
+        }
+    }
+    NativeResponse::json(200, &json!({ "ok": true }))
+}
+
+/// `npm unpublish`: a `/-rev/` PUT names the versions that stay (the others go); a `/-rev/`
+/// DELETE removes the package from this repository.
+async fn unpublish(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+    full: &str,
+) -> NativeResponse {
+    let Some((scope, name)) = split_name(full) else {
+        return NativeResponse::error(400, format!("Invalid package name {full}"));
+    };
+    let k = key(caller, &caller.repository, &scope, &name);
+    if req.method == "DELETE" {
+        return match svc.store.delete_ca_package(&k).await {
+            Ok(gone) => {
+                svc.drop_contents(&gone).await;
+                NativeResponse::json(200, &json!({ "ok": true }))
+            }
+            Err(ferry_store::StoreError::NotFound) => {
+                NativeResponse::error(404, format!("{full} is not in this repository"))
+            }
+            Err(e) => NativeResponse::error(500, e.to_string()),
+        };
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return NativeResponse::error(400, "The body is not a JSON package document");
+    };
+    let keep = body["versions"].as_object().cloned().unwrap_or_default();
+    let Ok(rows) = svc.store.ca_versions(&k).await else {
+        return NativeResponse::error(500, "reading versions");
+    };
+    for row in rows {
+        if keep.contains_key(&row.version) {
+            continue;
+        }
+        match svc.store.drop_ca_assets(&k, &row.version, true).await {
+            Ok(gone) => svc.drop_contents(&gone).await,
+            Err(e) => return NativeResponse::error(500, e.to_string()),
+        }
+    }
+    if let Some(mut pkg) = package_doc(svc, &k).await {
+        pkg.dist_tags.retain(|_, v| keep.contains_key(v.as_str()));
+        if let Err(e) = save_package(svc, &k, &pkg).await {
+            return e;
+        }
+    }
+    NativeResponse::json(200, &json!({ "ok": true }))
+}
+
+async fn dist_tags(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+    full: &str,
+    tag: Option<&str>,
+) -> NativeResponse {
+    let Some((scope, name)) = split_name(full) else {
+        return NativeResponse::error(400, format!("Invalid package name {full}"));
+    };
+    let k = key(caller, &caller.repository, &scope, &name);
+    if req.method == "GET" {
+        let Some(m) = merged(svc, caller, &scope, &name, &["Published"]).await else {
+            return NativeResponse::error(404, format!("{full} is not in this repository"));
+        };
+        let mut tags: Map<String, Value> =
+            m.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        if !tags.contains_key("latest")
+            && let Some(l) = latest_of(&m)
+        {
+            tags.insert("latest".into(), json!(l));
+        }
+        return NativeResponse::json(200, &Value::Object(tags));
+    }
+    let Some(tag) = tag else {
+        return NativeResponse::error(405, "Name a tag");
+    };
+    let Some(mut pkg) = package_doc(svc, &k).await else {
+        return NativeResponse::error(404, format!("{full} is not in this repository"));
+    };
+    match req.method.as_str() {
+        "PUT" | "POST" => {
+            let Some(version) = serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+            else {
+                return NativeResponse::error(400, "The body must be a JSON string: the version");
+            };
+            match svc.store.ca_version(&k, &version).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return NativeResponse::error(404, format!("{full}@{version} does not exist"));
+                }
+                Err(e) => return NativeResponse::error(500, e.to_string()),
+            }
+            pkg.dist_tags.insert(tag.to_owned(), version);
+        }
+        "DELETE" => {
+            if tag == "latest" {
+                return NativeResponse::error(400, "The latest tag cannot be removed");
+            }
+            if pkg.dist_tags.remove(tag).is_none() {
+                return NativeResponse::error(404, format!("{full} has no tag {tag}"));
+            }
+        }
+        _ => return NativeResponse::error(405, "Method not allowed"),
+    }
+    if let Err(e) = save_package(svc, &k, &pkg).await {
+        return e;
+    }
+    NativeResponse::json(201, &json!({ "ok": true }))
+}
+
+/// Answers one request at an npm endpoint.
+pub(crate) async fn handle(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+) -> NativeResponse {
+    let Some(r) = route(&req.rest) else {
+        return NativeResponse::error(404, "Not an npm registry path");
+    };
+    match (req.method.as_str(), r) {
+        ("GET" | "HEAD", Route::Whoami) => {
+            NativeResponse::json(200, &json!({ "username": caller.token.user_name }))
+        }
+        ("GET" | "HEAD", Route::Ping) => NativeResponse::json(200, &json!({})),
+        ("GET" | "HEAD", Route::Packument(n)) => packument(svc, caller, req, &n).await,
+        ("GET" | "HEAD", Route::Tarball(n, f)) => tarball(svc, caller, &n, &f).await,
+        ("PUT", Route::Packument(n)) => put_packument(svc, caller, req, &n).await,
+        ("PUT" | "DELETE", Route::Rev(n)) => unpublish(svc, caller, req, &n).await,
+        // The tarball DELETE that ends `npm unpublish`: the version is gone already.
+        ("DELETE", Route::Tarball(..)) => NativeResponse::json(200, &json!({ "ok": true })),
+        (_, Route::DistTags(n)) => dist_tags(svc, caller, req, &n, None).await,
+        (_, Route::DistTag(n, t)) => dist_tags(svc, caller, req, &n, Some(&t)).await,
+        _ => NativeResponse::error(405, "Method not allowed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("left-pad"), Some(Route::Packument("left-pad".into())));
+        assert_eq!(
+            route("@acme%2fwidget"),
+            Some(Route::Packument("@acme/widget".into()))
+        );
+        assert_eq!(
+            route("@acme/widget/-/widget-1.0.0.tgz"),
+            Some(Route::Tarball(
+                "@acme/widget".into(),
+                "widget-1.0.0.tgz".into()
+            ))
+        );
+        assert_eq!(
+            route("left-pad/-/left-pad-1.0.0.tgz/-rev/3-abc"),
+            Some(Route::Tarball(
+                "left-pad".into(),
+                "left-pad-1.0.0.tgz".into()
+            ))
+        );
+        assert_eq!(
+            route("left-pad/-rev/3-abc"),
+            Some(Route::Rev("left-pad".into()))
+        );
+        assert_eq!(
+            route("-/package/@acme%2fwidget/dist-tags/beta"),
+            Some(Route::DistTag("@acme/widget".into(), "beta".into()))
+        );
+        assert_eq!(
+            route("-/package/left-pad/dist-tags"),
+            Some(Route::DistTags("left-pad".into()))
+        );
+        assert_eq!(route("-/whoami"), Some(Route::Whoami));
+        assert_eq!(route("-/v1/search"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(split_name("@a/b"), Some(("a".into(), "b".into())));
+        assert_eq!(split_name("b"), Some((String::new(), "b".into())));
+        assert_eq!(split_name("@a/b/c"), None);
+        assert_eq!(split_name("a/b"), None);
+        assert!(valid_new_name("", "left-pad") && valid_new_name("acme", "w.x_y~z"));
+        assert!(
+            !valid_new_name("", "Left") && !valid_new_name("", ".x") && !valid_new_name("", "a b")
+        );
+        assert!(!valid_new_name("", &"a".repeat(215)));
+    }
+
+    #[test]
+    fn dependencies_are_typed() {
+        let m = json!({"dependencies": {"@a/b": "^1"}, "devDependencies": {"c": "2"}});
+        let d = dependencies_of(&m);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].namespace.as_deref(), Some("a"));
+        assert_eq!(d[0].dependency_type.as_deref(), Some("regular"));
+        assert_eq!(d[1].dependency_type.as_deref(), Some("dev"));
+    }
+}

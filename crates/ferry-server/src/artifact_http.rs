@@ -1,0 +1,90 @@
+//! The package managers' endpoints: `/codeartifact/<domain>-<owner>/<format>/<repository>/…`,
+//! the base of every URL GetRepositoryEndpoint returns. The request is read whole (up to
+//! [`MAX_BODY`]) and handed to `ferry_artifact::native`, which authenticates it with a
+//! CodeArtifact token and speaks the format's protocol.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use ferry_artifact::native::{NativeRequest, NativeResponse};
+
+use crate::state::SharedState;
+
+/// The path every repository endpoint starts with.
+pub const PREFIX: &str = "/codeartifact/";
+
+/// The largest request body read (an npm publish carries its tarball in base64).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+fn answer(r: NativeResponse, head: bool) -> Response {
+    let len = r.body.len();
+    let mut resp = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(r.body)
+    });
+    *resp.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(r.content_type),
+    );
+    if head && let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        resp.headers_mut().insert(header::CONTENT_LENGTH, v);
+    }
+    for (k, v) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(HeaderName::from_static(k), v);
+        }
+    }
+    resp
+}
+
+pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let rest = path.strip_prefix(PREFIX).unwrap_or_default();
+    let mut segs = rest.splitn(4, '/');
+    let (Some(endpoint), Some(format), Some(repository)) = (segs.next(), segs.next(), segs.next())
+    else {
+        return answer(
+            NativeResponse::error(404, "Not a repository endpoint"),
+            false,
+        );
+    };
+    let rest = segs.next().unwrap_or_default().to_owned();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => {
+            return answer(
+                NativeResponse::error(413, "The request body is too large"),
+                false,
+            );
+        }
+    };
+    let head = parts.method == axum::http::Method::HEAD;
+    let native = NativeRequest {
+        method: if head {
+            "GET".into()
+        } else {
+            parts.method.as_str().to_owned()
+        },
+        endpoint: endpoint.to_owned(),
+        format: format.to_owned(),
+        repository: repository.to_owned(),
+        rest,
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_owned(), v.to_owned()))
+            })
+            .collect(),
+        body,
+    };
+    answer(st.artifacts.0.native(native).await, head)
+}
