@@ -5,18 +5,22 @@
 //! `records.rs`; names and formats are checked in `names.rs`; assets are hashed and stored once
 //! per content by `assets.rs`; authorization tokens are minted and checked by `tokens.rs`. The
 //! package managers' own protocols are served at each repository's endpoint (`native.rs`, with
-//! npm in `npm.rs`).
+//! npm in `npm.rs`, PyPI in `pypi.rs` with forms parsed by `multipart.rs`; versions found
+//! through upstreams in `upstream.rs`).
 
 pub mod api;
 pub mod assets;
 mod bulk;
+pub mod multipart;
 pub mod names;
 pub mod native;
 mod npm;
 mod packages_api;
+mod pypi;
 pub mod records;
 pub mod service;
 pub mod tokens;
+mod upstream;
 
 pub use api::ArtifactApi;
 pub use service::{ArtifactService, ArtifactSettings};

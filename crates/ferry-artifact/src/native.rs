@@ -1,7 +1,8 @@
 //! The native package-manager endpoints under each repository's endpoint
 //! (`<public>/codeartifact/<domain>-<owner>/<format>/<repository>/…`): authentication with a
 //! CodeArtifact token (Bearer, Basic `aws:<token>`, or the raw value), the repository lookup,
-//! the search order through upstreams, and the dispatch to a format's protocol (`npm.rs`).
+//! the search order through upstreams, and the dispatch to a format's protocol (`npm.rs`,
+//! `pypi.rs`).
 //! Requests and answers are plain values so that the HTTP server stays a thin adapter.
 
 use ferry_model::codeartifact::PackageFormat;
@@ -118,6 +119,7 @@ impl ArtifactService {
         };
         match format {
             PackageFormat::Npm => crate::npm::handle(self, &caller, &req).await,
+            PackageFormat::Pypi => crate::pypi::handle(self, &caller, &req).await,
             other => NativeResponse::error(
                 404,
                 format!("Ferry does not serve the {} protocol yet", other.as_str()),

@@ -6,18 +6,17 @@
 //! without attachments), `npm unpublish` (`/-rev/` PUTs and DELETEs), dist-tags, `whoami` and
 //! `ping`. Scoped names (`@scope/name`) are stored with the scope as the namespace.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ferry_model::codeartifact::PackageFormat;
-use ferry_store::artifacts::{PackageKey, VersionRow};
+use ferry_store::artifacts::PackageKey;
 use serde_json::{Map, Value, json};
 
 use crate::native::{Caller, NativeRequest, NativeResponse};
 use crate::packages_api::Target;
 use crate::records::{Dependency, PackageDoc, VersionDoc};
 use crate::service::{ArtifactService, now_ms};
+use crate::upstream::{Found, Merged};
 
 /// The media type of abbreviated packuments.
 const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
@@ -58,7 +57,7 @@ enum Route {
 }
 
 /// Percent-decoding of a path (npm sends `@scope%2fname`).
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -139,88 +138,11 @@ fn full_name(scope: &str, name: &str) -> String {
     }
 }
 
-fn key(caller: &Caller, repository: &str, scope: &str, name: &str) -> PackageKey {
-    PackageKey {
-        domain: caller.domain.clone(),
-        repository: repository.to_owned(),
-        format: "npm".into(),
-        namespace: scope.to_owned(),
-        name: name.to_owned(),
-    }
-}
-
 /// ISO-8601 with milliseconds, as npm registries write times.
 fn iso(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
-}
-
-/// One version as the merged view sees it.
-struct Found {
-    repository: String,
-    row: VersionRow,
-    doc: VersionDoc,
-}
-
-/// The versions of a package visible from the requesting repository, and its dist-tags.
-struct Merged {
-    versions: BTreeMap<String, Found>,
-    tags: BTreeMap<String, String>,
-}
-
-async fn package_doc(svc: &ArtifactService, k: &PackageKey) -> Option<PackageDoc> {
-    let doc = svc.store.ca_package(k).await.ok()??;
-    serde_json::from_str(&doc).ok()
-}
-
-/// Collects a package's versions over the search order. Versions from upstreams are left out
-/// when the requesting repository's package blocks upstream versions.
-async fn merged(
-    svc: &ArtifactService,
-    caller: &Caller,
-    scope: &str,
-    name: &str,
-    statuses: &[&str],
-) -> Option<Merged> {
-    let order = svc.search_order(&caller.domain, &caller.repository).await;
-    let own = package_doc(svc, &key(caller, &caller.repository, scope, name)).await;
-    let upstream_allowed = own.as_ref().is_none_or(|p| p.upstream != "BLOCK");
-    let mut out = Merged {
-        versions: BTreeMap::new(),
-        tags: BTreeMap::new(),
-    };
-    let mut seen = false;
-    for repo in order {
-        if repo != caller.repository && !upstream_allowed {
-            break;
-        }
-        let k = key(caller, &repo, scope, name);
-        let Some(pkg) = package_doc(svc, &k).await else {
-            continue;
-        };
-        seen = true;
-        if out.tags.is_empty() {
-            out.tags = pkg.dist_tags.clone();
-        }
-        for row in svc.store.ca_versions(&k).await.unwrap_or_default() {
-            if !statuses.contains(&row.status.as_str()) || out.versions.contains_key(&row.version) {
-                continue;
-            }
-            let Ok(doc) = serde_json::from_str::<VersionDoc>(&row.document) else {
-                continue;
-            };
-            out.versions.insert(
-                row.version.clone(),
-                Found {
-                    repository: repo.clone(),
-                    row,
-                    doc,
-                },
-            );
-        }
-    }
-    seen.then_some(out)
 }
 
 /// The tarball file name of a version (`name-1.0.0.tgz`, without the scope).
@@ -266,14 +188,15 @@ async fn packument(
     let Some((scope, name)) = split_name(full) else {
         return NativeResponse::error(400, format!("Invalid package name {full}"));
     };
-    let Some(m) = merged(svc, caller, &scope, &name, &["Published"]).await else {
+    let Some(m) = svc.merged(caller, &scope, &name, &["Published"]).await else {
         return NativeResponse::error(404, format!("{full} is not in this repository"));
     };
     if m.versions.is_empty() {
         return NativeResponse::error(404, format!("{full} has no published versions"));
     }
     let mut tags: Map<String, Value> = m
-        .tags
+        .package
+        .dist_tags
         .iter()
         .filter(|(_, v)| m.versions.contains_key(*v))
         .map(|(k, v)| (k.clone(), json!(v)))
@@ -377,55 +300,21 @@ async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str)
     else {
         return NativeResponse::error(404, format!("No tarball {file}"));
     };
-    let Some(m) = merged(svc, caller, &scope, &name, &["Published", "Unlisted"]).await else {
+    let Some(m) = svc
+        .merged(caller, &scope, &name, &["Published", "Unlisted"])
+        .await
+    else {
         return NativeResponse::error(404, format!("{full} is not in this repository"));
     };
     let Some(f) = m.versions.get(version) else {
         return NativeResponse::error(404, format!("{full}@{version} is not in this repository"));
     };
-    let from = key(caller, &f.repository, &scope, &name);
-    let Ok(assets) = svc.store.ca_assets(&from, version).await else {
-        return NativeResponse::error(500, "reading the version's assets");
-    };
-    let Some(asset) = assets.into_iter().find(|a| a.name == file) else {
+    let Some(asset) = svc.fetch_asset(caller, &scope, &name, f, file).await else {
         return NativeResponse::error(404, format!("No tarball {file}"));
     };
-    if f.repository != caller.repository {
-        retain(svc, caller, &scope, &name, f, &asset).await;
-    }
     match svc.content(&asset.sha256).await {
         Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
         Err(e) => NativeResponse::error(500, e.message),
-    }
-}
-
-/// Keeps a version fetched through an upstream in the requesting repository (by reference
-/// to the same content), as AWS does; its package there gets the controls of an
-/// upstream-sourced package unless it has some already.
-async fn retain(
-    svc: &ArtifactService,
-    caller: &Caller,
-    scope: &str,
-    name: &str,
-    f: &Found,
-    asset: &ferry_store::artifacts::AssetRow,
-) {
-    let to = key(caller, &caller.repository, scope, name);
-    let pkg = PackageDoc {
-        publish: "BLOCK".into(),
-        upstream: "ALLOW".into(),
-        dist_tags: BTreeMap::new(),
-    };
-    let Ok(pkg) = serde_json::to_string(&pkg) else {
-        return;
-    };
-    let _turn = svc.contents.lock().await;
-    if let Err(e) = svc
-        .store
-        .put_ca_version(&to, &pkg, &f.row, Some(asset), now_ms())
-        .await
-    {
-        tracing::debug!(error = %e, "retaining an upstream version");
     }
 }
 
@@ -475,7 +364,7 @@ async fn put_packument(
         .cloned()
         .unwrap_or_default();
     let target = Target {
-        key: key(caller, &caller.repository, &scope, &name),
+        key: caller.key(&caller.repository, &scope, &name),
         format: PackageFormat::Npm,
     };
     if attachments.is_empty() {
@@ -523,7 +412,7 @@ async fn put_packument(
     {
         return NativeResponse::error(400, "The tarball does not match its declared integrity");
     }
-    if let Some(p) = package_doc(svc, &target.key).await
+    if let Some(p) = svc.package_record(&target.key).await
         && p.publish == "BLOCK"
     {
         return NativeResponse::error(
@@ -576,7 +465,8 @@ async fn put_packument(
         };
         return NativeResponse::error(status, e.message);
     }
-    let mut pkg = package_doc(svc, &target.key)
+    let mut pkg = svc
+        .package_record(&target.key)
         .await
         .unwrap_or_else(PackageDoc::published);
     let tags = body["dist-tags"].as_object().cloned().unwrap_or_default();
@@ -659,7 +549,7 @@ async fn unpublish(
     let Some((scope, name)) = split_name(full) else {
         return NativeResponse::error(400, format!("Invalid package name {full}"));
     };
-    let k = key(caller, &caller.repository, &scope, &name);
+    let k = caller.key(&caller.repository, &scope, &name);
     if req.method == "DELETE" {
         return match svc.store.delete_ca_package(&k).await {
             Ok(gone) => {
@@ -688,7 +578,7 @@ async fn unpublish(
             Err(e) => return NativeResponse::error(500, e.to_string()),
         }
     }
-    if let Some(mut pkg) = package_doc(svc, &k).await {
+    if let Some(mut pkg) = svc.package_record(&k).await {
         pkg.dist_tags.retain(|_, v| keep.contains_key(v.as_str()));
         if let Err(e) = save_package(svc, &k, &pkg).await {
             return e;
@@ -707,13 +597,17 @@ async fn dist_tags(
     let Some((scope, name)) = split_name(full) else {
         return NativeResponse::error(400, format!("Invalid package name {full}"));
     };
-    let k = key(caller, &caller.repository, &scope, &name);
+    let k = caller.key(&caller.repository, &scope, &name);
     if req.method == "GET" {
-        let Some(m) = merged(svc, caller, &scope, &name, &["Published"]).await else {
+        let Some(m) = svc.merged(caller, &scope, &name, &["Published"]).await else {
             return NativeResponse::error(404, format!("{full} is not in this repository"));
         };
-        let mut tags: Map<String, Value> =
-            m.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let mut tags: Map<String, Value> = m
+            .package
+            .dist_tags
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         if !tags.contains_key("latest")
             && let Some(l) = latest_of(&m)
         {
@@ -724,7 +618,7 @@ async fn dist_tags(
     let Some(tag) = tag else {
         return NativeResponse::error(405, "Name a tag");
     };
-    let Some(mut pkg) = package_doc(svc, &k).await else {
+    let Some(mut pkg) = svc.package_record(&k).await else {
         return NativeResponse::error(404, format!("{full} is not in this repository"));
     };
     match req.method.as_str() {

@@ -1,6 +1,7 @@
 //! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
 //! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
-//! version lifecycle, copies, tags and policies; and the real npm CLI (`codeartifact_npm.py`) —
+//! version lifecycle, copies, tags and policies; the real npm CLI (`codeartifact_npm.py`); twine
+//! and pip (`codeartifact_pypi.py`) —
 //! on SQLite and, when configured, PostgreSQL.
 
 mod common;
@@ -21,6 +22,15 @@ fn npm_publishes_and_installs_through_upstreams() {
     for db in backends() {
         let s = Server::start(db);
         let out = s.python("codeartifact_npm.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn twine_uploads_and_pip_installs_through_upstreams() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_pypi.py", &[]);
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
