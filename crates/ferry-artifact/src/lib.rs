@@ -4,13 +4,16 @@
 //! versions; `bulk.rs` for the operations on several versions at once) works on the records of
 //! `records.rs`; names and formats are checked in `names.rs`; assets are hashed and stored once
 //! per content by `assets.rs`; authorization tokens are minted and checked by `tokens.rs`. The
-//! package managers' own protocols are served at each repository's endpoint (`native.rs`, with
-//! npm in `npm.rs`, PyPI in `pypi.rs` with forms parsed by `multipart.rs`; versions found
-//! through upstreams in `upstream.rs`).
+//! package managers' own protocols are served at each repository's endpoint (`native.rs`):
+//! npm in `npm.rs`, PyPI in `pypi.rs` (its upload forms parsed by `multipart.rs`), Maven in
+//! `maven.rs`, Cargo in `cargo.rs`; what a repository serves through its upstreams, and
+//! retention, are in `upstream.rs`.
 
 pub mod api;
 pub mod assets;
 mod bulk;
+mod cargo;
+mod maven;
 pub mod multipart;
 pub mod names;
 pub mod native;

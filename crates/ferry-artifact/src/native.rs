@@ -2,7 +2,7 @@
 //! (`<public>/codeartifact/<domain>-<owner>/<format>/<repository>/…`): authentication with a
 //! CodeArtifact token (Bearer, Basic `aws:<token>`, or the raw value), the repository lookup,
 //! the search order through upstreams, and the dispatch to a format's protocol (`npm.rs`,
-//! `pypi.rs`).
+//! `pypi.rs`, `maven.rs`, `cargo.rs`).
 //! Requests and answers are plain values so that the HTTP server stays a thin adapter.
 
 use ferry_model::codeartifact::PackageFormat;
@@ -98,9 +98,15 @@ impl ArtifactService {
             Some(t) => self.check_token(&t).await,
             None => None,
         }) else {
+            // npm answers a Bearer challenge; Maven and pip resend with Basic credentials.
+            let scheme = if format == PackageFormat::Npm {
+                "Bearer"
+            } else {
+                "Basic"
+            };
             let mut r = NativeResponse::error(401, "An authorization token is required");
             r.headers
-                .push(("www-authenticate", "Bearer realm=\"codeartifact\"".into()));
+                .push(("www-authenticate", format!("{scheme} realm=\"codeartifact\"")));
             return r;
         };
         if token.domain != domain {
@@ -120,6 +126,8 @@ impl ArtifactService {
         match format {
             PackageFormat::Npm => crate::npm::handle(self, &caller, &req).await,
             PackageFormat::Pypi => crate::pypi::handle(self, &caller, &req).await,
+            PackageFormat::Maven => crate::maven::handle(self, &caller, &req).await,
+            PackageFormat::Cargo => crate::cargo::handle(self, &caller, &req).await,
             other => NativeResponse::error(
                 404,
                 format!("Ferry does not serve the {} protocol yet", other.as_str()),

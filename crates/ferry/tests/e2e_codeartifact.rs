@@ -1,7 +1,7 @@
 //! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
 //! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
 //! version lifecycle, copies, tags and policies; the real npm CLI (`codeartifact_npm.py`); twine
-//! and pip (`codeartifact_pypi.py`) —
+//! and pip (`codeartifact_pypi.py`); mvn (`codeartifact_maven.py`); cargo (`codeartifact_cargo.py`) —
 //! on SQLite and, when configured, PostgreSQL.
 
 mod common;
@@ -31,6 +31,24 @@ fn twine_uploads_and_pip_installs_through_upstreams() {
     for db in backends() {
         let s = Server::start(db);
         let out = s.python("codeartifact_pypi.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn mvn_deploys_and_resolves_through_upstreams() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_maven.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn cargo_publishes_builds_and_yanks_through_upstreams() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_cargo.py", &[]);
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }

@@ -1,0 +1,360 @@
+//! The Cargo registry protocols at a repository's Cargo endpoint: the sparse index
+//! (`config.json` with `auth-required`, and one file per crate under the index's name-prefix
+//! layout, a JSON line per version), crate downloads (`api/v1/crates/<name>/<version>/download`;
+//! a version found upstream is retained), `cargo publish` (`PUT api/v1/crates/new`: the
+//! manifest as JSON and the `.crate` file, each behind a little-endian length) and
+//! yank/unyank, which make a version Unlisted and Published again. Crate names are stored as
+//! published; the index is read case-insensitively.
+
+use ferry_model::codeartifact::PackageFormat;
+use serde_json::{Value, json};
+
+use crate::native::{Caller, NativeRequest, NativeResponse};
+use crate::packages_api::Target;
+use crate::records::{Dependency, VersionDoc};
+use crate::service::ArtifactService;
+
+/// The crates.io index, which dependencies from crates.io name as their registry.
+const CRATES_IO: &str = "https://github.com/rust-lang/crates.io-index";
+
+/// Crate names: 1–64 ASCII letters, digits, `-` and `_`, starting with a letter.
+pub fn valid_crate_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The index path of a crate (`1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`), lower-cased.
+pub fn index_path(name: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    match n.len() {
+        1 => format!("1/{n}"),
+        2 => format!("2/{n}"),
+        3 => format!("3/{}/{n}", &n[..1]),
+        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+    }
+}
+
+/// The crate name an index path names, when the path is the right one for it.
+fn name_from_index(path: &str) -> Option<String> {
+    let name = path.rsplit('/').next()?;
+    (valid_crate_name(name) && index_path(name) == path.to_ascii_lowercase())
+        .then(|| name.to_owned())
+}
+
+/// The stored name of a crate asked for in any case (crate names are unique ignoring case).
+async fn stored_name(svc: &ArtifactService, caller: &Caller, asked: &str) -> Option<String> {
+    for repo in svc.search_order(&caller.domain, &caller.repository).await {
+        if let Ok(pkgs) = svc.store.ca_packages(&caller.domain, &repo).await
+            && let Some((k, _)) = pkgs
+                .into_iter()
+                .find(|(k, _)| k.format == "cargo" && k.name.eq_ignore_ascii_case(asked))
+        {
+            return Some(k.name);
+        }
+    }
+    None
+}
+
+async fn index_file(svc: &ArtifactService, caller: &Caller, path: &str) -> NativeResponse {
+    let Some(asked) = name_from_index(path) else {
+        return NativeResponse::error(404, "Not an index path");
+    };
+    let Some(name) = stored_name(svc, caller, &asked).await else {
+        return NativeResponse::error(404, format!("No crate {asked}"));
+    };
+    let Some(m) = svc
+        .merged(caller, "", &name, &["Published", "Unlisted"])
+        .await
+    else {
+        return NativeResponse::error(404, format!("No crate {name}"));
+    };
+    let mut rows: Vec<_> = m.versions.values().collect();
+    rows.sort_by_key(|f| (f.row.published_ms, f.row.version.clone()));
+    let mut out = String::new();
+    for f in rows {
+        let mut line = f.doc.metadata["index"].clone();
+        if !line.is_object() {
+            continue;
+        }
+        line["yanked"] = json!(f.row.status == "Unlisted");
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    NativeResponse::bytes("text/plain; charset=utf-8", out.into_bytes())
+}
+
+async fn download(
+    svc: &ArtifactService,
+    caller: &Caller,
+    asked: &str,
+    version: &str,
+) -> NativeResponse {
+    let Some(name) = stored_name(svc, caller, asked).await else {
+        return NativeResponse::error(404, format!("No crate {asked}"));
+    };
+    let Some(m) = svc
+        .merged(caller, "", &name, &["Published", "Unlisted"])
+        .await
+    else {
+        return NativeResponse::error(404, format!("No crate {name}"));
+    };
+    let Some(f) = m.versions.get(version) else {
+        return NativeResponse::error(404, format!("No version {version} of {name}"));
+    };
+    let file = format!("{name}-{version}.crate");
+    let Some(asset) = svc.fetch_asset(caller, "", &name, f, &file).await else {
+        return NativeResponse::error(404, format!("No file {file}"));
+    };
+    match svc.content(&asset.sha256).await {
+        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
+        Err(e) => NativeResponse::error(500, e.message),
+    }
+}
+
+/// Cargo's error body.
+fn cargo_error(status: u16, message: impl Into<String>) -> NativeResponse {
+    NativeResponse::json(status, &json!({ "errors": [{ "detail": message.into() }] }))
+}
+
+/// Splits a publish body into the manifest JSON and the `.crate` bytes.
+fn split_publish(body: &[u8]) -> Option<(Value, &[u8])> {
+    let len = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    let json_len = len(0)?;
+    let manifest = serde_json::from_slice(body.get(4..4 + json_len)?).ok()?;
+    let crate_at = 4 + json_len;
+    let crate_len = len(crate_at)?;
+    let data = body.get(crate_at + 4..crate_at + 4 + crate_len)?;
+    (crate_at + 4 + crate_len == body.len()).then_some((manifest, data))
+}
+
+/// The index entry of a published version (the registry's view of its manifest).
+fn index_entry(manifest: &Value, cksum: &str, same_registry: &str) -> Value {
+    let deps: Vec<Value> = manifest["deps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let original = d["name"].as_str().unwrap_or_default();
+            let (name, package) = match d["explicit_name_in_toml"].as_str() {
+                Some(alias) => (alias.to_owned(), Some(original.to_owned())),
+                None => (original.to_owned(), None),
+            };
+            // A dependency from this registry names no registry; others keep theirs.
+            let registry = d["registry"]
+                .as_str()
+                .filter(|r| !r.trim_start_matches("sparse+").starts_with(same_registry))
+                .map(str::to_owned);
+            json!({
+                "name": name,
+                "req": d["version_req"],
+                "features": d["features"],
+                "optional": d["optional"],
+                "default_features": d["default_features"],
+                "target": d["target"],
+                "kind": d["kind"],
+                "registry": registry,
+                "package": package,
+            })
+        })
+        .collect();
+    json!({
+        "name": manifest["name"],
+        "vers": manifest["vers"],
+        "deps": deps,
+        "cksum": cksum,
+        "features": manifest["features"],
+        "yanked": false,
+        "links": manifest["links"],
+        "rust_version": manifest["rust_version"],
+    })
+}
+
+async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> NativeResponse {
+    let Some((manifest, data)) = split_publish(&req.body) else {
+        return cargo_error(400, "The body is not a cargo publish request");
+    };
+    let (Some(name), Some(version)) = (manifest["name"].as_str(), manifest["vers"].as_str()) else {
+        return cargo_error(400, "The manifest has no name or version");
+    };
+    if !valid_crate_name(name) || !crate::names::valid_version(version) {
+        return cargo_error(400, format!("Invalid crate name or version: {name} {version}"));
+    }
+    if let Some(existing) = stored_name(svc, caller, name).await
+        && existing != name
+    {
+        return cargo_error(
+            409,
+            format!("The crate {existing} exists; names are unique ignoring case"),
+        );
+    }
+    let target = Target {
+        key: caller.key(&caller.repository, "", name),
+        format: PackageFormat::Cargo,
+    };
+    if let Some(p) = svc.package_record(&target.key).await
+        && p.publish == "BLOCK"
+    {
+        return cargo_error(
+            403,
+            format!("Publishing {name} to this repository is blocked by its origin configuration"),
+        );
+    }
+    match svc.store.ca_version(&target.key, version).await {
+        Ok(Some(_)) => {
+            return cargo_error(409, format!("crate version `{name}@{version}` already exists"));
+        }
+        Ok(None) => {}
+        Err(e) => return cargo_error(500, e.to_string()),
+    }
+    let cksum = crate::assets::hash(data).sha256;
+    let endpoint = svc.endpoint(&caller.domain, PackageFormat::Cargo, &caller.repository);
+    let doc = VersionDoc {
+        origin_type: "INTERNAL".into(),
+        origin_repository: Some(caller.repository.clone()),
+        display_name: Some(name.to_owned()),
+        summary: manifest["description"].as_str().map(str::to_owned),
+        home_page: manifest["homepage"].as_str().map(str::to_owned),
+        source_code_repository: manifest["repository"].as_str().map(str::to_owned),
+        readme: manifest["readme"].as_str().map(str::to_owned),
+        dependencies: manifest["deps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| Dependency {
+                namespace: None,
+                package: d["name"].as_str().unwrap_or_default().to_owned(),
+                dependency_type: Some(d["kind"].as_str().unwrap_or("normal").to_owned()),
+                version_requirement: d["version_req"].as_str().map(str::to_owned),
+            })
+            .collect(),
+        metadata: json!({ "index": index_entry(&manifest, &cksum, &endpoint) }),
+        ..Default::default()
+    };
+    let file = format!("{name}-{version}.crate");
+    if let Err(e) = svc
+        .add_asset(&target, version, &file, data, None, "Published", doc)
+        .await
+    {
+        let status = if e.code == "ConflictException" { 409 } else { 400 };
+        return cargo_error(status, e.message);
+    }
+    NativeResponse::json(
+        200,
+        &json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } }),
+    )
+}
+
+async fn yank(
+    svc: &ArtifactService,
+    caller: &Caller,
+    asked: &str,
+    version: &str,
+    yanked: bool,
+) -> NativeResponse {
+    let Some(name) = stored_name(svc, caller, asked).await else {
+        return cargo_error(404, format!("No crate {asked}"));
+    };
+    let key = caller.key(&caller.repository, "", &name);
+    let row = match svc.store.ca_version(&key, version).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return cargo_error(404, format!("No version {version} of {name} here")),
+        Err(e) => return cargo_error(500, e.to_string()),
+    };
+    let to = match (row.status.as_str(), yanked) {
+        ("Published" | "Unlisted", true) => "Unlisted",
+        ("Published" | "Unlisted", false) => "Published",
+        (other, _) => return cargo_error(409, format!("{name} {version} is {other}")),
+    };
+    if let Err(e) = svc.store.set_ca_version(&key, version, to, &row.document).await {
+        return cargo_error(500, e.to_string());
+    }
+    NativeResponse::json(200, &json!({ "ok": true }))
+}
+
+/// Answers one request at a Cargo endpoint.
+pub(crate) async fn handle(
+    svc: &ArtifactService,
+    caller: &Caller,
+    req: &NativeRequest,
+) -> NativeResponse {
+    let rest = crate::npm::decode(&req.rest);
+    let segs: Vec<&str> = rest.split('/').collect();
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["config.json"]) => {
+            let endpoint = svc.endpoint(&caller.domain, PackageFormat::Cargo, &caller.repository);
+            NativeResponse::json(
+                200,
+                &json!({
+                    "dl": format!("{endpoint}api/v1/crates"),
+                    "api": endpoint.trim_end_matches('/'),
+                    "auth-required": true,
+                }),
+            )
+        }
+        ("PUT", ["api", "v1", "crates", "new"]) => publish(svc, caller, req).await,
+        ("GET", ["api", "v1", "crates", name, version, "download"]) => {
+            download(svc, caller, name, version).await
+        }
+        ("DELETE", ["api", "v1", "crates", name, version, "yank"]) => {
+            yank(svc, caller, name, version, true).await
+        }
+        ("PUT", ["api", "v1", "crates", name, version, "unyank"]) => {
+            yank(svc, caller, name, version, false).await
+        }
+        ("GET", _) => index_file(svc, caller, &rest).await,
+        _ => cargo_error(405, "Method not allowed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_paths() {
+        assert_eq!(index_path("a"), "1/a");
+        assert_eq!(index_path("ab"), "2/ab");
+        assert_eq!(index_path("abc"), "3/a/abc");
+        assert_eq!(index_path("Serde_Json"), "se/rd/serde_json");
+        assert_eq!(name_from_index("se/rd/serde_json").as_deref(), Some("serde_json"));
+        assert_eq!(name_from_index("xx/rd/serde_json"), None);
+        assert_eq!(name_from_index("../../etc/passwd"), None);
+        assert!(valid_crate_name("my-crate_2") && !valid_crate_name("2x") && !valid_crate_name("a.b"));
+    }
+
+    #[test]
+    fn publish_bodies() {
+        let manifest = br#"{"name":"demo","vers":"0.1.0","deps":[]}"#;
+        let mut body = (manifest.len() as u32).to_le_bytes().to_vec();
+        body.extend_from_slice(manifest);
+        body.extend_from_slice(&3u32.to_le_bytes());
+        body.extend_from_slice(b"abc");
+        let (m, data) = split_publish(&body).unwrap();
+        assert_eq!(m["name"], "demo");
+        assert_eq!(data, b"abc");
+        body.push(0);
+        assert!(split_publish(&body).is_none());
+        assert!(split_publish(&[1, 0]).is_none());
+    }
+
+    #[test]
+    fn index_entries_rename_and_keep_foreign_registries() {
+        let m = json!({"name": "app", "vers": "1.0.0", "features": {}, "deps": [
+            {"name": "demo", "version_req": "^0.1", "features": [], "optional": false, "default_features": true,
+             "target": null, "kind": "normal", "registry": "sparse+http://h/codeartifact/d-1/cargo/r/", "explicit_name_in_toml": "d"},
+            {"name": "serde", "version_req": "^1", "features": [], "optional": false, "default_features": true,
+             "target": null, "kind": "normal", "registry": CRATES_IO}]});
+        let e = index_entry(&m, "00", "http://h/codeartifact/d-1/cargo/r/");
+        assert_eq!(e["deps"][0]["name"], "d");
+        assert_eq!(e["deps"][0]["package"], "demo");
+        assert_eq!(e["deps"][0]["registry"], Value::Null);
+        assert_eq!(e["deps"][1]["registry"], CRATES_IO);
+        assert_eq!(e["cksum"], "00");
+    }
+}
