@@ -76,8 +76,8 @@ def project(artifact, version, java, deps=""):
     return d
 
 
-def mvn(cwd, endpoint, *goals, ok=True):
-    r = subprocess.run(["mvn", "-B", "-q", "-s", settings(endpoint), f"-Dmaven.repo.local={M2}", *goals], cwd=cwd, env=ENV,
+def mvn(cwd, endpoint, *goals, ok=True, local=M2):
+    r = subprocess.run(["mvn", "-B", "-q", "-s", settings(endpoint), f"-Dmaven.repo.local={local}", *goals], cwd=cwd, env=ENV,
                        capture_output=True, text=True, timeout=300)
     if ok:
         check(r.returncode == 0, f"mvn {goals}: {r.stdout[-3000:]}\n{r.stderr[-2000:]}")
@@ -132,8 +132,11 @@ check(status == 200, f"whose jar downloads: {status}")
 # ---- a consumer resolves through the team repository (upstream maven-store).
 app = project("app", "1.0.0", {"App.java": "package com.acme;\npublic class App { public static void main(String[] a) { System.out.println(Greeting.hello(\"ferry\")); } }\n"},
               deps="<dependency><groupId>com.acme</groupId><artifactId>greeting</artifactId><version>1.0.0</version></dependency>")
-mvn(app, TEAM_EP, "compile")
-cp = os.path.join(app, "target/classes") + ":" + os.path.join(M2, "com/acme/greeting/1.0.0/greeting-1.0.0.jar")
+status, body = http("GET", TEAM_EP + "com/acme/greeting/1.0.0/greeting-1.0.0.pom")
+check(status == 200, f"the POM through team: {status} {body[:300]}")
+CONSUMER_M2 = os.path.join(WORK, "consumer-m2")  # deploying installed the jar into M2; the consumer starts empty
+mvn(app, TEAM_EP, "compile", local=CONSUMER_M2)
+cp = os.path.join(app, "target/classes") + ":" + os.path.join(CONSUMER_M2, "com/acme/greeting/1.0.0/greeting-1.0.0.jar")
 said = subprocess.run(["java", "-cp", cp, "com.acme.App"], capture_output=True, text=True).stdout.strip()
 check(said == "hello ferry", f"the consumer runs with the resolved jar: {said}")
 kept = [(p["namespace"], p["package"]) for p in ca.list_packages(domain="jvm", repository="team")["packages"]]

@@ -14,9 +14,6 @@ use crate::packages_api::Target;
 use crate::records::{Dependency, VersionDoc};
 use crate::service::ArtifactService;
 
-/// The crates.io index, which dependencies from crates.io name as their registry.
-const CRATES_IO: &str = "https://github.com/rust-lang/crates.io-index";
-
 /// Crate names: 1–64 ASCII letters, digits, `-` and `_`, starting with a letter.
 pub fn valid_crate_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -183,7 +180,10 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
         return cargo_error(400, "The manifest has no name or version");
     };
     if !valid_crate_name(name) || !crate::names::valid_version(version) {
-        return cargo_error(400, format!("Invalid crate name or version: {name} {version}"));
+        return cargo_error(
+            400,
+            format!("Invalid crate name or version: {name} {version}"),
+        );
     }
     if let Some(existing) = stored_name(svc, caller, name).await
         && existing != name
@@ -207,7 +207,10 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
     }
     match svc.store.ca_version(&target.key, version).await {
         Ok(Some(_)) => {
-            return cargo_error(409, format!("crate version `{name}@{version}` already exists"));
+            return cargo_error(
+                409,
+                format!("crate version `{name}@{version}` already exists"),
+            );
         }
         Ok(None) => {}
         Err(e) => return cargo_error(500, e.to_string()),
@@ -241,7 +244,11 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
         .add_asset(&target, version, &file, data, None, "Published", doc)
         .await
     {
-        let status = if e.code == "ConflictException" { 409 } else { 400 };
+        let status = if e.code == "ConflictException" {
+            409
+        } else {
+            400
+        };
         return cargo_error(status, e.message);
     }
     NativeResponse::json(
@@ -271,7 +278,11 @@ async fn yank(
         ("Published" | "Unlisted", false) => "Published",
         (other, _) => return cargo_error(409, format!("{name} {version} is {other}")),
     };
-    if let Err(e) = svc.store.set_ca_version(&key, version, to, &row.document).await {
+    if let Err(e) = svc
+        .store
+        .set_ca_version(&key, version, to, &row.document)
+        .await
+    {
         return cargo_error(500, e.to_string());
     }
     NativeResponse::json(200, &json!({ "ok": true }))
@@ -316,16 +327,24 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
 
+    /// The crates.io index, which dependencies from crates.io name as their registry.
+    const CRATES_IO: &str = "https://github.com/rust-lang/crates.io-index";
+
     #[test]
     fn index_paths() {
         assert_eq!(index_path("a"), "1/a");
         assert_eq!(index_path("ab"), "2/ab");
         assert_eq!(index_path("abc"), "3/a/abc");
         assert_eq!(index_path("Serde_Json"), "se/rd/serde_json");
-        assert_eq!(name_from_index("se/rd/serde_json").as_deref(), Some("serde_json"));
+        assert_eq!(
+            name_from_index("se/rd/serde_json").as_deref(),
+            Some("serde_json")
+        );
         assert_eq!(name_from_index("xx/rd/serde_json"), None);
         assert_eq!(name_from_index("../../etc/passwd"), None);
-        assert!(valid_crate_name("my-crate_2") && !valid_crate_name("2x") && !valid_crate_name("a.b"));
+        assert!(
+            valid_crate_name("my-crate_2") && !valid_crate_name("2x") && !valid_crate_name("a.b")
+        );
     }
 
     #[test]

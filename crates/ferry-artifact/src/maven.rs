@@ -49,8 +49,7 @@ fn coordinate(s: &str) -> bool {
         && s != "."
         && s != ".."
         && s.len() <= 255
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
 }
 
@@ -262,7 +261,10 @@ async fn snapshot_metadata(
     for (classifier, ext) in latest.keys() {
         xml.push_str("      <snapshotVersion>\n");
         if let Some(c) = classifier {
-            xml.push_str(&format!("        <classifier>{}</classifier>\n", xml_escape(c)));
+            xml.push_str(&format!(
+                "        <classifier>{}</classifier>\n",
+                xml_escape(c)
+            ));
         }
         xml.push_str(&format!(
             "        <extension>{}</extension>\n        <value>{value}</value>\n        <updated>{updated}</updated>\n      </snapshotVersion>\n",
@@ -341,8 +343,11 @@ async fn put_file(
         };
         let stated = String::from_utf8_lossy(&req.body);
         let stated = stated.split_whitespace().next().unwrap_or_default();
-        let ok = serde_json::from_str::<crate::records::AssetDoc>(&a.document)
-            .is_ok_and(|d| d.hashes.get(algo).is_some_and(|h| h.eq_ignore_ascii_case(stated)));
+        let ok = serde_json::from_str::<crate::records::AssetDoc>(&a.document).is_ok_and(|d| {
+            d.hashes
+                .get(algo)
+                .is_some_and(|h| h.eq_ignore_ascii_case(stated))
+        });
         return if ok {
             NativeResponse::bytes("text/plain", Vec::new())
         } else {
@@ -362,7 +367,10 @@ async fn put_file(
         Some(v) if !snapshot && v.status != "Unfinished" => {
             return NativeResponse::error(
                 409,
-                format!("{group}:{artifact}:{version} is {} and cannot change", v.status),
+                format!(
+                    "{group}:{artifact}:{version} is {} and cannot change",
+                    v.status
+                ),
             );
         }
         Some(v) if matches!(v.status.as_str(), "Archived" | "Disposed") => {
@@ -473,7 +481,12 @@ pub(crate) async fn handle(
             },
         ) => get_file(svc, caller, &group, &artifact, &version, &file, checksum).await,
         ("PUT", Path::ArtifactMetadata { group, artifact })
-        | ("PUT", Path::SnapshotMetadata { group, artifact, .. }) => {
+        | (
+            "PUT",
+            Path::SnapshotMetadata {
+                group, artifact, ..
+            },
+        ) => {
             if checksum.is_some() {
                 return NativeResponse::bytes("text/plain", Vec::new());
             }
@@ -487,7 +500,12 @@ pub(crate) async fn handle(
                 version,
                 file,
             },
-        ) => put_file(svc, caller, req, &group, &artifact, &version, &file, checksum).await,
+        ) => {
+            put_file(
+                svc, caller, req, &group, &artifact, &version, &file, checksum,
+            )
+            .await
+        }
         _ => NativeResponse::error(405, "Method not allowed"),
     }
 }

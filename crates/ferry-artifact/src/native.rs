@@ -105,8 +105,10 @@ impl ArtifactService {
                 "Basic"
             };
             let mut r = NativeResponse::error(401, "An authorization token is required");
-            r.headers
-                .push(("www-authenticate", format!("{scheme} realm=\"codeartifact\"")));
+            r.headers.push((
+                "www-authenticate",
+                format!("{scheme} realm=\"codeartifact\""),
+            ));
             return r;
         };
         if token.domain != domain {

@@ -106,28 +106,24 @@ impl ArtifactService {
         file: &str,
     ) -> Option<AssetRow> {
         let from = caller.key(&f.repository, namespace, name);
-        let asset = self
-            .store
-            .ca_assets(&from, &f.row.version)
-            .await
-            .ok()?
-            .into_iter()
-            .find(|a| a.name == file)?;
+        let assets = self.store.ca_assets(&from, &f.row.version).await.ok()?;
+        let asset = assets.iter().find(|a| a.name == file)?.clone();
         if f.repository != caller.repository {
-            self.retain(caller, namespace, name, f, &asset).await;
+            self.retain(caller, namespace, name, f, &assets).await;
         }
         Some(asset)
     }
 
-    /// Keeps a version fetched through an upstream in the caller's repository; its package
-    /// there gets the controls of an upstream-sourced package unless it has some already.
+    /// Keeps a version fetched through an upstream, with all its assets, in the caller's
+    /// repository; its package there gets the controls of an upstream-sourced package unless
+    /// it has some already.
     async fn retain(
         &self,
         caller: &Caller,
         namespace: &str,
         name: &str,
         f: &Found,
-        asset: &AssetRow,
+        assets: &[AssetRow],
     ) {
         let to = caller.key(&caller.repository, namespace, name);
         let pkg = PackageDoc {
@@ -139,12 +135,15 @@ impl ArtifactService {
             return;
         };
         let _turn = self.contents.lock().await;
-        if let Err(e) = self
-            .store
-            .put_ca_version(&to, &pkg, &f.row, Some(asset), now_ms())
-            .await
-        {
-            tracing::debug!(error = %e, "retaining an upstream version");
+        for asset in assets {
+            if let Err(e) = self
+                .store
+                .put_ca_version(&to, &pkg, &f.row, Some(asset), now_ms())
+                .await
+            {
+                // Another request retained it first.
+                tracing::debug!(error = %e, "retaining an upstream version");
+            }
         }
     }
 }
