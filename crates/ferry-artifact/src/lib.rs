@@ -7,12 +7,13 @@
 //! package managers' own protocols are served at each repository's endpoint (`native.rs`):
 //! npm in `npm.rs`, PyPI in `pypi.rs` (its upload forms parsed by `multipart.rs`), Maven in
 //! `maven.rs`, Cargo in `cargo.rs`; what a repository serves through its upstreams, and
-//! retention, are in `upstream.rs`.
+//! retention, are in `upstream.rs`; external connections to public registries in `external.rs`.
 
 pub mod api;
 pub mod assets;
 mod bulk;
 mod cargo;
+pub mod external;
 mod maven;
 pub mod multipart;
 pub mod names;

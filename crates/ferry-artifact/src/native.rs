@@ -119,6 +119,14 @@ impl ArtifactService {
             Ok(None) => return NativeResponse::error(404, "Repository not found"),
             Err(e) => return NativeResponse::error(500, e.to_string()),
         }
+        // A Ferry extension: forget the metadata cached from external connections for a
+        // package, so that the next request reads the upstream registry again.
+        if req.method == "POST"
+            && let Some(package) = req.rest.strip_prefix("-/ferry/refresh/")
+        {
+            self.external_cache.forget(&crate::npm::decode(package));
+            return NativeResponse::json(200, &serde_json::json!({ "ok": true }));
+        }
         let caller = Caller {
             token,
             domain,

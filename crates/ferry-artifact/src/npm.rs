@@ -6,12 +6,15 @@
 //! without attachments), `npm unpublish` (`/-rev/` PUTs and DELETEs), dist-tags, `whoami` and
 //! `ping`. Scoped names (`@scope/name`) are stored with the scope as the namespace.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ferry_model::codeartifact::PackageFormat;
 use ferry_store::artifacts::PackageKey;
 use serde_json::{Map, Value, json};
 
+use crate::external::Connection;
 use crate::native::{Caller, NativeRequest, NativeResponse};
 use crate::packages_api::Target;
 use crate::records::{Dependency, PackageDoc, VersionDoc};
@@ -179,6 +182,45 @@ fn latest_of(m: &Merged) -> Option<String> {
         .map(|f| f.row.version.clone())
 }
 
+/// One version as a packument serves it.
+struct Served {
+    manifest: Value,
+    published_ms: i64,
+    readme: Option<String>,
+    summary: Option<String>,
+}
+
+/// The upstream packument of a package through the external connection the caller's lookup
+/// may use, with its URL.
+async fn upstream_packument(
+    svc: &ArtifactService,
+    caller: &Caller,
+    scope: &str,
+    name: &str,
+) -> Option<(Connection, String, Value)> {
+    let conn = svc.connection(caller, scope, name).await?;
+    let path = if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("@{scope}%2f{name}")
+    };
+    let url = format!("{}{path}", conn.upstream.url);
+    let got = svc
+        .external_metadata(&conn, &full_name(scope, name), &url, "application/json")
+        .await;
+    match got {
+        Ok(Some(body)) => {
+            let doc = serde_json::from_slice(&body).ok()?;
+            Some((conn, url, doc))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "fetching an upstream packument");
+            None
+        }
+    }
+}
+
 async fn packument(
     svc: &ArtifactService,
     caller: &Caller,
@@ -188,46 +230,113 @@ async fn packument(
     let Some((scope, name)) = split_name(full) else {
         return NativeResponse::error(400, format!("Invalid package name {full}"));
     };
-    let Some(m) = svc.merged(caller, &scope, &name, &["Published"]).await else {
-        return NativeResponse::error(404, format!("{full} is not in this repository"));
-    };
-    if m.versions.is_empty() {
-        return NativeResponse::error(404, format!("{full} has no published versions"));
+    let m = svc.merged(caller, &scope, &name, &["Published"]).await;
+    let upstream = upstream_packument(svc, caller, &scope, &name).await;
+    let mut served: BTreeMap<String, Served> = BTreeMap::new();
+    let mut tag_source: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(m) = &m {
+        tag_source = m.package.dist_tags.clone();
+        for (v, f) in &m.versions {
+            let mut man = manifest(svc, caller, &scope, &name, f);
+            // A version taken from a public registry that the registry no longer lists.
+            if f.doc.origin_type == "EXTERNAL"
+                && let Some((conn, _, up)) = &upstream
+                && up["versions"].get(v).is_none()
+            {
+                man["deprecated"] = json!(format!(
+                    "This version is no longer in the upstream registry ({})",
+                    conn.name
+                ));
+            }
+            served.insert(
+                v.clone(),
+                Served {
+                    manifest: man,
+                    published_ms: f.row.published_ms,
+                    readme: f.doc.readme.clone(),
+                    summary: f.doc.summary.clone(),
+                },
+            );
+        }
     }
-    let mut tags: Map<String, Value> = m
-        .package
-        .dist_tags
+    if let Some((_, _, up)) = &upstream {
+        let endpoint = svc.endpoint(&caller.domain, PackageFormat::Npm, &caller.repository);
+        let times = up["time"].as_object();
+        for (v, man) in up["versions"].as_object().into_iter().flatten() {
+            if served.contains_key(v) || !crate::names::valid_version(v) {
+                continue;
+            }
+            let mut man = man.clone();
+            man["dist"]["tarball"] =
+                json!(format!("{endpoint}{full}/-/{}", tarball_file(&name, v)));
+            let published_ms = times
+                .and_then(|t| t.get(v))
+                .and_then(Value::as_str)
+                .and_then(ferry_types::Timestamp::parse_iso8601)
+                .map_or(0, |t| t.millis());
+            served.insert(
+                v.clone(),
+                Served {
+                    manifest: man,
+                    published_ms,
+                    readme: None,
+                    summary: None,
+                },
+            );
+        }
+        if tag_source.is_empty()
+            && let Some(tags) = up["dist-tags"].as_object()
+        {
+            tag_source = tags
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect();
+        }
+        if served.values().all(|s| s.readme.is_none()) {
+            let readme = up["readme"].as_str().map(str::to_owned);
+            if let Some(latest) = tag_source.get("latest")
+                && let Some(s) = served.get_mut(latest)
+            {
+                s.readme = readme;
+            }
+        }
+    }
+    if served.is_empty() {
+        return NativeResponse::error(404, format!("{full} is not in this repository"));
+    }
+    let mut tags: Map<String, Value> = tag_source
         .iter()
-        .filter(|(_, v)| m.versions.contains_key(*v))
+        .filter(|(_, v)| served.contains_key(*v))
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
     if !tags.contains_key("latest")
-        && let Some(l) = latest_of(&m)
+        && let Some((v, _)) = served
+            .iter()
+            .max_by_key(|(v, s)| (s.published_ms, (*v).clone()))
     {
-        tags.insert("latest".into(), json!(l));
+        tags.insert("latest".into(), json!(v));
     }
-    let modified = m
-        .versions
+    let modified = served
         .values()
-        .map(|f| f.row.published_ms)
+        .map(|s| s.published_ms)
         .max()
         .unwrap_or_else(now_ms);
     let abbreviated = req
         .header("accept")
         .is_some_and(|a| a.contains(ABBREVIATED));
     let mut versions = Map::new();
-    for (v, f) in &m.versions {
-        let mut man = manifest(svc, caller, &scope, &name, f);
+    for (v, s) in &served {
+        let mut man = s.manifest.clone();
         if abbreviated {
+            let scripts = man["scripts"].clone();
             let obj = man.as_object().cloned().unwrap_or_default();
             let mut keep: Map<String, Value> = obj
                 .into_iter()
                 .filter(|(k, _)| INSTALL_FIELDS.contains(&k.as_str()))
                 .collect();
-            let scripts = &f.doc.metadata["scripts"];
             if ["preinstall", "install", "postinstall"]
                 .iter()
-                .any(|s| scripts.get(s).is_some())
+                .any(|k| scripts.get(k).is_some())
             {
                 keep.insert("hasInstallScript".into(), json!(true));
             }
@@ -244,31 +353,33 @@ async fn packument(
         })
     } else {
         let mut time = Map::new();
-        let created = m
-            .versions
+        let created = served
             .values()
-            .map(|f| f.row.published_ms)
+            .map(|s| s.published_ms)
             .min()
             .unwrap_or(modified);
         time.insert("created".into(), json!(iso(created)));
         time.insert("modified".into(), json!(iso(modified)));
-        for (v, f) in &m.versions {
-            time.insert(v.clone(), json!(iso(f.row.published_ms)));
+        for (v, s) in &served {
+            time.insert(v.clone(), json!(iso(s.published_ms)));
         }
         let latest = tags
             .get("latest")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let readme = m
-            .versions
+        let readme = served
             .get(&latest)
-            .and_then(|f| f.doc.readme.clone())
+            .and_then(|s| s.readme.clone())
             .unwrap_or_default();
-        let description = m.versions.get(&latest).and_then(|f| f.doc.summary.clone());
+        let description = served.get(&latest).and_then(|s| {
+            s.summary
+                .clone()
+                .or_else(|| s.manifest["description"].as_str().map(str::to_owned))
+        });
         json!({
             "_id": full,
-            "_rev": format!("{}-{}", m.versions.len(), modified),
+            "_rev": format!("{}-{}", served.len(), modified),
             "name": full,
             "description": description,
             "dist-tags": tags,
@@ -290,6 +401,93 @@ async fn packument(
     }
 }
 
+/// Fetches a version's tarball through the external connection, checks it against the
+/// integrity its packument declares, and ingests it into the repository holding the
+/// connection. `Err` is the answer to give.
+async fn ingest(
+    svc: &ArtifactService,
+    caller: &Caller,
+    scope: &str,
+    name: &str,
+    version: &str,
+) -> Result<(), NativeResponse> {
+    let full = full_name(scope, name);
+    let missing =
+        || NativeResponse::error(404, format!("{full}@{version} is not in this repository"));
+    let (conn, url, up) = upstream_packument(svc, caller, scope, name)
+        .await
+        .ok_or_else(missing)?;
+    let man = up["versions"].get(version).cloned().ok_or_else(missing)?;
+    let source = man["dist"]["tarball"].as_str().ok_or_else(missing)?;
+    let source = crate::external::join(&url, source);
+    let bytes = crate::external::get(&source, conn.upstream.authorization.as_deref(), "*/*")
+        .await
+        .map_err(|e| NativeResponse::error(502, format!("the upstream registry: {e}")))?
+        .ok_or_else(missing)?;
+    let hashed = crate::assets::hash(&bytes);
+    let sha1 = hashed.doc.hashes["SHA-1"].clone();
+    let integrity = format!(
+        "sha512-{}",
+        B64.encode(hex::decode(&hashed.doc.hashes["SHA-512"]).unwrap_or_default())
+    );
+    let dist = &man["dist"];
+    let declared_ok = match (dist["integrity"].as_str(), dist["shasum"].as_str()) {
+        (Some(i), _) if i.starts_with("sha512-") => i == integrity,
+        (_, Some(s)) => s == sha1,
+        _ => false,
+    };
+    if !declared_ok {
+        return Err(NativeResponse::error(
+            502,
+            format!(
+                "The upstream tarball of {full}@{version} does not match its declared integrity"
+            ),
+        ));
+    }
+    let key = caller.key(&conn.repository, scope, name);
+    if svc.package_record(&key).await.is_none() {
+        let pkg = PackageDoc {
+            publish: "BLOCK".into(),
+            upstream: "ALLOW".into(),
+            dist_tags: BTreeMap::new(),
+        };
+        save_package(svc, &key, &pkg).await?;
+    }
+    let mut stored = man.clone();
+    stored["dist"] = json!({ "shasum": sha1, "integrity": integrity });
+    let doc = VersionDoc {
+        origin_type: "EXTERNAL".into(),
+        origin_external: Some(conn.name.clone()),
+        display_name: Some(full.clone()),
+        summary: man["description"].as_str().map(str::to_owned),
+        home_page: man["homepage"].as_str().map(str::to_owned),
+        dependencies: dependencies_of(&man),
+        metadata: stored,
+        ..Default::default()
+    };
+    let target = Target {
+        key,
+        format: PackageFormat::Npm,
+    };
+    match svc
+        .add_asset(
+            &target,
+            version,
+            &tarball_file(name, version),
+            &bytes,
+            None,
+            "Published",
+            doc,
+        )
+        .await
+    {
+        // Another request ingested it first.
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ConflictException" => Ok(()),
+        Err(e) => Err(NativeResponse::error(500, e.message)),
+    }
+}
+
 async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str) -> NativeResponse {
     let Some((scope, name)) = split_name(full) else {
         return NativeResponse::error(400, format!("Invalid package name {full}"));
@@ -300,13 +498,15 @@ async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str)
     else {
         return NativeResponse::error(404, format!("No tarball {file}"));
     };
-    let Some(m) = svc
-        .merged(caller, &scope, &name, &["Published", "Unlisted"])
-        .await
-    else {
-        return NativeResponse::error(404, format!("{full} is not in this repository"));
-    };
-    let Some(f) = m.versions.get(version) else {
+    let statuses = ["Published", "Unlisted"];
+    let mut m = svc.merged(caller, &scope, &name, &statuses).await;
+    if m.as_ref().is_none_or(|m| !m.versions.contains_key(version)) {
+        if let Err(answer) = ingest(svc, caller, &scope, &name, version).await {
+            return answer;
+        }
+        m = svc.merged(caller, &scope, &name, &statuses).await;
+    }
+    let Some(f) = m.as_ref().and_then(|m| m.versions.get(version)) else {
         return NativeResponse::error(404, format!("{full}@{version} is not in this repository"));
     };
     let Some(asset) = svc.fetch_asset(caller, &scope, &name, f, file).await else {

@@ -9,6 +9,7 @@
 use ferry_model::codeartifact::PackageFormat;
 use serde_json::{Value, json};
 
+use crate::external::Connection;
 use crate::multipart;
 use crate::names::normalise;
 use crate::native::{Caller, NativeRequest, NativeResponse};
@@ -104,15 +105,16 @@ async fn project(
             .push(("location", format!("{endpoint}simple/{}/", encode(&name))));
         return r;
     }
-    let Some(m) = svc
+    let m = svc
         .merged(caller, "", &name, &["Published", "Unlisted"])
-        .await
-    else {
+        .await;
+    let upstream = upstream_files(svc, caller, &name).await;
+    if m.is_none() && upstream.is_none() {
         return NativeResponse::error(404, format!("{name} is not in this repository"));
-    };
+    }
     let endpoint = svc.endpoint(&caller.domain, PackageFormat::Pypi, &caller.repository);
     let mut files = Vec::new();
-    for (version, f) in &m.versions {
+    for (version, f) in m.iter().flat_map(|m| &m.versions) {
         let key = caller.key(&f.repository, "", &name);
         for a in svc.store.ca_assets(&key, version).await.unwrap_or_default() {
             files.push((
@@ -131,6 +133,26 @@ async fn project(
                 f.row.status == "Unlisted",
             ));
         }
+    }
+    for u in upstream.iter().flat_map(|(_, _, list)| list) {
+        if files.iter().any(|(f, ..)| *f == u.filename) {
+            continue;
+        }
+        let Some((_, version)) = file_parts(&u.filename) else {
+            continue;
+        };
+        files.push((
+            u.filename.clone(),
+            format!(
+                "{endpoint}files/{}/{}/{}",
+                encode(&name),
+                encode(&version),
+                encode(&u.filename)
+            ),
+            u.sha256.clone(),
+            u.requires_python.clone(),
+            u.yanked,
+        ));
     }
     files.sort();
     if wants_json(req) {
@@ -174,6 +196,118 @@ async fn project(
 }
 
 /// `files/<project>/<version>/<file>`.
+/// A file an upstream index lists.
+struct UpstreamFile {
+    filename: String,
+    url: String,
+    sha256: String,
+    requires_python: Option<String>,
+    yanked: bool,
+}
+
+/// The files of a project in the upstream index the caller's lookup may reach through an
+/// external connection (PEP 691 JSON), with the page's URL.
+async fn upstream_files(
+    svc: &ArtifactService,
+    caller: &Caller,
+    name: &str,
+) -> Option<(Connection, String, Vec<UpstreamFile>)> {
+    let conn = svc.connection(caller, "", name).await?;
+    let url = format!("{}simple/{name}/", conn.upstream.url);
+    let body = match svc.external_metadata(&conn, name, &url, JSON_TYPE).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "fetching an upstream project page");
+            return None;
+        }
+    };
+    let doc: Value = serde_json::from_slice(&body).ok()?;
+    let files = doc["files"]
+        .as_array()?
+        .iter()
+        .filter_map(|f| {
+            Some(UpstreamFile {
+                filename: f["filename"].as_str()?.to_owned(),
+                url: f["url"].as_str()?.to_owned(),
+                // Files without a SHA-256 cannot be checked, so they are not offered.
+                sha256: f["hashes"]["sha256"].as_str()?.to_ascii_lowercase(),
+                requires_python: f["requires-python"].as_str().map(str::to_owned),
+                yanked: f["yanked"].as_bool().unwrap_or(f["yanked"].is_string()),
+            })
+        })
+        .collect();
+    Some((conn, url, files))
+}
+
+/// Fetches `file` through the external connection, checks its SHA-256 and ingests it into the
+/// repository holding the connection. `Err` is the answer to give.
+async fn ingest(
+    svc: &ArtifactService,
+    caller: &Caller,
+    name: &str,
+    version: &str,
+    file: &str,
+) -> Result<(), NativeResponse> {
+    let missing = || NativeResponse::error(404, format!("No file {file} of {name} {version}"));
+    let (conn, page, files) = upstream_files(svc, caller, name)
+        .await
+        .ok_or_else(missing)?;
+    let u = files
+        .into_iter()
+        .find(|f| f.filename == file)
+        .ok_or_else(missing)?;
+    if file_parts(file).is_none_or(|(_, v)| v != version) {
+        return Err(missing());
+    }
+    let source = crate::external::join(&page, &u.url);
+    let bytes = crate::external::get(&source, conn.upstream.authorization.as_deref(), "*/*")
+        .await
+        .map_err(|e| NativeResponse::error(502, format!("the upstream index: {e}")))?
+        .ok_or_else(missing)?;
+    if crate::assets::hash(&bytes).sha256 != u.sha256 {
+        return Err(NativeResponse::error(
+            502,
+            format!("The upstream file {file} does not match its SHA-256"),
+        ));
+    }
+    let key = caller.key(&conn.repository, "", name);
+    if svc.package_record(&key).await.is_none() {
+        let pkg = crate::records::PackageDoc {
+            publish: "BLOCK".into(),
+            upstream: "ALLOW".into(),
+            dist_tags: Default::default(),
+        };
+        let doc = serde_json::to_string(&pkg).unwrap_or_default();
+        svc.store
+            .put_ca_package(&key, &doc)
+            .await
+            .map_err(|e| NativeResponse::error(500, e.to_string()))?;
+    }
+    let doc = match svc.store.ca_version(&key, version).await {
+        Ok(Some(v)) => serde_json::from_str(&v.document).unwrap_or_default(),
+        _ => VersionDoc {
+            origin_type: "EXTERNAL".into(),
+            origin_external: Some(conn.name.clone()),
+            display_name: Some(name.to_owned()),
+            metadata: json!({ "requires_python": u.requires_python.unwrap_or_default() }),
+            ..Default::default()
+        },
+    };
+    let target = Target {
+        key,
+        format: PackageFormat::Pypi,
+    };
+    match svc
+        .add_asset(&target, version, file, &bytes, None, "Published", doc)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ConflictException" => Ok(()),
+        Err(e) => Err(NativeResponse::error(500, e.message)),
+    }
+}
+
 async fn download(
     svc: &ArtifactService,
     caller: &Caller,
@@ -182,13 +316,31 @@ async fn download(
     file: &str,
 ) -> NativeResponse {
     let name = normalise(PackageFormat::Pypi, name);
-    let Some(m) = svc
-        .merged(caller, "", &name, &["Published", "Unlisted"])
-        .await
-    else {
-        return NativeResponse::error(404, format!("{name} is not in this repository"));
+    let statuses = ["Published", "Unlisted"];
+    let mut m = svc.merged(caller, "", &name, &statuses).await;
+    let have = |m: &Option<crate::upstream::Merged>| {
+        m.as_ref().and_then(|m| m.versions.get(version)).is_some()
     };
-    let Some(f) = m.versions.get(version) else {
+    let mut local = have(&m);
+    if local
+        && let Some(f) = m.as_ref().and_then(|m| m.versions.get(version))
+        && svc
+            .store
+            .ca_assets(&caller.key(&f.repository, "", &name), version)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .all(|a| a.name != file)
+    {
+        local = false;
+    }
+    if !local {
+        if let Err(answer) = ingest(svc, caller, &name, version, file).await {
+            return answer;
+        }
+        m = svc.merged(caller, "", &name, &statuses).await;
+    }
+    let Some(f) = m.as_ref().and_then(|m| m.versions.get(version)) else {
         return NativeResponse::error(404, format!("{name} {version} is not in this repository"));
     };
     let Some(asset) = svc.fetch_asset(caller, "", &name, f, file).await else {

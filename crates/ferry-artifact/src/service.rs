@@ -1,5 +1,6 @@
 //! The CodeArtifact service: the store, the blob store holding asset contents, and the
-//! settings the API needs (account, region, the public URL repository endpoints start with).
+//! settings the API needs (account, region, the public URL repository endpoints start with,
+//! the registries external connections reach).
 
 use ferry_store::Store;
 use ferry_store::blob::LocalBlobStore;
@@ -12,6 +13,10 @@ pub struct ArtifactSettings {
     pub region: String,
     /// The server's public base URL, without a trailing `/`.
     pub public_url: String,
+    /// The registries external connections reach, by connection name (`public:npmjs`, …).
+    pub external: std::collections::BTreeMap<String, crate::external::Upstream>,
+    /// How long metadata fetched through an external connection is trusted.
+    pub external_ttl: std::time::Duration,
 }
 
 /// Shared by the API and the native endpoints.
@@ -22,6 +27,8 @@ pub struct ArtifactService {
     /// Held while an asset's blob is stored and referenced, and while unreferenced blobs are
     /// deleted, so that a deletion never removes a blob a new asset is about to use.
     pub(crate) contents: tokio::sync::Mutex<()>,
+    /// Metadata fetched through external connections.
+    pub(crate) external_cache: crate::external::MetadataCache,
 }
 
 impl ArtifactService {
@@ -31,6 +38,7 @@ impl ArtifactService {
             blobs,
             settings,
             contents: tokio::sync::Mutex::new(()),
+            external_cache: Default::default(),
         }
     }
 

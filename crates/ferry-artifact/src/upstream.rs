@@ -107,11 +107,36 @@ impl ArtifactService {
     ) -> Option<AssetRow> {
         let from = caller.key(&f.repository, namespace, name);
         let assets = self.store.ca_assets(&from, &f.row.version).await.ok()?;
-        let asset = assets.iter().find(|a| a.name == file)?.clone();
-        if f.repository != caller.repository {
-            self.retain(caller, namespace, name, f, &assets).await;
+        if let Some(asset) = assets.iter().find(|a| a.name == file) {
+            if f.repository != caller.repository {
+                self.retain(caller, namespace, name, f, &assets).await;
+            }
+            return Some(asset.clone());
         }
-        Some(asset)
+        // A file added upstream after the version was retained here: take it from the first
+        // repository on the search order that has it.
+        for repo in self.search_order(&caller.domain, &caller.repository).await {
+            let k = caller.key(&repo, namespace, name);
+            let Ok(Some(row)) = self.store.ca_version(&k, &f.row.version).await else {
+                continue;
+            };
+            if !matches!(row.status.as_str(), "Published" | "Unlisted") {
+                continue;
+            }
+            let assets = self.store.ca_assets(&k, &row.version).await.ok()?;
+            if let Some(asset) = assets.iter().find(|a| a.name == file) {
+                if repo != caller.repository {
+                    let found = Found {
+                        repository: repo,
+                        row,
+                        doc: f.doc.clone(),
+                    };
+                    self.retain(caller, namespace, name, &found, &assets).await;
+                }
+                return Some(asset.clone());
+            }
+        }
+        None
     }
 
     /// Keeps a version fetched through an upstream, with all its assets, in the caller's

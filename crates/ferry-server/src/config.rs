@@ -27,6 +27,11 @@ pub struct ServerConfig {
     pub build_executor: String,
     /// How long an agent owing a command may stay silent before its instance fails.
     pub deploy_heartbeat: std::time::Duration,
+    /// The registries CodeArtifact's external connections reach, by connection name.
+    pub external_connections:
+        std::collections::BTreeMap<String, ferry_artifact::external::Upstream>,
+    /// How long metadata fetched through an external connection is trusted.
+    pub external_metadata_ttl: std::time::Duration,
 }
 
 /// The default listen address: loopback, a fixed port that is not LocalStack's 4566.
@@ -46,6 +51,8 @@ impl ServerConfig {
             ssh_listen: None,
             build_executor: "local".into(),
             deploy_heartbeat: std::time::Duration::from_secs(60),
+            external_connections: Default::default(),
+            external_metadata_ttl: std::time::Duration::from_secs(300),
         }
     }
 

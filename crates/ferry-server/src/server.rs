@@ -184,6 +184,8 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
                 account_id: init.account_id.clone(),
                 region: config.region.clone(),
                 public_url: public_url.clone(),
+                external: config.external_connections.clone(),
+                external_ttl: config.external_metadata_ttl,
             },
         ))),
         keys: Default::default(),

@@ -45,6 +45,13 @@ pub struct ServeArgs {
     /// (default 60).
     #[arg(long, env = "FERRY_DEPLOY_HEARTBEAT_SECS")]
     pub deploy_heartbeat_secs: Option<u64>,
+    /// CodeArtifact external connections: `name=url` pairs, comma-separated
+    /// (`public:npmjs=https://registry.npmjs.org/`).
+    #[arg(long, env = "FERRY_EXTERNAL_CONNECTIONS")]
+    pub external_connections: Option<String>,
+    /// Seconds metadata fetched through an external connection is trusted (default 300).
+    #[arg(long, env = "FERRY_EXTERNAL_METADATA_TTL_SECS")]
+    pub external_metadata_ttl_secs: Option<u64>,
     /// Log level filter (default info).
     #[arg(long, env = "FERRY_LOG")]
     pub log: Option<String>,
@@ -68,6 +75,18 @@ struct FileSettings {
     deploy_heartbeat_secs: Option<u64>,
     log: Option<String>,
     log_json: Option<bool>,
+    /// `[external-connections."public:npmjs"] url = "…"` (and `authorization = "…"`).
+    #[serde(default)]
+    external_connections: std::collections::BTreeMap<String, FileUpstream>,
+    external_metadata_ttl_secs: Option<u64>,
+}
+
+/// One external connection's registry as `ferry.toml` gives it.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileUpstream {
+    url: String,
+    authorization: Option<String>,
 }
 
 /// Settings after merging.
@@ -113,6 +132,27 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
     }
     if let Some(s) = args.deploy_heartbeat_secs.or(file.deploy_heartbeat_secs) {
         server.deploy_heartbeat = std::time::Duration::from_secs(s.max(1));
+    }
+    for (name, u) in file.external_connections {
+        let upstream = ferry_artifact::external::upstream(&u.url, u.authorization)
+            .map_err(|e| anyhow::anyhow!("external connection {name}: {e}"))?;
+        server.external_connections.insert(name, upstream);
+    }
+    if let Some(list) = args.external_connections {
+        let parsed = ferry_artifact::external::parse_list(&list)
+            .map_err(|e| anyhow::anyhow!("FERRY_EXTERNAL_CONNECTIONS: {e}"))?;
+        server.external_connections.extend(parsed);
+    }
+    for name in server.external_connections.keys() {
+        if ferry_artifact::names::external_format(name).is_none() {
+            anyhow::bail!("unknown external connection {name} (see docs/compat/codeartifact.md)");
+        }
+    }
+    if let Some(s) = args
+        .external_metadata_ttl_secs
+        .or(file.external_metadata_ttl_secs)
+    {
+        server.external_metadata_ttl = std::time::Duration::from_secs(s);
     }
     server.root_access_key = match (
         std::env::var("FERRY_ROOT_ACCESS_KEY_ID"),
