@@ -7,11 +7,13 @@
 //! package managers' own protocols are served at each repository's endpoint (`native.rs`):
 //! npm in `npm.rs`, PyPI in `pypi.rs` (its upload forms parsed by `multipart.rs`), Maven in
 //! `maven.rs`, Cargo in `cargo.rs`; what a repository serves through its upstreams, and
-//! retention, are in `upstream.rs`; external connections to public registries in `external.rs`.
+//! retention, are in `upstream.rs`; external connections to public registries in `external.rs`;
+//! what the endpoints remember between requests in `cache.rs`.
 
 pub mod api;
 pub mod assets;
 mod bulk;
+mod cache;
 mod cargo;
 pub mod external;
 mod maven;

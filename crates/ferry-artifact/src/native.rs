@@ -114,10 +114,27 @@ impl ArtifactService {
         if token.domain != domain {
             return NativeResponse::error(403, "The token is for another domain");
         }
-        match self.store.ca_repository(&domain, &req.repository).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return NativeResponse::error(404, "Repository not found"),
-            Err(e) => return NativeResponse::error(500, e.to_string()),
+        // Read before anything else, so that an answer built from older records is never kept
+        // under a newer generation.
+        let generation = self.store.ca_generation();
+        let Some((_, external)) = self.search_info(&domain, &req.repository).await else {
+            return NativeResponse::error(404, "Repository not found");
+        };
+        let cache_key = (req.method == "GET" && !req.rest.contains("whoami")).then(|| {
+            format!(
+                "{}\0{}\0{}\0{}\0{}\0{}",
+                domain,
+                req.format,
+                req.repository,
+                req.rest,
+                req.query,
+                req.header("accept").unwrap_or_default()
+            )
+        });
+        if let Some(key) = &cache_key
+            && let Some(hit) = self.caches.answer(key, generation)
+        {
+            return hit;
         }
         // A Ferry extension: forget the metadata cached from external connections for a
         // package, so that the next request reads the upstream registry again.
@@ -133,7 +150,7 @@ impl ArtifactService {
             repository: req.repository.clone(),
             format,
         };
-        match format {
+        let answer = match format {
             PackageFormat::Npm => crate::npm::handle(self, &caller, &req).await,
             PackageFormat::Pypi => crate::pypi::handle(self, &caller, &req).await,
             PackageFormat::Maven => crate::maven::handle(self, &caller, &req).await,
@@ -142,12 +159,37 @@ impl ArtifactService {
                 404,
                 format!("Ferry does not serve the {} protocol yet", other.as_str()),
             ),
+        };
+        // Answers that reach through an external connection follow its own freshness.
+        if let Some(key) = cache_key
+            && !external
+        {
+            self.caches.keep_answer(key, generation, &answer);
         }
+        answer
     }
 
     /// The repositories a lookup from `repository` consults, in AWS's order: the repository,
     /// then each upstream depth-first in priority order, each once, at most [`MAX_SEARCH`].
     pub async fn search_order(&self, domain: &str, repository: &str) -> Vec<String> {
+        self.search_info(domain, repository)
+            .await
+            .map(|(order, _)| order)
+            .unwrap_or_default()
+    }
+
+    /// The search order from `repository` and whether any repository on it holds an external
+    /// connection this server reaches; `None` when the repository does not exist.
+    pub(crate) async fn search_info(
+        &self,
+        domain: &str,
+        repository: &str,
+    ) -> Option<(Vec<String>, bool)> {
+        let generation = self.store.ca_generation();
+        if let Some(hit) = self.caches.order(domain, repository, generation) {
+            return (!hit.0.is_empty()).then_some(hit);
+        }
+
         let all: std::collections::BTreeMap<String, RepositoryDoc> = self
             .store
             .ca_repositories(Some(domain))
@@ -157,16 +199,25 @@ impl ArtifactService {
             .filter_map(|(_, n, d)| Some((n, serde_json::from_str(&d).ok()?)))
             .collect();
         let mut order = Vec::new();
-        let mut stack = vec![repository.to_owned()];
-        while let Some(r) = stack.pop() {
-            if order.contains(&r) || order.len() >= MAX_SEARCH {
-                continue;
+        let mut external = false;
+        if all.contains_key(repository) {
+            let mut stack = vec![repository.to_owned()];
+            while let Some(r) = stack.pop() {
+                if order.contains(&r) || order.len() >= MAX_SEARCH {
+                    continue;
+                }
+                if let Some(doc) = all.get(&r) {
+                    stack.extend(doc.upstreams.iter().rev().cloned());
+                    external |= doc
+                        .external_connections
+                        .iter()
+                        .any(|c| self.settings.external.contains_key(c));
+                }
+                order.push(r);
             }
-            if let Some(doc) = all.get(&r) {
-                stack.extend(doc.upstreams.iter().rev().cloned());
-            }
-            order.push(r);
         }
-        order
+        self.caches
+            .keep_order(domain, repository, generation, order.clone(), external);
+        (!order.is_empty()).then_some((order, external))
     }
 }

@@ -29,6 +29,8 @@ pub struct ArtifactService {
     pub(crate) contents: tokio::sync::Mutex<()>,
     /// Metadata fetched through external connections.
     pub(crate) external_cache: crate::external::MetadataCache,
+    /// Answers, search orders and tokens the package endpoints remember.
+    pub(crate) caches: crate::cache::Caches,
 }
 
 impl ArtifactService {
@@ -39,6 +41,7 @@ impl ArtifactService {
             settings,
             contents: tokio::sync::Mutex::new(()),
             external_cache: Default::default(),
+            caches: Default::default(),
         }
     }
 

@@ -75,8 +75,17 @@ impl ArtifactService {
         if !token.starts_with(TOKEN_PREFIX) {
             return None;
         }
-        let row = self.store.ca_token(&digest(token)).await.ok()??;
-        (row.expires_ms > crate::service::now_ms()).then_some(row)
+        let key = digest(token);
+        let now = crate::service::now_ms();
+        if let Some(row) = self.caches.token(&key, now) {
+            return Some(row);
+        }
+        let row = self.store.ca_token(&key).await.ok()??;
+        let live = row.expires_ms > now;
+        if live {
+            self.caches.keep_token(key, row.clone());
+        }
+        live.then_some(row)
     }
 }
 

@@ -70,6 +70,15 @@ fn version_of(r: &sqlx::any::AnyRow) -> VersionRow {
     }
 }
 
+/// Bumps the CodeArtifact generation when dropped.
+struct Changed<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for Changed<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Of `shas`, those no asset refers to any more.
 async fn orphans(tx: &mut WriteTx, mut shas: Vec<String>) -> Result<Vec<String>, StoreError> {
     shas.sort();
@@ -88,6 +97,19 @@ async fn orphans(tx: &mut WriteTx, mut shas: Vec<String>) -> Result<Vec<String>,
 }
 
 impl Store {
+    /// Marks CodeArtifact's records as changed when the returned guard drops, after the write
+    /// it guards ended (an answer cached from what a reader saw before that is then stale:
+    /// readers take the generation before they read).
+    fn ca_changed(&self) -> Changed<'_> {
+        Changed(&self.ca_generation)
+    }
+
+    /// A number that changes whenever this process writes CodeArtifact's records. Nodes that
+    /// share a database do not see each other's writes through it.
+    pub fn ca_generation(&self) -> u64 {
+        self.ca_generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Stores a new domain; `Conflict` when the name is taken.
     pub async fn create_ca_domain(
         &self,
@@ -95,6 +117,7 @@ impl Store {
         document: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         sqlx::query("INSERT INTO ca_domains (name, document, created_ms) VALUES ($1, $2, $3)")
             .bind(name)
             .bind(document)
@@ -124,6 +147,7 @@ impl Store {
 
     /// Replaces a domain's document; `NotFound` when absent.
     pub async fn update_ca_domain(&self, name: &str, document: &str) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         let done = sqlx::query("UPDATE ca_domains SET document = $2 WHERE name = $1")
             .bind(name)
             .bind(document)
@@ -137,6 +161,7 @@ impl Store {
 
     /// Deletes a domain: `Conflict` while it has repositories, `NotFound` when absent.
     pub async fn delete_ca_domain(&self, name: &str) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         let mut tx = self.begin_write().await?;
         let repos: i64 = sqlx::query("SELECT COUNT(*) FROM ca_repositories WHERE domain = $1")
             .bind(name)
@@ -183,6 +208,7 @@ impl Store {
         document: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         sqlx::query(
             "INSERT INTO ca_repositories (domain, name, document, created_ms) VALUES ($1, $2, $3, $4)",
         )
@@ -246,6 +272,7 @@ impl Store {
         name: &str,
         document: &str,
     ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         let done =
             sqlx::query("UPDATE ca_repositories SET document = $3 WHERE domain = $1 AND name = $2")
                 .bind(domain)
@@ -266,6 +293,7 @@ impl Store {
         domain: &str,
         name: &str,
     ) -> Result<Vec<String>, StoreError> {
+        let _changed = self.ca_changed();
         let mut tx = self.begin_write().await?;
         let shas: Vec<String> =
             sqlx::query("SELECT sha256 FROM ca_assets WHERE domain = $1 AND repository = $2")
@@ -309,6 +337,7 @@ impl Store {
 
     /// Stores a package's document, creating the package when it does not exist.
     pub async fn put_ca_package(&self, k: &PackageKey, document: &str) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         sqlx::query(
             "INSERT INTO ca_packages (domain, repository, format, namespace, name, document) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -359,6 +388,7 @@ impl Store {
     /// Deletes a package with its versions and assets; returns the contents no asset refers
     /// to any more. `NotFound` when absent.
     pub async fn delete_ca_package(&self, k: &PackageKey) -> Result<Vec<String>, StoreError> {
+        let _changed = self.ca_changed();
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT sha256 FROM ca_assets WHERE {KEY_WHERE}");
         let shas: Vec<String> = bind_key(sqlx::query(&sql), k)
@@ -418,6 +448,7 @@ impl Store {
         asset: Option<&AssetRow>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO ca_packages (domain, repository, format, namespace, name, document) \
@@ -481,6 +512,7 @@ impl Store {
         status: &str,
         document: &str,
     ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
         let sql = format!(
             "UPDATE ca_versions SET status = $7, document = $8 WHERE {KEY_WHERE} AND version = $6"
         );
@@ -504,6 +536,7 @@ impl Store {
         version: &str,
         delete_version: bool,
     ) -> Result<Vec<String>, StoreError> {
+        let _changed = self.ca_changed();
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT sha256 FROM ca_assets WHERE {KEY_WHERE} AND version = $6");
         let shas: Vec<String> = bind_key(sqlx::query(&sql), k)

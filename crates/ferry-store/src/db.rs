@@ -27,6 +27,9 @@ pub struct Store {
     /// On SQLite, writers of this process queue here rather than in SQLite's busy handler,
     /// which sleeps in steps of milliseconds between attempts.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Bumped by every write to CodeArtifact's records, so that answers cached from them can
+    /// tell they are stale (this process's writes; see `artifacts.rs`).
+    pub(crate) ca_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction: the connection (as `&mut *tx`), and on SQLite this process's write
@@ -130,6 +133,7 @@ impl Store {
             secrets,
             events: EventBus::new(),
             write_gate: Default::default(),
+            ca_generation: Default::default(),
         })
     }
 
