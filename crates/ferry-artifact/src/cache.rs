@@ -17,10 +17,14 @@ const MAX_ANSWER: usize = 256 * 1024;
 /// Entries kept before a map is emptied.
 const MAX_ENTRIES: usize = 20_000;
 
+/// A search order as remembered: the generation, the repositories, and whether one of them
+/// holds an external connection.
+type Order = (u64, Vec<String>, bool);
+
 #[derive(Default)]
 pub struct Caches {
     answers: Mutex<HashMap<String, (u64, NativeResponse)>>,
-    orders: Mutex<HashMap<(String, String), (u64, Vec<String>, bool)>>,
+    orders: Mutex<HashMap<(String, String), Order>>,
     tokens: Mutex<HashMap<String, TokenRow>>,
 }
 
