@@ -95,12 +95,13 @@ def tgz(name, version, payload=b""):
     return buf.getvalue()
 
 
-def publish_doc(name, version, data, deps=None):
+def publish_doc(base, name, version, data, deps=None):
     return json.dumps({
         "_id": name, "name": name, "dist-tags": {"latest": version},
         "versions": {version: {"name": name, "version": version, "main": "index.js", "dependencies": deps or {},
                                "description": f"{name} for the benchmark",
-                               "dist": {"shasum": hashlib.sha1(data).hexdigest(),
+                               "dist": {"tarball": f"{base}{name}/-/{name}-{version}.tgz",
+                                        "shasum": hashlib.sha1(data).hexdigest(),
                                         "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()}}},
         "_attachments": {f"{name}-{version}.tgz": {"content_type": "application/octet-stream",
                                                     "data": base64.b64encode(data).decode(), "length": len(data)}},
@@ -175,11 +176,11 @@ log: {{ type: stdout, format: pretty, level: error }}
     for name, (base, auth) in registries.items():
         for i in range(30):
             v = f"1.{i}.0"
-            http("PUT", base + "bench-pkg", publish_doc("bench-pkg", v, tgz("bench-pkg", v)), {"content-type": "application/json", "authorization": auth})
+            http("PUT", base + "bench-pkg", publish_doc(base, "bench-pkg", v, tgz("bench-pkg", v)), {"content-type": "application/json", "authorization": auth})
         for i in range(20):
             n = f"bench-dep-{i:02d}"
-            http("PUT", base + n, publish_doc(n, "1.0.0", tgz(n, "1.0.0")), {"content-type": "application/json", "authorization": auth})
-        http("PUT", base + "bench-big", publish_doc("bench-big", "1.0.0", tgz("bench-big", "1.0.0", big)),
+            http("PUT", base + n, publish_doc(base, n, "1.0.0", tgz(n, "1.0.0")), {"content-type": "application/json", "authorization": auth})
+        http("PUT", base + "bench-big", publish_doc(base, "bench-big", "1.0.0", tgz("bench-big", "1.0.0", big)),
              {"content-type": "application/json", "authorization": auth})
 
     print("== 1. npm packument GET (30 versions)")
