@@ -6,14 +6,18 @@ connections, authorization tokens, repository endpoints per format, generic pack
 with a checked SHA-256 and all four hashes, unfinished versions, downloads, bad asset names),
 package and version inspection and lifecycle (status updates and their per-version failures,
 archive, dispose, delete and publish again, origin controls, DeletePackage), CopyPackageVersions,
-tags, and domain and repository permissions policies.
+tags, and domain and repository permissions policies; then the aws CLI publishes and fetches a
+generic package, and disposing it frees its bytes on disk.
 
-Run by crates/ferry/tests/e2e_codeartifact.rs. Exits non-zero on the first failed check."""
+Run by crates/ferry/tests/e2e_codeartifact.rs. Exits non-zero on the first failed check.
+"""
 
 import hashlib
 import json
 import os
 import re
+import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
 
@@ -323,5 +327,29 @@ for kind, where, arn in [("domain", {"domain": "acme"}, f"{ARN}:domain/acme"),
     removed = delete(**where)["policy"]
     check(removed["resourceArn"] == arn and removed["revision"] == p2["revision"], f"the deleted {kind} policy: {removed}")
     expect_error("ResourceNotFoundException", get, **where)
+
+# ---- 11. Generic packages with the aws CLI, and the space a disposed version frees.
+cli_dir = tempfile.mkdtemp(prefix="ferry-ca-cli-")
+blob = os.urandom(300_000)
+with open(os.path.join(cli_dir, "tool.bin"), "wb") as f:
+    f.write(blob)
+used_before = ca.describe_domain(domain="acme")["domain"]["assetSizeBytes"]
+out = subprocess.run(["aws", "codeartifact", "publish-package-version", "--domain", "acme", "--repository", "pkgs", "--format", "generic",
+                      "--namespace", "cli", "--package", "tool", "--package-version", "3.0.0", "--asset-name", "tool.bin",
+                      "--asset-content", os.path.join(cli_dir, "tool.bin"), "--asset-sha256", hashlib.sha256(blob).hexdigest()],
+                     capture_output=True, text=True)
+check(out.returncode == 0 and json.loads(out.stdout)["status"] == "Published", f"aws codeartifact publish-package-version: {out.stdout} {out.stderr}")
+out = subprocess.run(["aws", "codeartifact", "get-package-version-asset", "--domain", "acme", "--repository", "pkgs", "--format", "generic",
+                      "--namespace", "cli", "--package", "tool", "--package-version", "3.0.0", "--asset", "tool.bin",
+                      os.path.join(cli_dir, "fetched.bin")], capture_output=True, text=True)
+check(out.returncode == 0 and open(os.path.join(cli_dir, "fetched.bin"), "rb").read() == blob, f"aws codeartifact get-package-version-asset: {out.stderr}")
+used = ca.describe_domain(domain="acme")["domain"]["assetSizeBytes"]
+check(used == used_before + len(blob), f"the domain counts the new content once: {used_before} -> {used}")
+blobs = os.path.join(os.environ["FERRY_DATA_DIR"], "blobs")
+on_disk = lambda: sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(blobs) for f in fs)
+disk_before = on_disk()
+ca.dispose_package_versions(domain="acme", repository="pkgs", format="generic", namespace="cli", package="tool", versions=["3.0.0"])
+check(ca.describe_domain(domain="acme")["domain"]["assetSizeBytes"] == used_before, "disposing frees the domain's count")
+check(disk_before - on_disk() == len(blob), f"and the bytes on disk: {disk_before} -> {on_disk()}")
 
 done()

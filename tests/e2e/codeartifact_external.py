@@ -3,7 +3,9 @@ registry this script serves on loopback (UPSTREAM_PORT). A repository holding th
 fetches metadata lazily and caches it for the configured time, ingests a file only when a
 client asks for it (checked against the hash the metadata declares), keeps it as an EXTERNAL
 version, and a repository downstream retains what it fetched; npm install and pip install go
-through it; a version the upstream drops is flagged, not silently served; a forced refresh
+through a chain of three repositories (app -> team -> npm-store); a version the upstream drops
+is flagged, not silently served; a package published internally is never shadowed by a public
+namesake (dependency confusion); a forced refresh
 reads the upstream at once; a tampered upstream file is refused and stored nowhere; origin
 controls keep a blocked package from being fetched at all.
 
@@ -86,6 +88,8 @@ for v in ["1.0", "2.0"]:
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
+    extra = {}
+
     def log_message(self, *a):
         pass
 
@@ -98,6 +102,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         elif self.path == "/pypi/simple/up-lib/":
             body = json.dumps({"meta": {"api-version": "1.0"}, "name": "up-lib", "files": list(PY_FILES.values())}).encode()
             kind = "application/vnd.pypi.simple.v1+json"
+        elif self.path in Upstream.extra:
+            body, kind = Upstream.extra[self.path], "application/json"
         elif self.path in FILES:
             body, kind = FILES[self.path], "application/octet-stream"
         else:
@@ -136,7 +142,9 @@ ca.create_repository(domain="pub", repository="npm-store")
 ca.associate_external_connection(domain="pub", repository="npm-store", externalConnection="public:npmjs")
 ca.create_repository(domain="pub", repository="pypi-store")
 ca.associate_external_connection(domain="pub", repository="pypi-store", externalConnection="public:pypi")
-ca.create_repository(domain="pub", repository="app", upstreams=[{"repositoryName": "npm-store"}, {"repositoryName": "pypi-store"}])
+ca.create_repository(domain="pub", repository="team", upstreams=[{"repositoryName": "npm-store"}, {"repositoryName": "pypi-store"}])
+ca.create_repository(domain="pub", repository="app", upstreams=[{"repositoryName": "team"}])
+TEAM_NPM = ca.get_repository_endpoint(domain="pub", repository="team", format="npm")["repositoryEndpoint"]
 APP_NPM = ca.get_repository_endpoint(domain="pub", repository="app", format="npm")["repositoryEndpoint"]
 STORE_NPM = ca.get_repository_endpoint(domain="pub", repository="npm-store", format="npm")["repositoryEndpoint"]
 TOKEN = ca.get_authorization_token(domain="pub")["authorizationToken"]
@@ -166,6 +174,7 @@ pkg = ca.describe_package(domain="pub", repository="npm-store", format="npm", pa
 check(pkg["originConfiguration"]["restrictions"] == {"publish": "BLOCK", "upstream": "ALLOW"}, f"origin controls of an external package: {pkg}")
 check([v["version"] for v in ca.list_package_versions(domain="pub", repository="app", format="npm", package="left-pad")["versions"]] == ["1.1.0"],
       "retained in app")
+check(ca.list_packages(domain="pub", repository="team")["packages"] == [], "and not in team, which the lookup only passed through")
 check(hits.get("/npm/left-pad/-/left-pad-1.1.0.tgz") == 1 and "/npm/left-pad/-/left-pad-1.0.0.tgz" not in hits, f"only the file asked for was fetched: {hits}")
 
 # ---- a tampered upstream file is refused and stored nowhere.
@@ -195,6 +204,28 @@ check(hits["/npm/left-pad"] == before + 1, f"the refresh read the upstream again
 time.sleep(2.2)  # the configured cache time is 2 s
 get(STORE_NPM + "left-pad", TOKEN)
 check(hits["/npm/left-pad"] == before + 2, f"and so does an expired cache: {hits}")
+
+# ---- dependency confusion: an internal package published to team is never shadowed by a public
+#      namesake with a higher version, because publishing set its upstream control to BLOCK.
+FILES["/npm/acme-internal/-/acme-internal-9.9.9.tgz"] = evil = tgz("acme-internal", "9.9.9")
+NPM_VERSIONS_EVIL = {"9.9.9": {"name": "acme-internal", "version": "9.9.9",
+                               "dist": {"tarball": f"{UP}/npm/acme-internal/-/acme-internal-9.9.9.tgz",
+                                        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(evil).digest()).decode()}}}
+Upstream.extra = {"/npm/acme-internal": json.dumps({"name": "acme-internal", "dist-tags": {"latest": "9.9.9"}, "versions": NPM_VERSIONS_EVIL}).encode()}
+good = tgz("acme-internal", "1.0.0")
+doc = json.dumps({"name": "acme-internal", "dist-tags": {"latest": "1.0.0"},
+                  "versions": {"1.0.0": {"name": "acme-internal", "version": "1.0.0", "main": "index.js",
+                                         "dist": {"shasum": hashlib.sha1(good).hexdigest()}}},
+                  "_attachments": {"acme-internal-1.0.0.tgz": {"data": base64.b64encode(good).decode(), "length": len(good)}}}).encode()
+req = urllib.request.Request(TEAM_NPM + "acme-internal", data=doc, method="PUT",
+                             headers={"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"})
+with urllib.request.urlopen(req) as r:
+    check(r.status == 201, "the internal package is published to team")
+status, body = get(APP_NPM + "acme-internal", TOKEN)
+check(status == 200 and list(json.loads(body)["versions"]) == ["1.0.0"], f"only the internal version is seen through app: {body[:300]}")
+check("/npm/acme-internal" not in hits, f"the public registry was not even asked: {hits}")
+status, _ = get(APP_NPM + "acme-internal/-/acme-internal-9.9.9.tgz", TOKEN)
+check(status == 404 and "/npm/acme-internal/-/acme-internal-9.9.9.tgz" not in hits, f"nor its tarball: {status}")
 
 # ---- origin controls: a package whose upstream is blocked is never fetched.
 ca.put_package_origin_configuration(domain="pub", repository="npm-store", format="npm", package="blocked-pkg",

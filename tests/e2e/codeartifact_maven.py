@@ -2,7 +2,8 @@
 SNAPSHOT (Unfinished until its maven-metadata.xml arrives, then Published), and `mvn compile`
 of a consumer resolves them through a repository whose upstream holds them (what it fetched
 is retained there); maven-metadata.xml is generated (latest, release, versions; the snapshot's
-newest build), every file has its checksums; and the refusals: a released version cannot be
+newest build), every file has its checksums, `mvn dependency:get` fetches the newest snapshot
+build; and the refusals: a released version cannot be
 overwritten, paths that climb out or name another artifact, a checksum that disagrees, no token.
 
 Run by crates/ferry/tests/e2e_codeartifact.rs. Exits non-zero on the first failed check."""
@@ -134,6 +135,12 @@ app = project("app", "1.0.0", {"App.java": "package com.acme;\npublic class App 
               deps="<dependency><groupId>com.acme</groupId><artifactId>greeting</artifactId><version>1.0.0</version></dependency>")
 status, body = http("GET", TEAM_EP + "com/acme/greeting/1.0.0/greeting-1.0.0.pom")
 check(status == 200, f"the POM through team: {status} {body[:300]}")
+# mvn dependency:get through the team repository (upstream maven-store), into an empty local repository.
+GET_M2 = os.path.join(WORK, "get-m2")
+mvn(WORK, TEAM_EP, "org.apache.maven.plugins:maven-dependency-plugin:3.5.0:get", "-Dartifact=com.acme:greeting:1.1.0-SNAPSHOT",
+    "-Dtransitive=false", local=GET_M2)
+got = [f for f in os.listdir(os.path.join(GET_M2, "com/acme/greeting/1.1.0-SNAPSHOT")) if f.endswith(".jar")]
+check(any(stamp.group(1).decode() in f for f in got), f"mvn dependency:get resolved the newest snapshot build: {got}")
 CONSUMER_M2 = os.path.join(WORK, "consumer-m2")  # deploying installed the jar into M2; the consumer starts empty
 mvn(app, TEAM_EP, "compile", local=CONSUMER_M2)
 cp = os.path.join(app, "target/classes") + ":" + os.path.join(CONSUMER_M2, "com/acme/greeting/1.0.0/greeting-1.0.0.jar")

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ferry_agent::http::{Endpoint, HttpClient, Request};
 
 use crate::native::Caller;
-use crate::records::{PackageDoc, RepositoryDoc};
+use crate::records::PackageDoc;
 use crate::service::ArtifactService;
 
 /// Where one external connection's registry is.
@@ -128,9 +128,8 @@ pub async fn get(
 }
 
 /// The external connection a lookup from the caller's repository may use: the first
-/// repository on the search order that holds a connection of the caller's format (with its
-/// name), when the package's origin controls there and in the caller's repository let
-/// upstream versions in.
+/// repository on the package's search order that holds a connection of the caller's format
+/// (with its name), unless its record of the package blocks upstream versions.
 pub(crate) struct Connection {
     pub repository: String,
     pub name: String,
@@ -144,38 +143,21 @@ impl ArtifactService {
         namespace: &str,
         package: &str,
     ) -> Option<Connection> {
-        let blocked = |p: Option<PackageDoc>| p.is_some_and(|p| p.upstream == "BLOCK");
-        if blocked(
-            self.package_record(&caller.key(&caller.repository, namespace, package))
-                .await,
-        ) {
-            return None;
-        }
-        for repo in self.search_order(&caller.domain, &caller.repository).await {
-            let Ok(Some(doc)) = self.store.ca_repository(&caller.domain, &repo).await else {
+        for (repo, doc, pkg) in self.package_order(caller, namespace, package).await {
+            if pkg.is_some_and(|p: PackageDoc| p.upstream == "BLOCK") {
                 continue;
-            };
-            let Ok(r) = serde_json::from_str::<RepositoryDoc>(&doc) else {
-                continue;
-            };
-            for name in &r.external_connections {
+            }
+            for name in &doc.external_connections {
                 if crate::names::external_format(name) != Some(caller.format) {
                     continue;
                 }
-                let Some(upstream) = self.settings.external.get(name).cloned() else {
-                    continue;
-                };
-                if blocked(
-                    self.package_record(&caller.key(&repo, namespace, package))
-                        .await,
-                ) {
-                    return None;
+                if let Some(upstream) = self.settings.external.get(name).cloned() {
+                    return Some(Connection {
+                        repository: repo,
+                        name: name.clone(),
+                        upstream,
+                    });
                 }
-                return Some(Connection {
-                    repository: repo,
-                    name: name.clone(),
-                    upstream,
-                });
             }
         }
         None

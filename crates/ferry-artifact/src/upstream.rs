@@ -1,6 +1,6 @@
 //! What a repository serves of a package through its upstreams: the versions found over the
-//! search order (`ArtifactService::search_order`; the first repository holding a version wins),
-//! unless the requesting repository's package blocks upstream versions; and retention, which
+//! package's search order (`package_order`: the first repository holding a version wins, and a
+//! repository whose record of the package blocks upstream versions ends the way up through it); and retention, which
 //! keeps a version fetched from an upstream in the requesting repository, referring to the
 //! same contents, as AWS does.
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use ferry_store::artifacts::{AssetRow, PackageKey, VersionRow};
 
 use crate::native::Caller;
-use crate::records::{PackageDoc, VersionDoc};
+use crate::records::{PackageDoc, RepositoryDoc, VersionDoc};
 use crate::service::{ArtifactService, now_ms};
 
 /// One version as the merged view sees it.
@@ -46,8 +46,45 @@ impl ArtifactService {
         serde_json::from_str(&doc).ok()
     }
 
+    /// The repositories a lookup of one package consults, with their records and the
+    /// package's record in each: the search order, except that the upstreams of a repository
+    /// whose record of the package blocks upstream versions are not entered. That is how
+    /// origin controls stop dependency substitution: a package published to an internal
+    /// repository is never shadowed by a namesake from a public one further up.
+    pub(crate) async fn package_order(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<(String, RepositoryDoc, Option<PackageDoc>)> {
+        let all: BTreeMap<String, RepositoryDoc> = self
+            .store
+            .ca_repositories(Some(&caller.domain))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(_, n, d)| Some((n, serde_json::from_str(&d).ok()?)))
+            .collect();
+        let mut out: Vec<(String, RepositoryDoc, Option<PackageDoc>)> = Vec::new();
+        let mut stack = vec![caller.repository.clone()];
+        while let Some(r) = stack.pop() {
+            if out.iter().any(|(n, ..)| *n == r) || out.len() >= crate::native::MAX_SEARCH {
+                continue;
+            }
+            let Some(doc) = all.get(&r) else {
+                continue;
+            };
+            let pkg = self.package_record(&caller.key(&r, namespace, name)).await;
+            if pkg.as_ref().is_none_or(|p| p.upstream != "BLOCK") {
+                stack.extend(doc.upstreams.iter().rev().cloned());
+            }
+            out.push((r, doc.clone(), pkg));
+        }
+        out
+    }
+
     /// The versions with one of `statuses` visible from the caller's repository; `None` when
-    /// no repository on the search order has the package.
+    /// no repository on the package's search order has the package.
     pub(crate) async fn merged(
         &self,
         caller: &Caller,
@@ -55,20 +92,12 @@ impl ArtifactService {
         name: &str,
         statuses: &[&str],
     ) -> Option<Merged> {
-        let order = self.search_order(&caller.domain, &caller.repository).await;
-        let own = self
-            .package_record(&caller.key(&caller.repository, namespace, name))
-            .await;
-        let upstream_allowed = own.as_ref().is_none_or(|p| p.upstream != "BLOCK");
         let mut out: Option<Merged> = None;
-        for repo in order {
-            if repo != caller.repository && !upstream_allowed {
-                break;
-            }
-            let k = caller.key(&repo, namespace, name);
-            let Some(pkg) = self.package_record(&k).await else {
+        for (repo, _, pkg) in self.package_order(caller, namespace, name).await {
+            let Some(pkg) = pkg else {
                 continue;
             };
+            let k = caller.key(&repo, namespace, name);
             let merged = out.get_or_insert_with(|| Merged {
                 versions: BTreeMap::new(),
                 package: pkg,
