@@ -4,7 +4,8 @@ a version, and installs a project through a repository whose upstream holds the 
 versions it fetched are retained there); a tree of 50 dependencies published over the
 registry API installs with `npm ci` from its lockfile; status changes made with boto3 show in
 what npm sees; and the refusals: no token, another domain's token, a republished version, a
-tarball that does not match its declared integrity, a blocked origin.
+tarball that does not match its declared integrity, a blocked origin, an upload cut off
+midway (nothing is left); and a long-lived token from `ferry admin create-artifact-token`.
 
 Run by crates/ferry/tests/e2e_codeartifact.rs. Exits non-zero on the first failed check."""
 
@@ -14,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -220,4 +222,25 @@ check(status == 403, f"publishing a package whose origin blocks it: {status} {bo
 data = tarball("greet", "1.1.0", {})
 status, body = http("PUT", STORE_EP + "greet", token, publish_doc("greet", "1.1.0", {}, data), {"content-type": "application/json"})
 check(status == 409, f"the registry refuses a republished version with a conflict: {status} {body}")
+
+# ---- an upload cut off midway leaves nothing behind.
+host, port = URL.split("://", 1)[1].split(":")
+doc = publish_doc("cutoff", "1.0.0", {}, tarball("cutoff", "1.0.0", {}))
+with socket.create_connection((host, int(port))) as sock:
+    path = STORE_EP.split(f"{port}", 1)[1] + "cutoff"
+    sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(doc)}\r\n\r\n".encode() + doc[: len(doc) // 2])
+expect_error("ResourceNotFoundException", ca.describe_package, domain="shop", repository="npm-store", format="npm", package="cutoff")
+
+# ---- a long-lived token minted by the operator (a Ferry extension).
+admin = [os.environ["FERRY_BIN"], "admin", "--data-dir", os.environ["FERRY_DATA_DIR"]]
+if os.environ.get("FERRY_DATABASE_URL"):
+    admin += ["--database-url", os.environ["FERRY_DATABASE_URL"]]
+minted = subprocess.run(admin + ["create-artifact-token", "--domain", "shop", "--days", "30"], capture_output=True, text=True)
+check(minted.returncode == 0 and minted.stdout.startswith("ferryca."), f"create-artifact-token: {minted.stdout} {minted.stderr}")
+long_lived = minted.stdout.split()[0]
+status, _ = http("GET", STORE_EP + "greet", long_lived)
+check(status == 200, f"the long-lived token reads the registry: {status}")
+refused = subprocess.run(admin + ["create-artifact-token", "--domain", "nope"], capture_output=True, text=True)
+check(refused.returncode != 0, "no token for a domain that does not exist")
 done()

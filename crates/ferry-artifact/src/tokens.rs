@@ -1,6 +1,7 @@
 //! Authorization tokens (GetAuthorizationToken): URL-safe secrets scoped to one domain, minted
 //! for the calling principal for 15 minutes to 12 hours, kept as their SHA-256 only. The native
-//! endpoints take them as `Bearer`, as the password of `Basic aws:<token>`, or raw.
+//! endpoints take them as `Bearer`, as the password of `Basic aws:<token>`, or raw. An operator
+//! can also mint long-lived ones (`mint_long_lived`).
 
 use base64::Engine;
 use ferry_store::artifacts::TokenRow;
@@ -36,6 +37,31 @@ pub fn from_header(value: &str) -> Option<String> {
         return Some(password.to_owned());
     }
     (!value.is_empty() && !value.contains(' ')).then(|| value.to_owned())
+}
+
+/// Mints a long-lived token for `domain` acting as the IAM principal `(arn, user)`, for
+/// `days` days (a Ferry extension, for CI systems and build hosts that cannot run the aws CLI
+/// every twelve hours; `ferry admin create-artifact-token`).
+pub async fn mint_long_lived(
+    store: &ferry_store::Store,
+    domain: &str,
+    principal_arn: &str,
+    user_name: &str,
+    days: u32,
+) -> Result<(String, i64), ferry_store::StoreError> {
+    if store.ca_domain(domain).await?.is_none() {
+        return Err(ferry_store::StoreError::NotFound);
+    }
+    let token = format!("{TOKEN_PREFIX}{}", ferry_types::ids::random_alnum(64));
+    let expires_ms = crate::service::now_ms() + i64::from(days) * 86_400_000;
+    let row = TokenRow {
+        domain: domain.to_owned(),
+        principal_arn: principal_arn.to_owned(),
+        user_name: user_name.to_owned(),
+        expires_ms,
+    };
+    store.create_ca_token(&digest(&token), &row).await?;
+    Ok((token, expires_ms))
 }
 
 impl ArtifactService {

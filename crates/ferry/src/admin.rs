@@ -44,6 +44,19 @@ enum AdminCommand {
     },
     /// Revoke every agent registration token (hosts already registered keep their keys).
     RevokeAgentTokens,
+    /// Mint a long-lived CodeArtifact token for a domain, acting as a user (a Ferry extension:
+    /// GetAuthorizationToken's last at most 12 hours); prints it and its expiry.
+    CreateArtifactToken {
+        /// The domain the token reads and publishes to.
+        #[arg(long)]
+        domain: String,
+        /// The user the token acts as.
+        #[arg(long, default_value = "root")]
+        user: String,
+        /// How long the token lasts, in days.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
     /// Print the key that signs repository trigger deliveries (X-Ferry-Signature-256).
     TriggerSecret,
     /// Register an SSH public key (OpenSSH format, from a file) for git over SSH; prints its key id.
@@ -120,6 +133,25 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 "{}",
                 store.create_agent_token(ttl_ms, i64::from(uses)).await?
             );
+        }
+        AdminCommand::CreateArtifactToken { domain, user, days } => {
+            let principal = store
+                .user(&user)
+                .await
+                .with_context(|| format!("user {user}"))?;
+            let (token, expires_ms) = ferry_artifact::tokens::mint_long_lived(
+                &store,
+                &domain,
+                &principal.arn,
+                &principal.user_name,
+                days,
+            )
+            .await
+            .with_context(|| format!("domain {domain}"))?;
+            let expires = jiff::Timestamp::from_millisecond(expires_ms)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            println!("{token}\nexpires {expires}");
         }
         AdminCommand::RevokeAgentTokens => {
             let gone = store.revoke_agent_tokens().await?;
