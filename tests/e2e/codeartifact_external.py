@@ -1,4 +1,5 @@
-"""External connections: Ferry started with `public:npmjs` and `public:pypi` pointing at a small
+"""External connections: Ferry started with `public:npmjs`, `public:pypi`, `public:maven-central`
+and `public:crates-io` pointing at a small
 registry this script serves on loopback (UPSTREAM_PORT). A repository holding the connection
 fetches metadata lazily and caches it for the configured time, ingests a file only when a
 client asks for it (checked against the hash the metadata declares), keeps it as an EXTERNAL
@@ -87,6 +88,21 @@ for v in ["1.0", "2.0"]:
                    "hashes": {"sha256": hashlib.sha256(data).hexdigest()}, "requires-python": ">=3.6", "yanked": v == "2.0"}
 
 
+# Maven and Cargo.
+JAR = b"PK\x03\x04 a jar from the upstream"
+FILES["/maven/com/ext/lib/1.0.0/lib-1.0.0.jar"] = JAR
+FILES["/maven/com/ext/lib/1.0.0/lib-1.0.0.jar.sha1"] = hashlib.sha1(JAR).hexdigest().encode()
+FILES["/maven/com/ext/lib/1.1.0/lib-1.1.0.jar"] = b"tampered"
+FILES["/maven/com/ext/lib/1.1.0/lib-1.1.0.jar.sha1"] = hashlib.sha1(b"the original").hexdigest().encode()
+FILES["/maven/com/ext/lib/maven-metadata.xml"] = (b"<metadata><groupId>com.ext</groupId><artifactId>lib</artifactId><versioning>"
+                                                  b"<versions><version>1.0.0</version><version>1.1.0</version></versions></versioning></metadata>")
+CRATE = b"a crate from the upstream"
+FILES["/cargo/config.json"] = json.dumps({"dl": f"{UP}/cargo/dl"}).encode()
+FILES["/cargo/ex/t-/ext-crate"] = (json.dumps({"name": "ext-crate", "vers": "0.1.0", "deps": [], "features": {}, "yanked": False,
+                                               "cksum": hashlib.sha256(CRATE).hexdigest()}) + "\n").encode()
+FILES["/cargo/dl/ext-crate/0.1.0/download"] = CRATE
+
+
 class Upstream(http.server.BaseHTTPRequestHandler):
     extra = {}
 
@@ -142,7 +158,11 @@ ca.create_repository(domain="pub", repository="npm-store")
 ca.associate_external_connection(domain="pub", repository="npm-store", externalConnection="public:npmjs")
 ca.create_repository(domain="pub", repository="pypi-store")
 ca.associate_external_connection(domain="pub", repository="pypi-store", externalConnection="public:pypi")
-ca.create_repository(domain="pub", repository="team", upstreams=[{"repositoryName": "npm-store"}, {"repositoryName": "pypi-store"}])
+ca.create_repository(domain="pub", repository="maven-store")
+ca.associate_external_connection(domain="pub", repository="maven-store", externalConnection="public:maven-central")
+ca.create_repository(domain="pub", repository="cargo-store")
+ca.associate_external_connection(domain="pub", repository="cargo-store", externalConnection="public:crates-io")
+ca.create_repository(domain="pub", repository="team", upstreams=[{"repositoryName": r} for r in ["npm-store", "pypi-store", "maven-store", "cargo-store"]])
 ca.create_repository(domain="pub", repository="app", upstreams=[{"repositoryName": "team"}])
 TEAM_NPM = ca.get_repository_endpoint(domain="pub", repository="team", format="npm")["repositoryEndpoint"]
 APP_NPM = ca.get_repository_endpoint(domain="pub", repository="app", format="npm")["repositoryEndpoint"]
@@ -241,4 +261,22 @@ check(open(os.path.join(target, "up_lib", "__init__.py")).read() == "VERSION = '
 stored = ca.describe_package_version(domain="pub", repository="pypi-store", format="pypi", package="up-lib", packageVersion="1.0")["packageVersion"]
 check(stored["origin"]["originType"] == "EXTERNAL", f"ingested into pypi-store: {stored}")
 check("/pypi/files/up_lib-2.0-py3-none-any.whl" not in hits, f"the yanked file was never fetched: {hits}")
+# ---- Maven and Cargo through the chain.
+APP_MAVEN = ca.get_repository_endpoint(domain="pub", repository="app", format="maven")["repositoryEndpoint"]
+APP_CARGO = ca.get_repository_endpoint(domain="pub", repository="app", format="cargo")["repositoryEndpoint"]
+status, meta = get(APP_MAVEN + "com/ext/lib/maven-metadata.xml", TOKEN)
+check(status == 200 and b"<version>1.0.0</version>" in meta and b"<version>1.1.0</version>" in meta, f"Maven metadata lists the upstream's versions: {meta}")
+status, jar = get(APP_MAVEN + "com/ext/lib/1.0.0/lib-1.0.0.jar", TOKEN)
+check(status == 200 and jar == JAR, f"a jar fetched through the chain: {status}")
+origin = ca.describe_package_version(domain="pub", repository="maven-store", format="maven", namespace="com.ext", package="lib",
+                                     packageVersion="1.0.0")["packageVersion"]["origin"]
+check(origin["originType"] == "EXTERNAL" and origin["domainEntryPoint"]["externalConnectionName"] == "public:maven-central", f"kept as EXTERNAL: {origin}")
+status, _ = get(APP_MAVEN + "com/ext/lib/1.1.0/lib-1.1.0.jar", TOKEN)
+check(status == 502, f"a jar that does not match the upstream's SHA-1 is refused: {status}")
+status, index = get(APP_CARGO + "ex/t-/ext-crate", TOKEN)
+check(status == 200 and json.loads(index.decode().splitlines()[0])["vers"] == "0.1.0", f"the upstream's index lines: {index}")
+status, crate_bytes = get(APP_CARGO + "api/v1/crates/ext-crate/0.1.0/download", TOKEN)
+check(status == 200 and crate_bytes == CRATE, f"a crate downloaded through the chain: {status}")
+check(ca.describe_package_version(domain="pub", repository="cargo-store", format="cargo", package="ext-crate",
+                                  packageVersion="0.1.0")["packageVersion"]["origin"]["originType"] == "EXTERNAL", "kept as EXTERNAL")
 done()

@@ -4,7 +4,9 @@
 //! a version found upstream is retained), `cargo publish` (`PUT api/v1/crates/new`: the
 //! manifest as JSON and the `.crate` file, each behind a little-endian length) and
 //! yank/unyank, which make a version Unlisted and Published again. Crate names are stored as
-//! published; the index is read case-insensitively.
+//! published; the index is read case-insensitively. Through an external connection
+//! (`public:crates-io`) the index adds the upstream's versions, and a crate missing here is
+//! downloaded from the upstream's `dl`, checked against the index's checksum, and kept.
 
 use ferry_model::codeartifact::PackageFormat;
 use serde_json::{Value, json};
@@ -59,18 +61,18 @@ async fn index_file(svc: &ArtifactService, caller: &Caller, path: &str) -> Nativ
     let Some(asked) = name_from_index(path) else {
         return NativeResponse::error(404, "Not an index path");
     };
-    let Some(name) = stored_name(svc, caller, &asked).await else {
-        return NativeResponse::error(404, format!("No crate {asked}"));
-    };
-    let Some(m) = svc
+    let name = stored_name(svc, caller, &asked).await.unwrap_or(asked);
+    let m = svc
         .merged(caller, "", &name, &["Published", "Unlisted"])
-        .await
-    else {
+        .await;
+    let upstream = upstream_index(svc, caller, &name).await;
+    if m.is_none() && upstream.is_none() {
         return NativeResponse::error(404, format!("No crate {name}"));
-    };
-    let mut rows: Vec<_> = m.versions.values().collect();
+    }
+    let mut rows: Vec<_> = m.iter().flat_map(|m| m.versions.values()).collect();
     rows.sort_by_key(|f| (f.row.published_ms, f.row.version.clone()));
     let mut out = String::new();
+    let mut seen = Vec::new();
     for f in rows {
         let mut line = f.doc.metadata["index"].clone();
         if !line.is_object() {
@@ -79,6 +81,16 @@ async fn index_file(svc: &ArtifactService, caller: &Caller, path: &str) -> Nativ
         line["yanked"] = json!(f.row.status == "Unlisted");
         out.push_str(&line.to_string());
         out.push('\n');
+        seen.push(f.row.version.clone());
+    }
+    for line in upstream.iter().flat_map(|(_, lines)| lines) {
+        if line["vers"]
+            .as_str()
+            .is_some_and(|v| !seen.iter().any(|s| s == v))
+        {
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
     }
     NativeResponse::bytes("text/plain; charset=utf-8", out.into_bytes())
 }
@@ -89,16 +101,18 @@ async fn download(
     asked: &str,
     version: &str,
 ) -> NativeResponse {
-    let Some(name) = stored_name(svc, caller, asked).await else {
-        return NativeResponse::error(404, format!("No crate {asked}"));
-    };
-    let Some(m) = svc
-        .merged(caller, "", &name, &["Published", "Unlisted"])
+    let name = stored_name(svc, caller, asked)
         .await
-    else {
-        return NativeResponse::error(404, format!("No crate {name}"));
-    };
-    let Some(f) = m.versions.get(version) else {
+        .unwrap_or_else(|| asked.to_owned());
+    let statuses = ["Published", "Unlisted"];
+    let mut m = svc.merged(caller, "", &name, &statuses).await;
+    if m.as_ref().is_none_or(|m| !m.versions.contains_key(version)) {
+        if let Err(answer) = ingest(svc, caller, &name, version).await {
+            return answer;
+        }
+        m = svc.merged(caller, "", &name, &statuses).await;
+    }
+    let Some(f) = m.as_ref().and_then(|m| m.versions.get(version)) else {
         return NativeResponse::error(404, format!("No version {version} of {name}"));
     };
     let file = format!("{name}-{version}.crate");
@@ -108,6 +122,140 @@ async fn download(
     match svc.content(&asset.sha256).await {
         Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
         Err(e) => NativeResponse::error(500, e.message),
+    }
+}
+
+/// The index lines of a crate in the upstream registry of the external connection the
+/// caller's lookup may reach.
+async fn upstream_index(
+    svc: &ArtifactService,
+    caller: &Caller,
+    name: &str,
+) -> Option<(crate::external::Connection, Vec<Value>)> {
+    if !valid_crate_name(name) {
+        return None;
+    }
+    let conn = svc.connection(caller, "", name).await?;
+    let url = format!("{}{}", conn.upstream.url, index_path(name));
+    let body = match svc.external_metadata(&conn, name, &url, "*/*").await {
+        Ok(Some(b)) => b,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "fetching an upstream index file");
+            return None;
+        }
+    };
+    let lines = String::from_utf8_lossy(&body)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["vers"].as_str().is_some_and(crate::names::valid_version))
+        .collect();
+    Some((conn, lines))
+}
+
+/// Fetches a crate version through the external connection (from the download URL the
+/// upstream's `config.json` gives), checks it against the index's checksum, and ingests it
+/// into the repository holding the connection. `Err` is the answer to give.
+async fn ingest(
+    svc: &ArtifactService,
+    caller: &Caller,
+    name: &str,
+    version: &str,
+) -> Result<(), NativeResponse> {
+    let missing = || cargo_error(404, format!("No version {version} of {name}"));
+    let (conn, lines) = upstream_index(svc, caller, name)
+        .await
+        .ok_or_else(missing)?;
+    let line = lines
+        .into_iter()
+        .find(|l| l["vers"].as_str() == Some(version))
+        .ok_or_else(missing)?;
+    let cksum = line["cksum"]
+        .as_str()
+        .ok_or_else(missing)?
+        .to_ascii_lowercase();
+    let auth = conn.upstream.authorization.as_deref();
+    let config_url = format!("{}config.json", conn.upstream.url);
+    let config = svc
+        .external_metadata(&conn, "config.json", &config_url, "application/json")
+        .await
+        .map_err(|e| cargo_error(502, format!("the upstream registry: {e}")))?
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .ok_or_else(|| cargo_error(502, "The upstream registry has no config.json"))?;
+    let dl = config["dl"].as_str().ok_or_else(missing)?;
+    let lower = name.to_ascii_lowercase();
+    let prefix = index_path(name)
+        .rsplit_once('/')
+        .map_or(String::new(), |(p, _)| p.to_owned());
+    let url = if [
+        "{crate}",
+        "{version}",
+        "{prefix}",
+        "{lowerprefix}",
+        "{sha256-checksum}",
+    ]
+    .iter()
+    .any(|m| dl.contains(m))
+    {
+        dl.replace("{crate}", name)
+            .replace("{version}", version)
+            .replace("{lowerprefix}", &prefix.to_ascii_lowercase())
+            .replace("{prefix}", &prefix)
+            .replace("{sha256-checksum}", &cksum)
+    } else {
+        format!("{}/{lower}/{version}/download", dl.trim_end_matches('/'))
+    };
+    let bytes = crate::external::get(&url, auth, "*/*")
+        .await
+        .map_err(|e| cargo_error(502, format!("the upstream registry: {e}")))?
+        .ok_or_else(missing)?;
+    if crate::assets::hash(&bytes).sha256 != cksum {
+        return Err(cargo_error(
+            502,
+            format!("The upstream crate {name} {version} does not match its checksum"),
+        ));
+    }
+    let key = caller.key(&conn.repository, "", name);
+    if svc.package_record(&key).await.is_none() {
+        let pkg = crate::records::PackageDoc {
+            publish: "BLOCK".into(),
+            upstream: "ALLOW".into(),
+            dist_tags: Default::default(),
+        };
+        let doc = serde_json::to_string(&pkg).unwrap_or_default();
+        svc.store
+            .put_ca_package(&key, &doc)
+            .await
+            .map_err(|e| cargo_error(500, e.to_string()))?;
+    }
+    let mut index = line.clone();
+    index["yanked"] = json!(false);
+    let doc = VersionDoc {
+        origin_type: "EXTERNAL".into(),
+        origin_external: Some(conn.name.clone()),
+        display_name: Some(name.to_owned()),
+        metadata: json!({ "index": index }),
+        ..Default::default()
+    };
+    let target = Target {
+        key,
+        format: PackageFormat::Cargo,
+    };
+    match svc
+        .add_asset(
+            &target,
+            version,
+            &format!("{name}-{version}.crate"),
+            &bytes,
+            None,
+            "Published",
+            doc,
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ConflictException" => Ok(()),
+        Err(e) => Err(cargo_error(500, e.message)),
     }
 }
 

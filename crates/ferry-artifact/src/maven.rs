@@ -5,7 +5,9 @@
 //! for a SNAPSHOT version from its timestamped files). `mvn deploy` PUTs each file, which
 //! makes the version `Unfinished`; the PUT of a `maven-metadata.xml` that lists it publishes it,
 //! as on AWS. Released versions are immutable once published; SNAPSHOT versions take new
-//! builds. Coordinates that are not plain path segments are refused.
+//! builds. Coordinates that are not plain path segments are refused. Through an external
+//! connection (`public:maven-central`, …) the metadata lists the upstream's versions too, and a
+//! file missing here is fetched, checked against the `.sha1` beside it, and kept.
 
 use std::collections::BTreeMap;
 
@@ -148,18 +150,37 @@ async fn artifact_metadata(
     artifact: &str,
     checksum: Option<&str>,
 ) -> NativeResponse {
-    let Some(m) = svc
+    let m = svc
         .merged(caller, group, artifact, &["Published", "Unlisted"])
-        .await
-    else {
-        return NativeResponse::error(404, "No such artifact");
-    };
-    let mut versions: Vec<(&String, i64)> = m
-        .versions
+        .await;
+    let mut versions: Vec<(String, i64)> = m
         .iter()
+        .flat_map(|m| &m.versions)
         .filter(|(_, f)| f.row.status == "Published")
-        .map(|(v, f)| (v, f.row.published_ms))
+        .map(|(v, f)| (v.clone(), f.row.published_ms))
         .collect();
+    // Versions the upstream registry of an external connection lists.
+    if let Some(conn) = svc.connection(caller, group, artifact).await {
+        let url = format!(
+            "{}{}/{artifact}/maven-metadata.xml",
+            conn.upstream.url,
+            group.replace('.', "/")
+        );
+        match svc
+            .external_metadata(&conn, &format!("{group}:{artifact}"), &url, "text/xml")
+            .await
+        {
+            Ok(Some(xml)) => {
+                for v in listed_versions(&String::from_utf8_lossy(&xml)) {
+                    if coordinate(&v) && !versions.iter().any(|(have, _)| *have == v) {
+                        versions.push((v, 0));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "fetching upstream Maven metadata"),
+        }
+    }
     if versions.is_empty() {
         return NativeResponse::error(404, "No published versions");
     }
@@ -285,16 +306,22 @@ async fn get_file(
     file: &str,
     checksum: Option<&str>,
 ) -> NativeResponse {
-    let Some(m) = svc
-        .merged(caller, group, artifact, &["Published", "Unlisted"])
-        .await
-    else {
-        return NativeResponse::error(404, "No such artifact");
-    };
-    let Some(f) = m.versions.get(version) else {
-        return NativeResponse::error(404, "No such version");
-    };
-    let Some(asset) = svc.fetch_asset(caller, group, artifact, f, file).await else {
+    let statuses = ["Published", "Unlisted"];
+    let mut m = svc.merged(caller, group, artifact, &statuses).await;
+    let mut asset = None;
+    if let Some(f) = m.as_ref().and_then(|m| m.versions.get(version)) {
+        asset = svc.fetch_asset(caller, group, artifact, f, file).await;
+    }
+    if asset.is_none() {
+        if let Err(answer) = ingest(svc, caller, group, artifact, version, file).await {
+            return answer;
+        }
+        m = svc.merged(caller, group, artifact, &statuses).await;
+        if let Some(f) = m.as_ref().and_then(|m| m.versions.get(version)) {
+            asset = svc.fetch_asset(caller, group, artifact, f, file).await;
+        }
+    }
+    let Some(asset) = asset else {
         return NativeResponse::error(404, format!("No file {file}"));
     };
     if let Some(algo) = checksum {
@@ -309,6 +336,88 @@ async fn get_file(
     match svc.content(&asset.sha256).await {
         Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
         Err(e) => NativeResponse::error(500, e.message),
+    }
+}
+
+/// Fetches `file` of a version through the external connection, checks it against the SHA-1
+/// the registry publishes beside it, and ingests it into the repository holding the
+/// connection. `Err` is the answer to give.
+async fn ingest(
+    svc: &ArtifactService,
+    caller: &Caller,
+    group: &str,
+    artifact: &str,
+    version: &str,
+    file: &str,
+) -> Result<(), NativeResponse> {
+    let missing = || NativeResponse::error(404, format!("No file {file}"));
+    let conn = svc
+        .connection(caller, group, artifact)
+        .await
+        .ok_or_else(missing)?;
+    let url = format!(
+        "{}{}/{artifact}/{version}/{file}",
+        conn.upstream.url,
+        group.replace('.', "/")
+    );
+    let auth = conn.upstream.authorization.as_deref();
+    let upstream_error =
+        |e: String| NativeResponse::error(502, format!("the upstream registry: {e}"));
+    let bytes = crate::external::get(&url, auth, "*/*")
+        .await
+        .map_err(upstream_error)?
+        .ok_or_else(missing)?;
+    let sha1 = crate::external::get(&format!("{url}.sha1"), auth, "*/*")
+        .await
+        .map_err(upstream_error)?
+        .ok_or_else(|| {
+            NativeResponse::error(
+                502,
+                format!("The upstream registry has no SHA-1 for {file}"),
+            )
+        })?;
+    let stated = String::from_utf8_lossy(&sha1);
+    let stated = stated.split_whitespace().next().unwrap_or_default();
+    let hashed = crate::assets::hash(&bytes);
+    if !hashed.doc.hashes["SHA-1"].eq_ignore_ascii_case(stated) {
+        return Err(NativeResponse::error(
+            502,
+            format!("The upstream file {file} does not match its SHA-1"),
+        ));
+    }
+    let key = caller.key(&conn.repository, group, artifact);
+    if svc.package_record(&key).await.is_none() {
+        let pkg = crate::records::PackageDoc {
+            publish: "BLOCK".into(),
+            upstream: "ALLOW".into(),
+            dist_tags: Default::default(),
+        };
+        let doc = serde_json::to_string(&pkg).unwrap_or_default();
+        svc.store
+            .put_ca_package(&key, &doc)
+            .await
+            .map_err(|e| NativeResponse::error(500, e.to_string()))?;
+    }
+    let doc = match svc.store.ca_version(&key, version).await {
+        Ok(Some(v)) => serde_json::from_str(&v.document).unwrap_or_default(),
+        _ => VersionDoc {
+            origin_type: "EXTERNAL".into(),
+            origin_external: Some(conn.name.clone()),
+            display_name: Some(format!("{group}:{artifact}")),
+            ..Default::default()
+        },
+    };
+    let target = Target {
+        key,
+        format: PackageFormat::Maven,
+    };
+    match svc
+        .add_asset(&target, version, file, &bytes, None, "Published", doc)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ConflictException" => Ok(()),
+        Err(e) => Err(NativeResponse::error(500, e.message)),
     }
 }
 

@@ -64,7 +64,8 @@ fn external_connections_fetch_lazily_from_a_configured_upstream() {
             .map(|a| a.port())
             .expect("a free port");
         let connections = format!(
-            "public:npmjs=http://127.0.0.1:{port}/npm/,public:pypi=http://127.0.0.1:{port}/pypi/"
+            "public:npmjs=http://127.0.0.1:{port}/npm/,public:pypi=http://127.0.0.1:{port}/pypi/,\
+             public:maven-central=http://127.0.0.1:{port}/maven/,public:crates-io=http://127.0.0.1:{port}/cargo/"
         );
         let s = Server::start_with_env(
             db,
