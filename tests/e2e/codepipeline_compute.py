@@ -162,6 +162,7 @@ cb.create_project(name="calc-history", source={"type": "CODEPIPELINE", "buildspe
     "      - export ORIGIN=$(git remote get-url origin)"])},
     artifacts={"type": "CODEPIPELINE"}, environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                                                       "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=ROLE)
+expect_error("InvalidInputException", cb.start_build, projectName="calc-history")  # CODEPIPELINE projects build only in pipelines
 ref_source = {**source, "configuration": {**source["configuration"], "OutputArtifactFormat": "CODEBUILD_CLONE_REF"}}
 history = {"name": "calc-history", "roleArn": ROLE, "pipelineType": "V2", "artifactStore": STORE,
            "stages": [{"name": "Source", "actions": [ref_source]},

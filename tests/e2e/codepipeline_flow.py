@@ -170,7 +170,8 @@ try:
     build_state = action_state("Build", "Build")
     check(build_state["status"] == "Succeeded" and build_state["externalExecutionId"].startswith("shop-build:"), f"the build ran: {build_state}")
     build = cb.batch_get_builds(ids=[build_state["externalExecutionId"]])["builds"][0]
-    check(build["initiator"] == "codepipeline/shop", f"the build's initiator: {build['initiator']}")
+    check(build["initiator"] == "codepipeline/shop" and build["source"]["type"] == "CODEPIPELINE",
+          f"the build's initiator and source type: {build['initiator']} {build['source']}")
     exported = {v["name"]: v["value"] for v in build["exportedEnvironmentVariables"]}
     check(exported.get("BUILT_FROM") == first_commit, f"#{{SourceVariables.CommitId}} reached the build: {exported}")
     details = cp.list_action_executions(pipelineName="shop", filter={"pipelineExecutionId": first_id})["actionExecutionDetails"]

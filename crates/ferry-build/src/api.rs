@@ -156,6 +156,13 @@ impl BuildApi {
             source.git_clone_depth = Some(d);
         }
         check_source(&source)?;
+        if source.r#type == SourceType::Codepipeline
+            && source.location.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(invalid(
+                "A project whose source is CODEPIPELINE builds only as an action of a pipeline",
+            ));
+        }
         let mut environment = p.environment.clone().unwrap_or_default();
         if let Some(img) = i.image_override {
             environment.image = img;

@@ -663,7 +663,8 @@ async fn download_source(run: &mut Run<'_>) -> Result<Buildspec, (&'static str, 
             );
             run.b.resolved_source_version = Some(resolved);
         }
-        SourceType::S3 => {
+        // A pipeline's build: the input artifact's zip in the artifact store (`bucket/key`).
+        SourceType::S3 | SourceType::Codepipeline => {
             let location = source.location.clone().unwrap_or_default();
             crate::source::s3_zip(
                 &run.svc.s3,
@@ -1149,7 +1150,7 @@ pub(crate) async fn batchspec_text(
                 .await
                 .map_err(|e| e.0)?;
             }
-            SourceType::S3 => {
+            SourceType::S3 | SourceType::Codepipeline => {
                 crate::source::s3_zip(
                     &svc.s3,
                     &location,

@@ -166,7 +166,7 @@ pub(super) async fn sources(job: &ActionJob) -> Result<Sources, ActionResult> {
             secondary_versions: Vec::new(),
         },
         None => Sources {
-            kind: SourceType::S3,
+            kind: SourceType::Codepipeline,
             location: format!("{}/{}", primary.1.bucket, primary.1.key),
             version: None,
             secondary: Vec::new(),
