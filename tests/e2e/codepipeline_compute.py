@@ -125,6 +125,16 @@ gated = {**compute, "stages": [compute["stages"][0], {**compute["stages"][1], "b
      "configuration": {"Cron": "0 0 9 ? * MON-FRI *"}}]}]}}, compute["stages"][2]]}
 err = expect_error("ValidationException", cp.create_pipeline, pipeline=gated)
 check("beforeEntry" in str(err), f"stage conditions are refused, not ignored: {err}")
+dangling = {**compute, "stages": [compute["stages"][0], {"name": "Compile", "actions": [{**commands, "commands": ["echo #{Nope.Thing}"]}]},
+                                   compute["stages"][2]]}
+err = expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=dangling)
+check("Nope.Thing" in str(err), f"a reference nothing provides is named: {err}")
+later = {**compute, "stages": [compute["stages"][0], {"name": "Compile", "actions": [{**commands, "commands": ["echo #{Cmd.SIZE}"]}]},
+                                compute["stages"][2]]}
+expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=later)  # its own namespace is not yet set
+undeclared = {**compute, "stages": compute["stages"][:2] + [{"name": "Publish", "actions": [
+    {**publish, "configuration": {**publish["configuration"], "ObjectKey": "#{variables.release}"}}]}]}
+expect_error("InvalidActionDeclarationException", cp.create_pipeline, pipeline=undeclared)
 check(cp.list_pipelines()["pipelines"] == [], "no pipeline was stored by the bad declarations")
 
 cp.create_pipeline(pipeline=compute)

@@ -411,6 +411,7 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
             )));
         }
     }
+    check_references(d)?;
     let clone_refs = clone_ref_artifacts(d)?;
     for (si, stage) in d.stages.iter().enumerate() {
         for a in &stage.actions {
@@ -432,6 +433,69 @@ pub fn validate(d: &PipelineDeclaration, custom: &[ActionType]) -> Result<(), Aw
                         "The input artifact {} of action {} is not the output of an action that runs before it",
                         i.name, a.name
                     )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `#{namespace.name}` references in `text`.
+fn references(text: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#{") {
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            break;
+        };
+        if let Some((ns, name)) = after[..end].split_once('.') {
+            out.push((ns, name));
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// Every variable reference in an action's configuration (and a compute action's commands and
+/// environment) must be able to resolve: `#{codepipeline.PipelineExecutionId}`, a declared
+/// pipeline variable, or a namespace of an action that runs before this one.
+fn check_references(d: &PipelineDeclaration) -> Result<(), AwsError> {
+    let declared: BTreeSet<&str> = d
+        .variables
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
+    for (si, stage) in d.stages.iter().enumerate() {
+        for a in &stage.actions {
+            let order = a.run_order.unwrap_or(1);
+            let earlier: BTreeSet<&str> = d.stages[..=si]
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| s.actions.iter().map(move |x| (i, x)))
+                .filter(|(i, x)| *i < si || x.run_order.unwrap_or(1) < order)
+                .filter_map(|(_, x)| x.namespace.as_deref())
+                .collect();
+            let texts = a
+                .configuration
+                .iter()
+                .flat_map(|c| c.values())
+                .chain(a.commands.iter().flatten())
+                .chain(a.environment_variables.iter().flatten().map(|v| &v.value));
+            for text in texts {
+                for (ns, name) in references(text) {
+                    let ok = match ns {
+                        "codepipeline" => name == "PipelineExecutionId",
+                        "variables" => declared.contains(name),
+                        _ => earlier.contains(ns),
+                    };
+                    if !ok {
+                        return Err(action_err(format!(
+                            "The action {} refers to #{{{ns}.{name}}}, which no pipeline variable or namespace of an action that runs before it provides",
+                            a.name
+                        )));
+                    }
                 }
             }
         }
