@@ -215,19 +215,10 @@ async fn ingest(
             format!("The upstream crate {name} {version} does not match its checksum"),
         ));
     }
-    let key = caller.key(&conn.repository, "", name);
-    if svc.package_record(&key).await.is_none() {
-        let pkg = crate::records::PackageDoc {
-            publish: "BLOCK".into(),
-            upstream: "ALLOW".into(),
-            dist_tags: Default::default(),
-        };
-        let doc = serde_json::to_string(&pkg).unwrap_or_default();
-        svc.store
-            .put_ca_package(&key, &doc)
-            .await
-            .map_err(|e| cargo_error(500, e.to_string()))?;
-    }
+    let target = Target {
+        key: caller.key(&conn.repository, "", name),
+        format: PackageFormat::Cargo,
+    };
     let mut index = line.clone();
     index["yanked"] = json!(false);
     let doc = VersionDoc {
@@ -237,26 +228,15 @@ async fn ingest(
         metadata: json!({ "index": index }),
         ..Default::default()
     };
-    let target = Target {
-        key,
-        format: PackageFormat::Cargo,
-    };
-    match svc
-        .add_asset(
-            &target,
-            version,
-            &format!("{name}-{version}.crate"),
-            &bytes,
-            None,
-            "Published",
-            doc,
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.code == "ConflictException" => Ok(()),
-        Err(e) => Err(cargo_error(500, e.message)),
-    }
+    svc.keep_external(
+        &target,
+        version,
+        &format!("{name}-{version}.crate"),
+        &bytes,
+        doc,
+    )
+    .await
+    .map_err(|e| cargo_error(500, e))
 }
 
 /// Cargo's error body.

@@ -181,6 +181,46 @@ impl ArtifactService {
     }
 }
 
+impl ArtifactService {
+    /// Keeps a file fetched (and checked) through connection `conn` as an asset of `version`
+    /// in the repository holding the connection: the package is created with the controls of
+    /// an upstream-sourced package, the version (when new) with `doc`. Another request having
+    /// kept the same file first is not an error.
+    pub(crate) async fn keep_external(
+        &self,
+        target: &crate::packages_api::Target,
+        version: &str,
+        file: &str,
+        bytes: &[u8],
+        doc: crate::records::VersionDoc,
+    ) -> Result<(), String> {
+        if self.package_record(&target.key).await.is_none() {
+            let pkg = PackageDoc {
+                publish: "BLOCK".into(),
+                upstream: "ALLOW".into(),
+                dist_tags: Default::default(),
+            };
+            let text = serde_json::to_string(&pkg).map_err(|e| e.to_string())?;
+            self.store
+                .put_ca_package(&target.key, &text)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let doc = match self.store.ca_version(&target.key, version).await {
+            Ok(Some(v)) => serde_json::from_str(&v.document).unwrap_or(doc),
+            _ => doc,
+        };
+        match self
+            .add_asset(target, version, file, bytes, None, "Published", doc)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == "ConflictException" => Ok(()),
+            Err(e) => Err(e.message),
+        }
+    }
+}
+
 /// Parses `name=url` pairs (`,`-separated), as `FERRY_EXTERNAL_CONNECTIONS` gives them.
 pub fn parse_list(text: &str) -> Result<BTreeMap<String, Upstream>, String> {
     let mut out = BTreeMap::new();

@@ -385,40 +385,19 @@ async fn ingest(
             format!("The upstream file {file} does not match its SHA-1"),
         ));
     }
-    let key = caller.key(&conn.repository, group, artifact);
-    if svc.package_record(&key).await.is_none() {
-        let pkg = crate::records::PackageDoc {
-            publish: "BLOCK".into(),
-            upstream: "ALLOW".into(),
-            dist_tags: Default::default(),
-        };
-        let doc = serde_json::to_string(&pkg).unwrap_or_default();
-        svc.store
-            .put_ca_package(&key, &doc)
-            .await
-            .map_err(|e| NativeResponse::error(500, e.to_string()))?;
-    }
-    let doc = match svc.store.ca_version(&key, version).await {
-        Ok(Some(v)) => serde_json::from_str(&v.document).unwrap_or_default(),
-        _ => VersionDoc {
-            origin_type: "EXTERNAL".into(),
-            origin_external: Some(conn.name.clone()),
-            display_name: Some(format!("{group}:{artifact}")),
-            ..Default::default()
-        },
-    };
     let target = Target {
-        key,
+        key: caller.key(&conn.repository, group, artifact),
         format: PackageFormat::Maven,
     };
-    match svc
-        .add_asset(&target, version, file, &bytes, None, "Published", doc)
+    let doc = VersionDoc {
+        origin_type: "EXTERNAL".into(),
+        origin_external: Some(conn.name.clone()),
+        display_name: Some(format!("{group}:{artifact}")),
+        ..Default::default()
+    };
+    svc.keep_external(&target, version, file, &bytes, doc)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.code == "ConflictException" => Ok(()),
-        Err(e) => Err(NativeResponse::error(500, e.message)),
-    }
+        .map_err(|e| NativeResponse::error(500, e))
 }
 
 #[allow(clippy::too_many_arguments)]

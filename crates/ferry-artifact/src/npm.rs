@@ -444,15 +444,10 @@ async fn ingest(
             ),
         ));
     }
-    let key = caller.key(&conn.repository, scope, name);
-    if svc.package_record(&key).await.is_none() {
-        let pkg = PackageDoc {
-            publish: "BLOCK".into(),
-            upstream: "ALLOW".into(),
-            dist_tags: BTreeMap::new(),
-        };
-        save_package(svc, &key, &pkg).await?;
-    }
+    let target = Target {
+        key: caller.key(&conn.repository, scope, name),
+        format: PackageFormat::Npm,
+    };
     let mut stored = man.clone();
     stored["dist"] = json!({ "shasum": sha1, "integrity": integrity });
     let doc = VersionDoc {
@@ -465,27 +460,9 @@ async fn ingest(
         metadata: stored,
         ..Default::default()
     };
-    let target = Target {
-        key,
-        format: PackageFormat::Npm,
-    };
-    match svc
-        .add_asset(
-            &target,
-            version,
-            &tarball_file(name, version),
-            &bytes,
-            None,
-            "Published",
-            doc,
-        )
+    svc.keep_external(&target, version, &tarball_file(name, version), &bytes, doc)
         .await
-    {
-        // Another request ingested it first.
-        Ok(_) => Ok(()),
-        Err(e) if e.code == "ConflictException" => Ok(()),
-        Err(e) => Err(NativeResponse::error(500, e.message)),
-    }
+        .map_err(|e| NativeResponse::error(500, e))
 }
 
 async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str) -> NativeResponse {
