@@ -9,7 +9,7 @@ use ferry_model::codeartifact::*;
 use ferry_store::artifacts::VersionRow;
 use ferry_wire::AwsError;
 
-use crate::packages_api::{Target, status_of};
+use crate::packages_api::{Target, status_of, target_of};
 use crate::records::{PackageDoc, VersionDoc};
 use crate::service::{ArtifactService, internal, invalid, now_ms};
 
@@ -91,16 +91,7 @@ impl ArtifactService {
                 "targetStatus must be Published, Unlisted or Archived",
             ));
         }
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let versions = requested(Some(i.versions), i.version_revisions)?;
         let (mut ok, mut bad) = (Successes::new(), Failures::new());
         for (v, rev) in versions {
@@ -157,16 +148,7 @@ impl ArtifactService {
         &self,
         i: DeletePackageVersionsRequest,
     ) -> Result<DeletePackageVersionsResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let versions = requested(Some(i.versions), None)?;
         let (mut ok, mut bad) = (Successes::new(), Failures::new());
         for (v, _) in versions {
@@ -201,16 +183,7 @@ impl ArtifactService {
         &self,
         i: DisposePackageVersionsRequest,
     ) -> Result<DisposePackageVersionsResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let versions = requested(Some(i.versions), i.version_revisions)?;
         let (mut ok, mut bad) = (Successes::new(), Failures::new());
         for (v, rev) in versions {

@@ -16,6 +16,22 @@ use crate::names;
 use crate::records::{AssetDoc, PackageDoc, VersionDoc, revision_of};
 use crate::service::{ArtifactService, conflict, internal, invalid, not_found, now_ms};
 
+/// The package a request names, checked (`ArtifactService::target` with the request's
+/// domain, owner, repository, format, namespace and package).
+macro_rules! target_of {
+    ($svc:expr, $i:expr) => {
+        $svc.target(
+            &$i.domain,
+            $i.domain_owner.as_deref(),
+            &$i.repository,
+            $i.format,
+            $i.namespace.as_deref(),
+            &$i.package,
+        )
+    };
+}
+pub(crate) use target_of;
+
 /// A package a request names, checked: its repository exists, the namespace follows the
 /// format's rule, and the name is stored normalised.
 pub(crate) struct Target {
@@ -240,16 +256,7 @@ impl ArtifactService {
                 "PublishPackageVersion publishes generic packages only",
             ));
         }
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         if !names::valid_version(&i.package_version) {
             return Err(invalid(format!(
                 "Invalid package version {:?}",
@@ -328,16 +335,7 @@ impl ArtifactService {
         &self,
         i: GetPackageVersionAssetRequest,
     ) -> Result<GetPackageVersionAssetResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let (row, doc) = self.version(&t, &i.package_version).await?;
         if !matches!(row.status.as_str(), "Published" | "Unlisted" | "Unfinished") {
             return Err(not_found(format!(
@@ -424,16 +422,7 @@ impl ArtifactService {
         &self,
         i: DescribePackageRequest,
     ) -> Result<DescribePackageResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let p = self.package_doc(&t).await?;
         Ok(DescribePackageResult {
             package: PackageDescription {
@@ -449,16 +438,7 @@ impl ArtifactService {
         &self,
         i: DeletePackageRequest,
     ) -> Result<DeletePackageResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let p = self.package_doc(&t).await?;
         let gone = self
             .store
@@ -483,16 +463,7 @@ impl ArtifactService {
         &self,
         i: PutPackageOriginConfigurationRequest,
     ) -> Result<PutPackageOriginConfigurationResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let mut p = match self.store.ca_package(&t.key).await.map_err(internal)? {
             Some(doc) => serde_json::from_str::<PackageDoc>(&doc).map_err(internal)?,
             None => PackageDoc::published(),
@@ -513,16 +484,7 @@ impl ArtifactService {
         &self,
         i: ListPackageVersionsRequest,
     ) -> Result<ListPackageVersionsResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         self.package_doc(&t).await?;
         let size = page_size(i.max_results)?;
         let rows = self.store.ca_versions(&t.key).await.map_err(internal)?;
@@ -576,16 +538,7 @@ impl ArtifactService {
         &self,
         i: DescribePackageVersionRequest,
     ) -> Result<DescribePackageVersionResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let (row, doc) = self.version(&t, &i.package_version).await?;
         Ok(DescribePackageVersionResult {
             package_version: PackageVersionDescription {
@@ -610,16 +563,7 @@ impl ArtifactService {
         &self,
         i: ListPackageVersionAssetsRequest,
     ) -> Result<ListPackageVersionAssetsResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let (_, doc) = self.version(&t, &i.package_version).await?;
         let size = page_size(i.max_results)?;
         let items = self
@@ -658,16 +602,7 @@ impl ArtifactService {
         &self,
         i: GetPackageVersionReadmeRequest,
     ) -> Result<GetPackageVersionReadmeResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let (row, doc) = self.version(&t, &i.package_version).await?;
         Ok(GetPackageVersionReadmeResult {
             format: Some(t.format),
@@ -683,16 +618,7 @@ impl ArtifactService {
         &self,
         i: ListPackageVersionDependenciesRequest,
     ) -> Result<ListPackageVersionDependenciesResult, AwsError> {
-        let t = self
-            .target(
-                &i.domain,
-                i.domain_owner.as_deref(),
-                &i.repository,
-                i.format,
-                i.namespace.as_deref(),
-                &i.package,
-            )
-            .await?;
+        let t = target_of!(self, i).await?;
         let (row, doc) = self.version(&t, &i.package_version).await?;
         let items = doc
             .dependencies
