@@ -218,6 +218,17 @@ impl ArtifactService {
         Ok(())
     }
 
+    async fn save_domain(&self, name: &str, d: &DomainDoc) -> Result<(), AwsError> {
+        let doc = serde_json::to_string(d).map_err(internal)?;
+        self.store
+            .update_ca_domain(name, &doc)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => domain_missing(name),
+                e => internal(e),
+            })
+    }
+
     async fn save_repository(
         &self,
         domain: &str,
@@ -766,11 +777,7 @@ impl CodeArtifact for ArtifactApi {
             input.policy_document,
         )?;
         d.policy = Some(p.clone());
-        let doc = serde_json::to_string(&d).map_err(internal)?;
-        svc.store
-            .update_ca_domain(&input.domain, &doc)
-            .await
-            .map_err(internal)?;
+        svc.save_domain(&input.domain, &d).await?;
         Ok(PutDomainPermissionsPolicyResult {
             policy: Some(ArtifactService::policy_view(
                 svc.domain_arn(&input.domain),
@@ -807,11 +814,7 @@ impl CodeArtifact for ArtifactApi {
             .domain(&input.domain, input.domain_owner.as_deref())
             .await?;
         let p = take_policy(d.policy.take(), input.policy_revision.as_deref())?;
-        let doc = serde_json::to_string(&d).map_err(internal)?;
-        svc.store
-            .update_ca_domain(&input.domain, &doc)
-            .await
-            .map_err(internal)?;
+        svc.save_domain(&input.domain, &d).await?;
         Ok(DeleteDomainPermissionsPolicyResult {
             policy: Some(ArtifactService::policy_view(
                 svc.domain_arn(&input.domain),

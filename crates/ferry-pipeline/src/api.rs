@@ -461,30 +461,11 @@ impl CodePipeline for PipelineApi {
         let lock = self.0.lock(&input.pipeline_name);
         let _guard = lock.lock().await;
         let (_, stored) = self.0.stored(&input.pipeline_name).await?;
-        let stage = stored
-            .pipeline
-            .stages
-            .iter()
-            .find(|s| s.name == input.stage_name)
-            .ok_or_else(|| {
-                AwsError::new(
-                    "StageNotFoundException",
-                    format!("Stage {} does not exist", input.stage_name),
-                )
-            })?;
-        let declared = stage
-            .actions
-            .iter()
-            .find(|a| a.name == input.action_name)
-            .ok_or_else(|| {
-                AwsError::new(
-                    "ActionNotFoundException",
-                    format!(
-                        "Action {} does not exist in stage {}",
-                        input.action_name, input.stage_name
-                    ),
-                )
-            })?;
+        let declared = crate::service::declared_action(
+            &stored.pipeline,
+            &input.stage_name,
+            &input.action_name,
+        )?;
         if declared.action_type_id.category != ActionCategory::Approval {
             return Err(AwsError::new(
                 "InvalidApprovalTokenException",

@@ -17,27 +17,11 @@ impl PipelineService {
         input: PutActionRevisionInput,
     ) -> Result<PutActionRevisionOutput, AwsError> {
         let (_, stored) = self.stored(&input.pipeline_name).await?;
-        let stage = stored
-            .pipeline
-            .stages
-            .iter()
-            .find(|s| s.name == input.stage_name)
-            .ok_or_else(|| {
-                AwsError::new(
-                    "StageNotFoundException",
-                    format!("Stage {} does not exist", input.stage_name),
-                )
-            })?;
-        let action = stage
-            .actions
-            .iter()
-            .find(|a| a.name == input.action_name)
-            .ok_or_else(|| {
-                AwsError::new(
-                    "ActionNotFoundException",
-                    format!("Action {} does not exist", input.action_name),
-                )
-            })?;
+        let action = crate::service::declared_action(
+            &stored.pipeline,
+            &input.stage_name,
+            &input.action_name,
+        )?;
         if action.action_type_id.category != ActionCategory::Source {
             return Err(AwsError::new(
                 "ValidationException",

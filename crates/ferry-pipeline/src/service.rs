@@ -200,6 +200,33 @@ impl PipelineService {
     }
 }
 
+/// Action `action` of stage `stage` in a declaration, or the AWS error naming what is missing.
+pub(crate) fn declared_action<'a>(
+    pipeline: &'a ferry_model::codepipeline::PipelineDeclaration,
+    stage: &str,
+    action: &str,
+) -> Result<&'a ferry_model::codepipeline::ActionDeclaration, AwsError> {
+    pipeline
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .ok_or_else(|| {
+            AwsError::new(
+                "StageNotFoundException",
+                format!("Stage {stage} does not exist"),
+            )
+        })?
+        .actions
+        .iter()
+        .find(|a| a.name == action)
+        .ok_or_else(|| {
+            AwsError::new(
+                "ActionNotFoundException",
+                format!("Action {action} does not exist in stage {stage}"),
+            )
+        })
+}
+
 /// `PipelineNotFoundException` for `name`.
 pub(crate) fn not_found(name: &str) -> AwsError {
     AwsError::new(

@@ -113,10 +113,12 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             return finish(&st, &request_id, service_name, &operation, started, Err(e));
         }
     };
-    // PublishPackageVersion signs the asset's declared SHA-256, which the operation checks
-    // against the body itself (answering ValidationException, as AWS does).
+    // An operation whose input carries the body's declared SHA-256 is signed over that hash
+    // and checks the body itself (answering ValidationException, as AWS does).
     let payload = match &route {
-        Route::Rest(op) if op.name == "PublishPackageVersion" => Payload::Declared,
+        Route::Rest(op) if ferry_wire::rest::declares_payload_hash(&codeartifact::SERVICE, op) => {
+            Payload::Declared
+        }
         _ => Payload::Bytes(&body),
     };
     let caller = match verify_api(&st.store, &st.keys, &parts, payload, signing_names).await {

@@ -16,6 +16,17 @@ pub fn route<'a>(service: &'a Service, method: &str, path: &str) -> Option<&'a O
     })
 }
 
+/// Whether `op` binds a member to `x-amz-content-sha256`: the client then signs the hash it
+/// declares for the body (CodeArtifact's PublishPackageVersion), and the operation checks the
+/// body against that member itself.
+pub fn declares_payload_hash(service: &Service, op: &Operation) -> bool {
+    op.input.is_some_and(|id| {
+        service.shape(id).members().iter().any(|m| {
+            matches!(m.location, Location::Header(h) if h.eq_ignore_ascii_case("x-amz-content-sha256"))
+        })
+    })
+}
+
 /// The path part of a model `requestUri` (`/v1/package?x` → `/v1/package`).
 fn uri_path(uri: &str) -> &str {
     uri.split_once('?').map_or(uri, |(p, _)| p)
