@@ -70,14 +70,7 @@ fn version_of(r: &sqlx::any::AnyRow) -> VersionRow {
     }
 }
 
-/// Bumps the CodeArtifact generation when dropped.
-struct Changed<'a>(&'a std::sync::atomic::AtomicU64);
-
-impl Drop for Changed<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
+use crate::ca_changes::Changed;
 
 /// Of `shas`, those no asset refers to any more.
 async fn orphans(tx: &mut WriteTx, mut shas: Vec<String>) -> Result<Vec<String>, StoreError> {
@@ -100,12 +93,16 @@ impl Store {
     /// Marks CodeArtifact's records as changed when the returned guard drops, after the write
     /// it guards ended (an answer cached from what a reader saw before that is then stale:
     /// readers take the generation before they read).
-    fn ca_changed(&self) -> Changed<'_> {
-        Changed(&self.ca_generation)
+    fn ca_changed(&self) -> Changed {
+        Changed {
+            generation: self.ca_generation.clone(),
+            announce: (self.backend() == crate::Backend::Postgres).then(|| self.pool.clone()),
+        }
     }
 
-    /// A number that changes whenever this process writes CodeArtifact's records. Nodes that
-    /// share a database do not see each other's writes through it.
+    /// A number that changes whenever CodeArtifact's records change: at once for this
+    /// process's writes, and on PostgreSQL within a notification's latency for other nodes'
+    /// (`ca_changes`).
     pub fn ca_generation(&self) -> u64 {
         self.ca_generation.load(std::sync::atomic::Ordering::SeqCst)
     }

@@ -28,7 +28,7 @@ pub struct Store {
     /// which sleeps in steps of milliseconds between attempts.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Bumped by every write to CodeArtifact's records, so that answers cached from them can
-    /// tell they are stale (this process's writes; see `artifacts.rs`).
+    /// tell they are stale (every node's writes; see `ca_changes.rs`).
     pub(crate) ca_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -127,13 +127,17 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
+        let ca_generation = std::sync::Arc::default();
+        if backend == Backend::Postgres {
+            crate::ca_changes::listen(url.to_owned(), &ca_generation);
+        }
         Ok(Self {
             pool,
             backend,
             secrets,
             events: EventBus::new(),
             write_gate: Default::default(),
-            ca_generation: Default::default(),
+            ca_generation,
         })
     }
 

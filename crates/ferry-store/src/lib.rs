@@ -12,6 +12,7 @@ pub mod approvals;
 pub mod artifacts;
 pub mod blob;
 pub mod builds;
+mod ca_changes;
 pub mod comments;
 pub mod db;
 pub mod deploys;

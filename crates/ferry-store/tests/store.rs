@@ -249,3 +249,37 @@ async fn agent_tokens_are_spent_refunded_and_expire() {
         assert!(!store.spend_agent_token(&token).await.unwrap());
     }
 }
+
+/// Two nodes sharing one PostgreSQL database: a CodeArtifact write on one moves the other's
+/// generation on (so neither serves an answer it cached before the write). On SQLite, a
+/// single node's own writes do.
+#[tokio::test]
+async fn codeartifact_writes_reach_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in testing::database_urls(dir.path()).await.unwrap() {
+        let one = ferry_store::Store::open(&url, ferry_store::secret::SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        let before = one.ca_generation();
+        one.create_ca_domain("d1", "{}", 1).await.unwrap();
+        assert!(one.ca_generation() > before, "{url}: own write");
+        if !url.starts_with("postgres") {
+            continue;
+        }
+        let two = ferry_store::Store::open(&url, ferry_store::secret::SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        // Give the listener time to subscribe, then write on node one.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let seen = two.ca_generation();
+        one.create_ca_domain("d2", "{}", 2).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while two.ca_generation() == seen {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node two never heard of the write"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
