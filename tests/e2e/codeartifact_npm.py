@@ -1,6 +1,7 @@
 """npm against Ferry's CodeArtifact: `aws codeartifact login --tool npm`, then the real npm CLI
 publishes scoped and unscoped packages, views them, moves dist-tags, deprecates and unpublishes
-a version, and installs a project through a repository whose upstream holds the packages (the
+a version (npm's rules after it: no republishing the version, no new version for 24 hours
+after the whole package goes), and installs a project through a repository whose upstream holds the packages (the
 versions it fetched are retained there); a tree of 50 dependencies published over the
 registry API installs with `npm ci` from its lockfile; status changes made with boto3 show in
 what npm sees; and the refusals: no token, another domain's token, a republished version, a
@@ -146,6 +147,18 @@ run("npm", "unpublish", "scratch@0.2.0")
 check(json.loads(run("npm", "view", "scratch", "versions", "--json").stdout) in (["0.1.0"], "0.1.0"), "npm unpublish removed the version")
 expect_error("ResourceNotFoundException", ca.describe_package_version, domain="shop", repository="npm-store", format="npm",
              package="scratch", packageVersion="0.2.0")
+# npm's rules after an unpublish: the version never comes back; a package unpublished whole
+# takes no new version for 24 hours.
+again = run("npm", "publish", cwd=package("scratch", "0.2.0"), ok=False)
+check(again.returncode != 0 and "E403" in again.stderr and "unpublished" in again.stderr,
+      f"an unpublished version cannot be published again: {again.stderr}")
+run("npm", "publish", cwd=package("scratch", "0.3.0"))
+run("npm", "unpublish", "scratch", "--force")
+gone = run("npm", "view", "scratch", "versions", "--json", ok=False)
+check(gone.returncode != 0 and "E404" in gone.stderr, f"the whole package is gone: {gone.stderr}")
+late = run("npm", "publish", cwd=package("scratch", "0.4.0"), ok=False)
+check(late.returncode != 0 and "E403" in late.stderr and "24 hours" in late.stderr,
+      f"no new version within 24 hours of unpublishing the package: {late.stderr}")
 
 # ---- install through the app repository, which has npm-store upstream.
 login("app")

@@ -195,11 +195,7 @@ impl ArtifactService {
         doc: crate::records::VersionDoc,
     ) -> Result<(), String> {
         if self.package_record(&target.key).await.is_none() {
-            let pkg = PackageDoc {
-                publish: "BLOCK".into(),
-                upstream: "ALLOW".into(),
-                dist_tags: Default::default(),
-            };
+            let pkg = PackageDoc::ingested();
             let text = serde_json::to_string(&pkg).map_err(|e| e.to_string())?;
             self.store
                 .put_ca_package(&target.key, &text)

@@ -589,13 +589,18 @@ async fn put_packument(
     {
         return NativeResponse::error(400, "The tarball does not match its declared integrity");
     }
-    if let Some(p) = svc.package_record(&target.key).await
-        && p.publish == "BLOCK"
-    {
-        return NativeResponse::error(
-            403,
-            format!("Publishing {full} to this repository is blocked by its origin configuration"),
-        );
+    if let Some(p) = svc.package_record(&target.key).await {
+        if p.publish == "BLOCK" {
+            return NativeResponse::error(
+                403,
+                format!(
+                    "Publishing {full} to this repository is blocked by its origin configuration"
+                ),
+            );
+        }
+        if let Err(why) = may_publish_after_unpublish(full, &version, &p, now_ms()) {
+            return NativeResponse::error(403, why);
+        }
     }
     match svc.store.ca_version(&target.key, &version).await {
         Ok(Some(_)) => {
@@ -715,8 +720,88 @@ async fn update_versions(svc: &ArtifactService, t: &Target, body: &Value) -> Nat
     NativeResponse::json(200, &json!({ "ok": true }))
 }
 
+/// How long after its publication a version may be unpublished whatever depends on it.
+const UNPUBLISH_FREELY_MS: i64 = 72 * 3600 * 1000;
+/// How long after a whole package was unpublished no new version of it may be published.
+const REPUBLISH_AFTER_MS: i64 = 24 * 3600 * 1000;
+
+/// npm's unpublish rule: a version goes within 72 hours of its publication, and later only
+/// when no other package (`dependent`, the first found in the repository) depends on it.
+fn may_unpublish(
+    full: &str,
+    version: &str,
+    published_ms: i64,
+    now: i64,
+    dependent: Option<&str>,
+) -> Result<(), String> {
+    match dependent {
+        Some(d) if now - published_ms > UNPUBLISH_FREELY_MS => Err(format!(
+            "{full}@{version} was published more than 72 hours ago and {d} in this repository \
+             depends on {full}: deprecate it instead"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// npm's rules for publishing after an unpublish: an unpublished version never comes back,
+/// and a package unpublished whole takes no new version for 24 hours.
+fn may_publish_after_unpublish(
+    full: &str,
+    version: &str,
+    pkg: &PackageDoc,
+    now: i64,
+) -> Result<(), String> {
+    if pkg.unpublished.contains_key(version) {
+        return Err(format!(
+            "Cannot publish over previously published version {full}@{version}: it was unpublished"
+        ));
+    }
+    match pkg.unpublished_all_ms {
+        Some(t) if now - t < REPUBLISH_AFTER_MS => Err(format!(
+            "{full} was unpublished less than 24 hours ago: no new version until then"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A package of the repository, other than `k`'s, with a published version depending on
+/// `k`'s package.
+async fn dependent_of(svc: &ArtifactService, k: &PackageKey) -> Option<String> {
+    let packages = svc
+        .store
+        .ca_packages(&k.domain, &k.repository)
+        .await
+        .unwrap_or_default();
+    for (other, _) in packages {
+        if other.format != k.format || (other.namespace == k.namespace && other.name == k.name) {
+            continue;
+        }
+        for row in svc.store.ca_versions(&other).await.unwrap_or_default() {
+            if row.status != "Published" {
+                continue;
+            }
+            let Ok(doc) = serde_json::from_str::<crate::records::VersionDoc>(&row.document) else {
+                continue;
+            };
+            if doc
+                .dependencies
+                .iter()
+                .any(|d| d.package == k.name && d.namespace.as_deref().unwrap_or("") == k.namespace)
+            {
+                return Some(format!(
+                    "{}@{}",
+                    full_name(&other.namespace, &other.name),
+                    row.version
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// `npm unpublish`: a `/-rev/` PUT names the versions that stay (the others go); a `/-rev/`
-/// DELETE removes the package from this repository.
+/// DELETE takes the whole package. npm's rules apply (`may_unpublish`), and the package's
+/// record remembers what went (`may_publish_after_unpublish`).
 async fn unpublish(
     svc: &ArtifactService,
     caller: &Caller,
@@ -727,39 +812,56 @@ async fn unpublish(
         return NativeResponse::error(400, format!("Invalid package name {full}"));
     };
     let k = caller.key(&caller.repository, &scope, &name);
-    if req.method == "DELETE" {
-        return match svc.store.delete_ca_package(&k).await {
-            Ok(gone) => {
-                svc.drop_contents(&gone).await;
-                NativeResponse::json(200, &json!({ "ok": true }))
-            }
-            Err(ferry_store::StoreError::NotFound) => {
-                NativeResponse::error(404, format!("{full} is not in this repository"))
-            }
-            Err(e) => NativeResponse::error(500, e.to_string()),
-        };
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return NativeResponse::error(400, "The body is not a JSON package document");
+    let Some(mut pkg) = svc.package_record(&k).await else {
+        return NativeResponse::error(404, format!("{full} is not in this repository"));
     };
-    let keep = body["versions"].as_object().cloned().unwrap_or_default();
+    let whole = req.method == "DELETE";
+    let keep = if whole {
+        Map::new()
+    } else {
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return NativeResponse::error(400, "The body is not a JSON package document");
+        };
+        body["versions"].as_object().cloned().unwrap_or_default()
+    };
     let Ok(rows) = svc.store.ca_versions(&k).await else {
         return NativeResponse::error(500, "reading versions");
     };
-    for row in rows {
-        if keep.contains_key(&row.version) {
-            continue;
+    let going: Vec<_> = rows
+        .into_iter()
+        .filter(|r| !keep.contains_key(&r.version))
+        .collect();
+    let now = now_ms();
+    if going
+        .iter()
+        .any(|r| now - r.published_ms > UNPUBLISH_FREELY_MS)
+    {
+        let dependent = dependent_of(svc, &k).await;
+        for row in &going {
+            if let Err(why) = may_unpublish(
+                full,
+                &row.version,
+                row.published_ms,
+                now,
+                dependent.as_deref(),
+            ) {
+                return NativeResponse::error(403, why);
+            }
         }
+    }
+    for row in &going {
         match svc.store.drop_ca_assets(&k, &row.version, true).await {
             Ok(gone) => svc.drop_contents(&gone).await,
             Err(e) => return NativeResponse::error(500, e.to_string()),
         }
+        pkg.unpublished.insert(row.version.clone(), now);
     }
-    if let Some(mut pkg) = svc.package_record(&k).await {
-        pkg.dist_tags.retain(|_, v| keep.contains_key(v.as_str()));
-        if let Err(e) = save_package(svc, &k, &pkg).await {
-            return e;
-        }
+    pkg.dist_tags.retain(|_, v| keep.contains_key(v.as_str()));
+    if whole {
+        pkg.unpublished_all_ms = Some(now);
+    }
+    if let Err(e) = save_package(svc, &k, &pkg).await {
+        return e;
     }
     NativeResponse::json(200, &json!({ "ok": true }))
 }
@@ -909,6 +1011,24 @@ mod tests {
             !valid_new_name("", "Left") && !valid_new_name("", ".x") && !valid_new_name("", "a b")
         );
         assert!(!valid_new_name("", &"a".repeat(215)));
+    }
+
+    #[test]
+    fn unpublish_rules() {
+        let hour = 3600 * 1000;
+        let t0 = 1_000_000 * hour;
+        assert!(may_unpublish("a", "1.0.0", t0, t0 + 71 * hour, Some("b@1.0.0")).is_ok());
+        assert!(may_unpublish("a", "1.0.0", t0, t0 + 73 * hour, None).is_ok());
+        let e = may_unpublish("a", "1.0.0", t0, t0 + 73 * hour, Some("b@1.0.0")).unwrap_err();
+        assert!(e.contains("b@1.0.0"), "{e}");
+        let mut p = PackageDoc::published();
+        assert!(may_publish_after_unpublish("a", "1.0.0", &p, t0).is_ok());
+        p.unpublished.insert("1.0.0".into(), t0);
+        assert!(may_publish_after_unpublish("a", "1.0.0", &p, t0 + 100 * hour).is_err());
+        assert!(may_publish_after_unpublish("a", "1.0.1", &p, t0 + hour).is_ok());
+        p.unpublished_all_ms = Some(t0);
+        assert!(may_publish_after_unpublish("a", "1.0.1", &p, t0 + 23 * hour).is_err());
+        assert!(may_publish_after_unpublish("a", "1.0.1", &p, t0 + 25 * hour).is_ok());
     }
 
     #[test]

@@ -51,15 +51,35 @@ pub struct PackageDoc {
     /// npm's dist-tags (tag → version) in this repository.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dist_tags: BTreeMap<String, String>,
+    /// npm: versions taken away with `npm unpublish` (version → when), which npm never lets
+    /// be published again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unpublished: BTreeMap<String, i64>,
+    /// npm: when the whole package was unpublished (no new version for 24 hours after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpublished_all_ms: Option<i64>,
 }
 
 impl PackageDoc {
     /// The controls a package gets when its first version is published directly.
     pub fn published() -> Self {
+        Self::with("ALLOW", "BLOCK")
+    }
+
+    /// The controls a package gets when its first version comes from an upstream or an
+    /// external connection.
+    pub fn ingested() -> Self {
+        Self::with("BLOCK", "ALLOW")
+    }
+
+    /// A package record with these origin controls.
+    pub fn with(publish: &str, upstream: &str) -> Self {
         Self {
-            publish: "ALLOW".into(),
-            upstream: "BLOCK".into(),
+            publish: publish.into(),
+            upstream: upstream.into(),
             dist_tags: BTreeMap::new(),
+            unpublished: BTreeMap::new(),
+            unpublished_all_ms: None,
         }
     }
 }

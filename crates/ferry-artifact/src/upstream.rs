@@ -180,11 +180,7 @@ impl ArtifactService {
         assets: &[AssetRow],
     ) {
         let to = caller.key(&caller.repository, namespace, name);
-        let pkg = PackageDoc {
-            publish: "BLOCK".into(),
-            upstream: "ALLOW".into(),
-            dist_tags: BTreeMap::new(),
-        };
+        let pkg = PackageDoc::ingested();
         let Ok(pkg) = serde_json::to_string(&pkg) else {
             return;
         };
