@@ -7,7 +7,8 @@ version, and a repository downstream retains what it fetched; npm install and pi
 through a chain of three repositories (app -> team -> npm-store); a version the upstream drops
 is flagged, not silently served; a package published internally is never shadowed by a public
 namesake (dependency confusion); a forced refresh
-reads the upstream at once; a tampered upstream file is refused and stored nowhere; origin
+reads the upstream at once; a tampered upstream file is refused and stored nowhere; a package
+group closing a name prefix to the public registry; origin
 controls keep a blocked package from being fetched at all.
 
 Run by crates/ferry/tests/e2e_codeartifact.rs. Exits non-zero on the first failed check."""
@@ -252,6 +253,19 @@ ca.put_package_origin_configuration(domain="pub", repository="npm-store", format
                                     restrictions={"publish": "ALLOW", "upstream": "BLOCK"})
 status, _ = get(STORE_NPM + "blocked-pkg", TOKEN)
 check(status == 404 and "/npm/blocked-pkg" not in hits, f"a blocked package is not looked up upstream: {status} {hits}")
+
+# ---- a package group closes a whole name prefix to the public registry (EXTERNAL_UPSTREAM),
+#      then opens it for one repository only.
+Upstream.extra["/npm/acme-tools"] = json.dumps({"name": "acme-tools", "dist-tags": {"latest": "1.0.0"}, "versions": NPM_VERSIONS_EVIL}).encode()
+ca.create_package_group(domain="pub", packageGroup="/npm//acme~")
+ca.update_package_group_origin_configuration(domain="pub", packageGroup="/npm//acme~", restrictions={"EXTERNAL_UPSTREAM": "BLOCK"})
+status, _ = get(APP_NPM + "acme-tools", TOKEN)
+check(status == 404 and "/npm/acme-tools" not in hits, f"the group keeps acme-* from the public registry: {status} {hits}")
+ca.update_package_group_origin_configuration(
+    domain="pub", packageGroup="/npm//acme~", restrictions={"EXTERNAL_UPSTREAM": "ALLOW_SPECIFIC_REPOSITORIES"},
+    addAllowedRepositories=[{"repositoryName": "npm-store", "originRestrictionType": "EXTERNAL_UPSTREAM"}])
+status, _ = get(APP_NPM + "acme-tools", TOKEN)
+check(status == 200 and hits.get("/npm/acme-tools") == 1, f"allowed for npm-store, it is fetched: {status} {hits}")
 
 # ---- pip through app: the yanked file is skipped, the other ingested into pypi-store.
 run("aws", "codeartifact", "login", "--tool", "pip", "--domain", "pub", "--repository", "app")

@@ -1,7 +1,6 @@
 //! The CodeArtifact API for domains, repositories (upstreams, external connections),
 //! authorization tokens, repository endpoints, permission policies and tags. Packages and
-//! versions are in `packages_api.rs` and `bulk.rs`; operations Ferry does not implement yet
-//! (package groups) answer `NotImplementedException` through the trait's defaults.
+//! versions are in `packages_api.rs` and `bulk.rs`, package groups in `groups_api.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -253,6 +252,13 @@ impl ArtifactService {
             .ok_or_else(|| not_found(format!("Resource not found: {arn}")))?;
         let exists = match rest.split_once('/') {
             Some(("domain", d)) => self.store.ca_domain(d).await.map_err(internal)?.is_some(),
+            Some(("package-group", g)) => match Self::group_of_arn(g) {
+                Some((d, pattern)) => {
+                    self.groups(&d).await.get(&pattern).is_some()
+                        && self.store.ca_domain(&d).await.map_err(internal)?.is_some()
+                }
+                None => false,
+            },
             Some(("repository", r)) => match r.split_once('/') {
                 Some((d, n)) => self
                     .store
@@ -947,6 +953,88 @@ impl CodeArtifact for ArtifactApi {
             .await
             .map_err(internal)?;
         Ok(UntagResourceResult::default())
+    }
+
+    async fn create_package_group(
+        &self,
+        _ctx: &RequestContext,
+        input: CreatePackageGroupRequest,
+    ) -> Result<CreatePackageGroupResult, AwsError> {
+        self.0.create_package_group(input).await
+    }
+
+    async fn describe_package_group(
+        &self,
+        _ctx: &RequestContext,
+        input: DescribePackageGroupRequest,
+    ) -> Result<DescribePackageGroupResult, AwsError> {
+        self.0.describe_package_group(input).await
+    }
+
+    async fn update_package_group(
+        &self,
+        _ctx: &RequestContext,
+        input: UpdatePackageGroupRequest,
+    ) -> Result<UpdatePackageGroupResult, AwsError> {
+        self.0.update_package_group(input).await
+    }
+
+    async fn delete_package_group(
+        &self,
+        _ctx: &RequestContext,
+        input: DeletePackageGroupRequest,
+    ) -> Result<DeletePackageGroupResult, AwsError> {
+        self.0.delete_package_group(input).await
+    }
+
+    async fn list_package_groups(
+        &self,
+        _ctx: &RequestContext,
+        input: ListPackageGroupsRequest,
+    ) -> Result<ListPackageGroupsResult, AwsError> {
+        self.0.list_package_groups(input).await
+    }
+
+    async fn list_sub_package_groups(
+        &self,
+        _ctx: &RequestContext,
+        input: ListSubPackageGroupsRequest,
+    ) -> Result<ListSubPackageGroupsResult, AwsError> {
+        self.0.list_sub_package_groups(input).await
+    }
+
+    async fn update_package_group_origin_configuration(
+        &self,
+        _ctx: &RequestContext,
+        input: UpdatePackageGroupOriginConfigurationRequest,
+    ) -> Result<UpdatePackageGroupOriginConfigurationResult, AwsError> {
+        self.0
+            .update_package_group_origin_configuration(input)
+            .await
+    }
+
+    async fn list_allowed_repositories_for_group(
+        &self,
+        _ctx: &RequestContext,
+        input: ListAllowedRepositoriesForGroupRequest,
+    ) -> Result<ListAllowedRepositoriesForGroupResult, AwsError> {
+        self.0.list_allowed_repositories_for_group(input).await
+    }
+
+    async fn get_associated_package_group(
+        &self,
+        _ctx: &RequestContext,
+        input: GetAssociatedPackageGroupRequest,
+    ) -> Result<GetAssociatedPackageGroupResult, AwsError> {
+        self.0.get_associated_package_group(input).await
+    }
+
+    async fn list_associated_packages(
+        &self,
+        _ctx: &RequestContext,
+        input: ListAssociatedPackagesRequest,
+    ) -> Result<ListAssociatedPackagesResult, AwsError> {
+        self.0.list_associated_packages(input).await
     }
 
     async fn publish_package_version(

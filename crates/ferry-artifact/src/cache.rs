@@ -1,15 +1,17 @@
 //! What the package endpoints remember between requests, all of it checked against the
-//! store's CodeArtifact generation (which every write of this process moves on, so nothing
+//! store's CodeArtifact generation (which every write moves on, on any node, so nothing
 //! stale is served): metadata answers (packuments, simple pages, index files, Maven metadata —
 //! never file downloads, never answers that reach through an external connection, whose
-//! freshness has its own clock), repositories' search orders, and the tokens seen (a token
+//! freshness has its own clock), repositories' search orders, domains' package groups, and the
+//! tokens seen (a token
 //! cannot be revoked, only expire, so a live one stays valid until its expiry).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ferry_store::artifacts::TokenRow;
 
+use crate::groups::Groups;
 use crate::native::NativeResponse;
 
 /// The largest answer kept.
@@ -25,6 +27,7 @@ type Order = (u64, Vec<String>, bool);
 pub struct Caches {
     answers: Mutex<HashMap<String, (u64, NativeResponse)>>,
     orders: Mutex<HashMap<(String, String), Order>>,
+    groups: Mutex<HashMap<String, (u64, Arc<Groups>)>>,
     tokens: Mutex<HashMap<String, TokenRow>>,
 }
 
@@ -74,6 +77,16 @@ impl Caches {
             (domain.to_owned(), repo.to_owned()),
             (generation, order, external),
         );
+    }
+
+    pub fn groups(&self, domain: &str, generation: u64) -> Option<Arc<Groups>> {
+        let m = self.groups.lock().ok()?;
+        let (g, groups) = m.get(domain)?;
+        (*g == generation).then(|| groups.clone())
+    }
+
+    pub fn keep_groups(&self, domain: &str, generation: u64, groups: Arc<Groups>) {
+        put(&self.groups, domain.to_owned(), (generation, groups));
     }
 
     pub fn token(&self, digest: &str, now_ms: i64) -> Option<TokenRow> {

@@ -325,13 +325,9 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
         key: caller.key(&caller.repository, "", name),
         format: PackageFormat::Cargo,
     };
-    if let Some(p) = svc.package_record(&target.key).await
-        && p.publish == "BLOCK"
-    {
-        return cargo_error(
-            403,
-            format!("Publishing {name} to this repository is blocked by its origin configuration"),
-        );
+    let pkg = svc.package_record(&target.key).await;
+    if let Err(why) = svc.may_publish(&target.key, pkg.as_ref()).await {
+        return cargo_error(403, why);
     }
     match svc.store.ca_version(&target.key, version).await {
         Ok(Some(_)) => {

@@ -144,7 +144,16 @@ impl ArtifactService {
         package: &str,
     ) -> Option<Connection> {
         for (repo, doc, pkg) in self.package_order(caller, namespace, package).await {
-            if pkg.is_some_and(|p: PackageDoc| p.upstream == "BLOCK") {
+            if pkg.is_some_and(|p: PackageDoc| p.upstream == "BLOCK")
+                || self
+                    .group_allows(
+                        &caller.key(&repo, namespace, package),
+                        &repo,
+                        crate::groups::EXTERNAL_UPSTREAM,
+                    )
+                    .await
+                    .is_err()
+            {
                 continue;
             }
             for name in &doc.external_connections {

@@ -442,13 +442,9 @@ async fn put_file(
             NativeResponse::error(400, format!("The {algo} of {file} is not {stated}"))
         };
     }
-    if let Some(p) = svc.package_record(&target.key).await
-        && p.publish == "BLOCK"
-    {
-        return NativeResponse::error(
-            403,
-            "Publishing this artifact to this repository is blocked by its origin configuration",
-        );
+    let pkg = svc.package_record(&target.key).await;
+    if let Err(why) = svc.may_publish(&target.key, pkg.as_ref()).await {
+        return NativeResponse::error(403, why);
     }
     let snapshot = version.ends_with("-SNAPSHOT");
     let (status, doc) = match existing {

@@ -589,18 +589,14 @@ async fn put_packument(
     {
         return NativeResponse::error(400, "The tarball does not match its declared integrity");
     }
-    if let Some(p) = svc.package_record(&target.key).await {
-        if p.publish == "BLOCK" {
-            return NativeResponse::error(
-                403,
-                format!(
-                    "Publishing {full} to this repository is blocked by its origin configuration"
-                ),
-            );
-        }
-        if let Err(why) = may_publish_after_unpublish(full, &version, &p, now_ms()) {
-            return NativeResponse::error(403, why);
-        }
+    let pkg = svc.package_record(&target.key).await;
+    if let Err(why) = svc.may_publish(&target.key, pkg.as_ref()).await {
+        return NativeResponse::error(403, why);
+    }
+    if let Some(p) = &pkg
+        && let Err(why) = may_publish_after_unpublish(full, &version, p, now_ms())
+    {
+        return NativeResponse::error(403, why);
     }
     match svc.store.ca_version(&target.key, &version).await {
         Ok(Some(_)) => {

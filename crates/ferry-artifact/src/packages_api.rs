@@ -266,16 +266,9 @@ impl ArtifactService {
         if !names::valid_asset_name(&i.asset_name) {
             return Err(invalid(format!("Invalid asset name {:?}", i.asset_name)));
         }
-        if let Some(p) = self.store.ca_package(&t.key).await.map_err(internal)?
-            && serde_json::from_str::<PackageDoc>(&p).is_ok_and(|p| p.publish == "BLOCK")
-        {
-            return Err(AwsError::new(
-                "AccessDeniedException",
-                format!(
-                    "Publishing to package {} is blocked by its origin configuration",
-                    t.key.name
-                ),
-            ));
+        let pkg = self.package_record(&t.key).await;
+        if let Err(why) = self.may_publish(&t.key, pkg.as_ref()).await {
+            return Err(AwsError::new("AccessDeniedException", why));
         }
         let (status, doc) = match self.store.ca_version(&t.key, &i.package_version).await {
             Ok(Some(v)) => {

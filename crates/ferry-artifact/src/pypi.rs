@@ -436,13 +436,9 @@ async fn upload(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> 
         key: caller.key(&caller.repository, "", &name),
         format: PackageFormat::Pypi,
     };
-    if let Some(p) = svc.package_record(&target.key).await
-        && p.publish == "BLOCK"
-    {
-        return NativeResponse::error(
-            403,
-            format!("Publishing {name} to this repository is blocked by its origin configuration"),
-        );
+    let pkg = svc.package_record(&target.key).await;
+    if let Err(why) = svc.may_publish(&target.key, pkg.as_ref()).await {
+        return NativeResponse::error(403, why);
     }
     let doc = match svc.store.ca_version(&target.key, &version).await {
         Ok(Some(v)) if v.status != "Published" => {

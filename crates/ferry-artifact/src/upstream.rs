@@ -1,6 +1,8 @@
 //! What a repository serves of a package through its upstreams: the versions found over the
-//! package's search order (`package_order`: the first repository holding a version wins, and a
-//! repository whose record of the package blocks upstream versions ends the way up through it); and retention, which
+//! package's search order (`package_order`: the first repository holding a version wins, a
+//! repository whose record of the package blocks upstream versions ends the way up through it,
+//! and a package group whose INTERNAL_UPSTREAM restriction refuses the requesting repository
+//! keeps it to its own versions); and retention, which
 //! keeps a version fetched from an upstream in the requesting repository, referring to the
 //! same contents, as AWS does.
 
@@ -66,6 +68,13 @@ impl ArtifactService {
             .filter_map(|(_, n, d)| Some((n, serde_json::from_str(&d).ok()?)))
             .collect();
         let mut out: Vec<(String, RepositoryDoc, Option<PackageDoc>)> = Vec::new();
+        // The package's group may keep the requesting repository from taking versions from
+        // its upstreams at all (INTERNAL_UPSTREAM).
+        let own = caller.key(&caller.repository, namespace, name);
+        let upstreams_allowed = self
+            .group_allows(&own, &caller.repository, crate::groups::INTERNAL_UPSTREAM)
+            .await
+            .is_ok();
         let mut stack = vec![caller.repository.clone()];
         while let Some(r) = stack.pop() {
             if out.iter().any(|(n, ..)| *n == r) || out.len() >= crate::native::MAX_SEARCH {
@@ -75,7 +84,7 @@ impl ArtifactService {
                 continue;
             };
             let pkg = self.package_record(&caller.key(&r, namespace, name)).await;
-            if pkg.as_ref().is_none_or(|p| p.upstream != "BLOCK") {
+            if upstreams_allowed && pkg.as_ref().is_none_or(|p| p.upstream != "BLOCK") {
                 stack.extend(doc.upstreams.iter().rev().cloned());
             }
             out.push((r, doc.clone(), pkg));

@@ -168,6 +168,10 @@ impl Store {
         if repos > 0 {
             return Err(StoreError::Conflict(name.to_owned()));
         }
+        sqlx::query("DELETE FROM ca_package_groups WHERE domain = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM ca_domains WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -591,6 +595,82 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+
+    /// Stores a new package group; `Conflict` when the domain has one with this pattern.
+    pub async fn create_ca_group(
+        &self,
+        domain: &str,
+        pattern: &str,
+        document: &str,
+        created_ms: i64,
+    ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
+        sqlx::query(
+            "INSERT INTO ca_package_groups (domain, pattern, document, created_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(domain)
+        .bind(pattern)
+        .bind(document)
+        .bind(created_ms)
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(|e| StoreError::from_insert(e, pattern))?;
+        Ok(())
+    }
+
+    /// Stores a package group's document, creating its row (created at `created_ms`) if
+    /// absent.
+    pub async fn put_ca_group(
+        &self,
+        domain: &str,
+        pattern: &str,
+        document: &str,
+        created_ms: i64,
+    ) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
+        sqlx::query(
+            "INSERT INTO ca_package_groups (domain, pattern, document, created_ms) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (domain, pattern) DO UPDATE SET document = excluded.document",
+        )
+        .bind(domain)
+        .bind(pattern)
+        .bind(document)
+        .bind(created_ms)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// A domain's package groups: pattern, document and creation time, by pattern.
+    pub async fn ca_groups(&self, domain: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT pattern, document, created_ms FROM ca_package_groups \
+             WHERE domain = $1 ORDER BY pattern",
+        )
+        .bind(domain)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Deletes a package group; `NotFound` when absent.
+    pub async fn delete_ca_group(&self, domain: &str, pattern: &str) -> Result<(), StoreError> {
+        let _changed = self.ca_changed();
+        let done = sqlx::query("DELETE FROM ca_package_groups WHERE domain = $1 AND pattern = $2")
+            .bind(domain)
+            .bind(pattern)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Stores an authorization token by its hash.

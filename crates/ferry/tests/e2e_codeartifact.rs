@@ -1,6 +1,7 @@
 //! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
 //! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
-//! version lifecycle, copies, tags and policies; the real npm CLI (`codeartifact_npm.py`); twine
+//! version lifecycle, copies, tags and policies; package groups (`codeartifact_groups.py`); the
+//! real npm CLI (`codeartifact_npm.py`); twine
 //! and pip (`codeartifact_pypi.py`); mvn (`codeartifact_maven.py`); cargo (`codeartifact_cargo.py`);
 //! external connections to a registry the script serves (`codeartifact_external.py`) —
 //! on SQLite and, when configured, PostgreSQL.
@@ -23,6 +24,15 @@ fn npm_publishes_and_installs_through_upstreams() {
     for db in backends() {
         let s = Server::start(db);
         let out = s.python("codeartifact_npm.py", &[]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn package_groups_govern_publishing_and_upstreams() {
+    for db in backends() {
+        let s = Server::start(db);
+        let out = s.python("codeartifact_groups.py", &[]);
         assert!(out.contains(" passed, 0 failed"), "{out}");
     }
 }
