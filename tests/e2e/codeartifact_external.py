@@ -5,7 +5,8 @@ fetches metadata lazily and caches it for the configured time, ingests a file on
 client asks for it (checked against the hash the metadata declares), keeps it as an EXTERNAL
 version, and a repository downstream retains what it fetched; npm install and pip install go
 through a chain of three repositories (app -> team -> npm-store); a version the upstream drops
-is flagged, not silently served; a package published internally is never shadowed by a public
+is flagged, not silently served (npm deprecates it, PyPI yanks it with the reason, Cargo yanks
+it, Maven leaves it out of its metadata); a package published internally is never shadowed by a public
 namesake (dependency confusion); a forced refresh
 reads the upstream at once; a tampered upstream file is refused and stored nowhere; a package
 group closing a name prefix to the public registry; origin
@@ -293,4 +294,40 @@ status, crate_bytes = get(APP_CARGO + "api/v1/crates/ext-crate/0.1.0/download", 
 check(status == 200 and crate_bytes == CRATE, f"a crate downloaded through the chain: {status}")
 check(ca.describe_package_version(domain="pub", repository="cargo-store", format="cargo", package="ext-crate",
                                   packageVersion="0.1.0")["packageVersion"]["origin"]["originType"] == "EXTERNAL", "kept as EXTERNAL")
+
+# ---- the upstream drops what was ingested: PyPI yanks the file saying why, Cargo marks the
+#      index line yanked, Maven leaves the version out of its metadata; the files still serve
+#      a build pinned to them.
+def forget(endpoint, package):
+    req = urllib.request.Request(endpoint + "-/ferry/refresh/" + package, method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req) as r:
+        check(r.status == 200, "refresh")
+
+
+APP_PYPI = ca.get_repository_endpoint(domain="pub", repository="app", format="pypi")["repositoryEndpoint"]
+del PY_FILES["1.0"]
+forget(APP_PYPI, "up-lib")
+req = urllib.request.Request(APP_PYPI + "simple/up-lib/", headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.pypi.simple.v1+json"})
+with urllib.request.urlopen(req) as r:
+    page = json.loads(r.read())
+kept = {f["filename"]: f["yanked"] for f in page["files"]}
+check("no longer in the upstream registry (public:pypi)" in str(kept.get("up_lib-1.0-py3-none-any.whl")), f"PyPI flags the dropped file: {kept}")
+status, html = get(APP_PYPI + "simple/up-lib/", TOKEN)
+check(b'up_lib-1.0-py3-none-any.whl' in html and b'data-yanked="This file is no longer' in html, f"in the HTML page too: {html}")
+fresh = os.path.join(WORK, "site2")
+r = run(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", fresh, "up-lib", ok=False)
+check(r.returncode != 0, f"pip no longer picks the dropped version unpinned: {r.stdout}")
+run(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", fresh, "up-lib==1.0")
+FILES.pop("/cargo/ex/t-/ext-crate")
+forget(APP_CARGO, "ext-crate")
+status, index = get(APP_CARGO + "ex/t-/ext-crate", TOKEN)
+line = json.loads(index.decode().splitlines()[0])
+check(status == 200 and line["vers"] == "0.1.0" and line["yanked"] is True, f"Cargo yanks the crate gone upstream: {index}")
+FILES["/maven/com/ext/lib/maven-metadata.xml"] = (b"<metadata><groupId>com.ext</groupId><artifactId>lib</artifactId><versioning>"
+                                                  b"<versions><version>1.1.0</version></versions></versioning></metadata>")
+forget(APP_MAVEN, "com.ext:lib")
+status, meta = get(APP_MAVEN + "com/ext/lib/maven-metadata.xml", TOKEN)
+check(status == 200 and b"<version>1.0.0</version>" not in meta and b"<version>1.1.0</version>" in meta, f"Maven metadata drops it: {meta}")
+status, jar = get(APP_MAVEN + "com/ext/lib/1.0.0/lib-1.0.0.jar", TOKEN)
+check(status == 200 and jar == JAR, f"a pinned build still gets the jar: {status}")
 done()

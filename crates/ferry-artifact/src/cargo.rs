@@ -66,7 +66,7 @@ async fn index_file(svc: &ArtifactService, caller: &Caller, path: &str) -> Nativ
         .merged(caller, "", &name, &["Published", "Unlisted"])
         .await;
     let upstream = upstream_index(svc, caller, &name).await;
-    if m.is_none() && upstream.is_none() {
+    if m.is_none() && upstream.as_ref().is_none_or(|(_, lines)| lines.is_empty()) {
         return NativeResponse::error(404, format!("No crate {name}"));
     }
     let mut rows: Vec<_> = m.iter().flat_map(|m| m.versions.values()).collect();
@@ -78,7 +78,14 @@ async fn index_file(svc: &ArtifactService, caller: &Caller, path: &str) -> Nativ
         if !line.is_object() {
             continue;
         }
-        line["yanked"] = json!(f.row.status == "Unlisted");
+        // Taken from the public registry, which no longer lists it: yanked there for us.
+        let removed = f.doc.origin_type == "EXTERNAL"
+            && upstream.as_ref().is_some_and(|(_, lines)| {
+                !lines
+                    .iter()
+                    .any(|l| l["vers"].as_str() == Some(&f.row.version))
+            });
+        line["yanked"] = json!(f.row.status == "Unlisted" || removed);
         out.push_str(&line.to_string());
         out.push('\n');
         seen.push(f.row.version.clone());
@@ -139,7 +146,8 @@ async fn upstream_index(
     let url = format!("{}{}", conn.upstream.url, index_path(name));
     let body = match svc.external_metadata(&conn, name, &url, "*/*").await {
         Ok(Some(b)) => b,
-        Ok(None) => return None,
+        // The registry no longer has the crate at all: every version it had is gone.
+        Ok(None) => return Some((conn, Vec::new())),
         Err(e) => {
             tracing::warn!(error = %e, "fetching an upstream index file");
             return None;

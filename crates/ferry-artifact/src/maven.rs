@@ -159,7 +159,9 @@ async fn artifact_metadata(
         .filter(|(_, f)| f.row.status == "Published")
         .map(|(v, f)| (v.clone(), f.row.published_ms))
         .collect();
-    // Versions the upstream registry of an external connection lists.
+    // Versions the upstream registry of an external connection lists; versions taken from it
+    // that it no longer lists are left out (Maven has no yank: resolution of ranges and
+    // `latest` stops offering them, a build pinned to one still gets its files).
     if let Some(conn) = svc.connection(caller, group, artifact).await {
         let url = format!(
             "{}{}/{artifact}/maven-metadata.xml",
@@ -170,14 +172,22 @@ async fn artifact_metadata(
             .external_metadata(&conn, &format!("{group}:{artifact}"), &url, "text/xml")
             .await
         {
-            Ok(Some(xml)) => {
-                for v in listed_versions(&String::from_utf8_lossy(&xml)) {
+            Ok(got) => {
+                let listed = got
+                    .map(|xml| listed_versions(&String::from_utf8_lossy(&xml)))
+                    .unwrap_or_default();
+                let external = |v: &str| {
+                    m.as_ref()
+                        .and_then(|m| m.versions.get(v))
+                        .is_some_and(|f| f.doc.origin_type == "EXTERNAL")
+                };
+                versions.retain(|(v, _)| !external(v) || listed.contains(v));
+                for v in listed {
                     if coordinate(&v) && !versions.iter().any(|(have, _)| *have == v) {
                         versions.push((v, 0));
                     }
                 }
             }
-            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "fetching upstream Maven metadata"),
         }
     }

@@ -213,7 +213,8 @@ async fn upstream_packument(
             let doc = serde_json::from_slice(&body).ok()?;
             Some((conn, url, doc))
         }
-        Ok(None) => None,
+        // The registry no longer has the package at all: every version it had is gone.
+        Ok(None) => Some((conn, url, json!({ "versions": {} }))),
         Err(e) => {
             tracing::warn!(error = %e, "fetching an upstream packument");
             None

@@ -109,7 +109,11 @@ async fn project(
         .merged(caller, "", &name, &["Published", "Unlisted"])
         .await;
     let upstream = upstream_files(svc, caller, &name).await;
-    if m.is_none() && upstream.is_none() {
+    if m.is_none()
+        && upstream
+            .as_ref()
+            .is_none_or(|(_, _, files)| files.is_empty())
+    {
         return NativeResponse::error(404, format!("{name} is not in this repository"));
     }
     let endpoint = svc.endpoint(&caller.domain, PackageFormat::Pypi, &caller.repository);
@@ -130,7 +134,19 @@ async fn project(
                     .as_str()
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned),
-                f.row.status == "Unlisted",
+                match &upstream {
+                    // Taken from the public index, which no longer lists it: yanked, saying why.
+                    Some((conn, _, list))
+                        if f.doc.origin_type == "EXTERNAL"
+                            && !list.iter().any(|u| u.filename == a.name) =>
+                    {
+                        Some(format!(
+                            "This file is no longer in the upstream registry ({})",
+                            conn.name
+                        ))
+                    }
+                    _ => (f.row.status == "Unlisted").then(String::new),
+                },
             ));
         }
     }
@@ -151,7 +167,7 @@ async fn project(
             ),
             u.sha256.clone(),
             u.requires_python.clone(),
-            u.yanked,
+            u.yanked.clone(),
         ));
     }
     files.sort();
@@ -164,7 +180,11 @@ async fn project(
                     "url": url,
                     "hashes": { "sha256": sha },
                     "requires-python": requires,
-                    "yanked": yanked,
+                    "yanked": match yanked {
+                        Some(reason) if !reason.is_empty() => json!(reason),
+                        Some(_) => json!(true),
+                        None => json!(false),
+                    },
                 })
             })
             .collect();
@@ -186,8 +206,8 @@ async fn project(
         if let Some(r) = requires {
             html.push_str(&format!(" data-requires-python=\"{}\"", html_escape(r)));
         }
-        if *yanked {
-            html.push_str(" data-yanked=\"\"");
+        if let Some(reason) = yanked {
+            html.push_str(&format!(" data-yanked=\"{}\"", html_escape(reason)));
         }
         html.push_str(&format!(">{}</a><br/>\n", html_escape(file)));
     }
@@ -202,7 +222,8 @@ struct UpstreamFile {
     url: String,
     sha256: String,
     requires_python: Option<String>,
-    yanked: bool,
+    /// Why the index yanked it (empty when it gives no reason).
+    yanked: Option<String>,
 }
 
 /// The files of a project in the upstream index the caller's lookup may reach through an
@@ -216,7 +237,8 @@ async fn upstream_files(
     let url = format!("{}simple/{name}/", conn.upstream.url);
     let body = match svc.external_metadata(&conn, name, &url, JSON_TYPE).await {
         Ok(Some(b)) => b,
-        Ok(None) => return None,
+        // The index no longer has the project at all: every file it had is gone.
+        Ok(None) => return Some((conn, url, Vec::new())),
         Err(e) => {
             tracing::warn!(error = %e, "fetching an upstream project page");
             return None;
@@ -233,7 +255,11 @@ async fn upstream_files(
                 // Files without a SHA-256 cannot be checked, so they are not offered.
                 sha256: f["hashes"]["sha256"].as_str()?.to_ascii_lowercase(),
                 requires_python: f["requires-python"].as_str().map(str::to_owned),
-                yanked: f["yanked"].as_bool().unwrap_or(f["yanked"].is_string()),
+                yanked: match &f["yanked"] {
+                    Value::String(reason) => Some(reason.clone()),
+                    Value::Bool(true) => Some(String::new()),
+                    _ => None,
+                },
             })
         })
         .collect();
