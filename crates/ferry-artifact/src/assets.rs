@@ -94,6 +94,17 @@ impl ArtifactService {
         }
     }
 
+    /// A reader over a stored content (an answer's [`StoredFile`](crate::native::StoredFile)).
+    pub async fn open_content(
+        &self,
+        f: &crate::native::StoredFile,
+    ) -> Result<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>, AwsError> {
+        self.blobs
+            .open_range(&f.key, 0, f.size)
+            .await
+            .map_err(internal)
+    }
+
     /// The bytes of a stored content.
     pub async fn content(&self, sha256: &str) -> Result<Vec<u8>, AwsError> {
         self.blobs.get(&blob_key(sha256)).await.map_err(internal)

@@ -126,10 +126,7 @@ async fn download(
     let Some(asset) = svc.fetch_asset(caller, "", &name, f, &file).await else {
         return NativeResponse::error(404, format!("No file {file}"));
     };
-    match svc.content(&asset.sha256).await {
-        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
-        Err(e) => NativeResponse::error(500, e.message),
-    }
+    NativeResponse::content(&asset)
 }
 
 /// The index lines of a crate in the upstream registry of the external connection the

@@ -343,10 +343,7 @@ async fn get_file(
             None => NativeResponse::error(404, "No such checksum"),
         };
     }
-    match svc.content(&asset.sha256).await {
-        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
-        Err(e) => NativeResponse::error(500, e.message),
-    }
+    NativeResponse::content(&asset)
 }
 
 /// Fetches `file` of a version through the external connection, checks it against the SHA-1
@@ -493,6 +490,7 @@ async fn put_file(
             content_type: "text/plain",
             headers: Vec::new(),
             body: Vec::new(),
+            file: None,
         },
         Err(e) if e.code == "ConflictException" => NativeResponse::error(409, e.message),
         Err(e) => NativeResponse::error(400, e.message),
@@ -541,6 +539,7 @@ async fn put_metadata(
         content_type: "text/plain",
         headers: Vec::new(),
         body: Vec::new(),
+        file: None,
     }
 }
 

@@ -46,6 +46,16 @@ pub struct NativeResponse {
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// A stored content to send instead of `body`, streamed from the blob store
+    /// ([`ArtifactService::open_content`]) rather than read into memory.
+    pub file: Option<StoredFile>,
+}
+
+/// A stored content: its blob key and size.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub key: String,
+    pub size: u64,
 }
 
 impl NativeResponse {
@@ -55,6 +65,7 @@ impl NativeResponse {
             content_type: "application/json",
             headers: Vec::new(),
             body: value.to_string().into_bytes(),
+            file: None,
         }
     }
 
@@ -69,6 +80,21 @@ impl NativeResponse {
             content_type,
             headers: Vec::new(),
             body,
+            file: None,
+        }
+    }
+
+    /// A stored asset's content, streamed.
+    pub fn content(asset: &ferry_store::artifacts::AssetRow) -> Self {
+        Self {
+            status: 200,
+            content_type: "application/octet-stream",
+            headers: Vec::new(),
+            body: Vec::new(),
+            file: Some(StoredFile {
+                key: crate::assets::blob_key(&asset.sha256),
+                size: u64::try_from(asset.size).unwrap_or_default(),
+            }),
         }
     }
 }

@@ -399,6 +399,7 @@ async fn packument(
         content_type,
         headers: Vec::new(),
         body: body.to_string().into_bytes(),
+        file: None,
     }
 }
 
@@ -490,10 +491,7 @@ async fn tarball(svc: &ArtifactService, caller: &Caller, full: &str, file: &str)
     let Some(asset) = svc.fetch_asset(caller, &scope, &name, f, file).await else {
         return NativeResponse::error(404, format!("No tarball {file}"));
     };
-    match svc.content(&asset.sha256).await {
-        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
-        Err(e) => NativeResponse::error(500, e.message),
-    }
+    NativeResponse::content(&asset)
 }
 
 fn dependencies_of(manifest: &Value) -> Vec<Dependency> {

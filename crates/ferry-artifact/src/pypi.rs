@@ -74,6 +74,7 @@ async fn index(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> N
             body: json!({ "meta": { "api-version": "1.0" }, "projects": projects })
                 .to_string()
                 .into_bytes(),
+            file: None,
         };
     }
     let mut html = String::from(
@@ -195,6 +196,7 @@ async fn project(
             body: json!({ "meta": { "api-version": "1.0" }, "name": name, "files": list })
                 .to_string()
                 .into_bytes(),
+            file: None,
         };
     }
     let mut html = format!(
@@ -351,10 +353,7 @@ async fn download(
     let Some(asset) = svc.fetch_asset(caller, "", &name, f, file).await else {
         return NativeResponse::error(404, format!("No file {file}"));
     };
-    match svc.content(&asset.sha256).await {
-        Ok(bytes) => NativeResponse::bytes("application/octet-stream", bytes),
-        Err(e) => NativeResponse::error(500, e.message),
-    }
+    NativeResponse::content(&asset)
 }
 
 /// The project and version a distribution's file name carries: wheels

@@ -1,13 +1,15 @@
 //! The package managers' endpoints: `/codeartifact/<domain>-<owner>/<format>/<repository>/…`,
 //! the base of every URL GetRepositoryEndpoint returns. The request is read whole (up to
 //! [`MAX_BODY`]) and handed to `ferry_artifact::native`, which authenticates it with a
-//! CodeArtifact token and speaks the format's protocol.
+//! CodeArtifact token and speaks the format's protocol. Package files are streamed from the
+//! blob store, never read into memory.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use ferry_artifact::native::{NativeRequest, NativeResponse};
+use tokio_util::io::ReaderStream;
 
 use crate::state::SharedState;
 
@@ -18,11 +20,16 @@ pub const PREFIX: &str = "/codeartifact/";
 const MAX_BODY: usize = 512 * 1024 * 1024;
 
 fn answer(r: NativeResponse, head: bool) -> Response {
-    let len = r.body.len();
-    let mut resp = Response::new(if head {
-        Body::empty()
-    } else {
-        Body::from(r.body)
+    answer_with(r, head, None)
+}
+
+/// The response, its body `stream` when it is a stored content being streamed.
+fn answer_with(r: NativeResponse, head: bool, stream: Option<Body>) -> Response {
+    let len = r.file.as_ref().map_or(r.body.len() as u64, |f| f.size);
+    let mut resp = Response::new(match stream {
+        _ if head => Body::empty(),
+        Some(s) => s,
+        None => Body::from(r.body),
     });
     *resp.status_mut() =
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -30,7 +37,9 @@ fn answer(r: NativeResponse, head: bool) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(r.content_type),
     );
-    if head && let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+    if (head || r.file.is_some())
+        && let Ok(v) = HeaderValue::from_str(&len.to_string())
+    {
         resp.headers_mut().insert(header::CONTENT_LENGTH, v);
     }
     for (k, v) in r.headers {
@@ -86,5 +95,13 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             .collect(),
         body,
     };
-    answer(st.artifacts.0.native(native).await, head)
+    let r = st.artifacts.0.native(native).await;
+    let stream = match &r.file {
+        Some(f) if !head => match st.artifacts.0.open_content(f).await {
+            Ok(reader) => Some(Body::from_stream(ReaderStream::new(reader))),
+            Err(e) => return answer(NativeResponse::error(500, e.message), false),
+        },
+        _ => None,
+    };
+    answer_with(r, head, stream)
 }
