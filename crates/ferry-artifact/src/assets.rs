@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ferry_store::blob::BlobStore;
+use ferry_store::blob::{BlobStore, BlobWriter};
 use ferry_wire::AwsError;
 use md5::Md5;
 use sha1::Sha1;
@@ -22,19 +22,96 @@ pub struct Hashed {
     pub doc: AssetDoc,
 }
 
+/// The four digests of a content, fed piece by piece.
+#[derive(Default)]
+pub struct Hasher {
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+    sha512: Sha512,
+    size: i64,
+}
+
+impl Hasher {
+    pub fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        self.sha1.update(data);
+        self.sha256.update(data);
+        self.sha512.update(data);
+        self.size += data.len() as i64;
+    }
+
+    pub fn finish(self) -> Hashed {
+        let sha256 = hex::encode(self.sha256.finalize());
+        let hashes = BTreeMap::from([
+            ("MD5".to_owned(), hex::encode(self.md5.finalize())),
+            ("SHA-1".to_owned(), hex::encode(self.sha1.finalize())),
+            ("SHA-256".to_owned(), sha256.clone()),
+            ("SHA-512".to_owned(), hex::encode(self.sha512.finalize())),
+        ]);
+        Hashed {
+            sha256,
+            size: self.size,
+            doc: AssetDoc { hashes },
+        }
+    }
+}
+
 /// The hashes of `bytes`.
 pub fn hash(bytes: &[u8]) -> Hashed {
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    let hashes = BTreeMap::from([
-        ("MD5".to_owned(), hex::encode(Md5::digest(bytes))),
-        ("SHA-1".to_owned(), hex::encode(Sha1::digest(bytes))),
-        ("SHA-256".to_owned(), sha256.clone()),
-        ("SHA-512".to_owned(), hex::encode(Sha512::digest(bytes))),
-    ]);
-    Hashed {
-        sha256,
-        size: bytes.len() as i64,
-        doc: AssetDoc { hashes },
+    let mut h = Hasher::default();
+    h.update(bytes);
+    h.finish()
+}
+
+/// A content being received: written to a temporary blob and hashed as it arrives, so that
+/// no upload is held in memory. Dropped or failed, it leaves nothing visible.
+pub struct Spool {
+    writer: BlobWriter,
+    hasher: Hasher,
+}
+
+impl Spool {
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        self.hasher.update(data);
+        self.writer.write(data).await.map_err(|e| e.to_string())
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.writer.size()
+    }
+
+    pub fn finish(self) -> Spooled {
+        Spooled {
+            writer: self.writer,
+            hashed: self.hasher.finish(),
+        }
+    }
+
+    pub async fn abort(self) {
+        self.writer.abort().await;
+    }
+}
+
+/// A content received whole into a temporary blob, with its hashes.
+pub struct Spooled {
+    writer: BlobWriter,
+    pub hashed: Hashed,
+}
+
+/// A content to store: bytes in memory, or a spooled upload.
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    Spooled(Spooled),
+}
+
+impl Content<'_> {
+    /// Throws a content away unstored.
+    pub async fn discard(self) {
+        if let Content::Spooled(s) = self {
+            s.writer.abort().await;
+        }
     }
 }
 
@@ -44,12 +121,49 @@ pub fn blob_key(sha256: &str) -> String {
 }
 
 impl ArtifactService {
-    /// Stores `bytes` (when `expected_sha256` is given it must match) unless the same content
-    /// is stored already, then runs `record` — which makes an asset refer to it — while no
-    /// deletion of unreferenced contents can run.
+    /// A new spool for an incoming content.
+    pub async fn spool(&self) -> Result<Spool, String> {
+        Ok(Spool {
+            writer: self.blobs.spool().await.map_err(|e| e.to_string())?,
+            hasher: Hasher::default(),
+        })
+    }
+
+    /// Receives all of `reader` (at most `max` bytes) into a spool.
+    pub async fn spool_all(
+        &self,
+        mut reader: impl tokio::io::AsyncRead + Unpin,
+        max: u64,
+    ) -> Result<Spooled, String> {
+        use tokio::io::AsyncReadExt;
+        let mut spool = self.spool().await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut buf).await {
+                Ok(0) => return Ok(spool.finish()),
+                Ok(n) => n,
+                Err(e) => {
+                    spool.abort().await;
+                    return Err(format!("the upload was cut off: {e}"));
+                }
+            };
+            if spool.size() + n as u64 > max {
+                spool.abort().await;
+                return Err(format!("the upload is larger than {max} bytes"));
+            }
+            if let Err(e) = spool.write(&buf[..n]).await {
+                spool.abort().await;
+                return Err(e);
+            }
+        }
+    }
+
+    /// Stores `content` (when `expected_sha256` is given it must match) unless the same
+    /// content is stored already, then runs `record` — which makes an asset refer to it —
+    /// while no deletion of unreferenced contents can run.
     pub async fn store_content<T, F, Fut>(
         &self,
-        bytes: &[u8],
+        content: Content<'_>,
         expected_sha256: Option<&str>,
         record: F,
     ) -> Result<T, AwsError>
@@ -57,10 +171,15 @@ impl ArtifactService {
         F: FnOnce(Hashed) -> Fut,
         Fut: std::future::Future<Output = Result<T, AwsError>>,
     {
-        let hashed = hash(bytes);
-        if let Some(want) = expected_sha256
-            && !want.eq_ignore_ascii_case(&hashed.sha256)
-        {
+        let (hashed, bytes, spooled) = match content {
+            Content::Bytes(b) => (hash(b), Some(b), None),
+            Content::Spooled(s) => (s.hashed.clone(), None, Some(s.writer)),
+        };
+        let mismatch = expected_sha256.filter(|want| !want.eq_ignore_ascii_case(&hashed.sha256));
+        if let Some(want) = mismatch {
+            if let Some(w) = spooled {
+                w.abort().await;
+            }
             return Err(invalid(format!(
                 "The SHA256 hash of the asset, {}, does not match the given assetSHA256 {want}",
                 hashed.sha256
@@ -68,11 +187,19 @@ impl ArtifactService {
         }
         let key = blob_key(&hashed.sha256);
         let _turn = self.contents.lock().await;
-        if self.blobs.size(&key).await.map_err(internal)?.is_none() {
-            self.blobs
-                .put_checked(&key, bytes, &hashed.sha256)
-                .await
-                .map_err(internal)?;
+        let have = self.blobs.size(&key).await.map_err(internal)?.is_some();
+        match (bytes, spooled) {
+            (_, Some(w)) if have => w.abort().await,
+            (_, Some(w)) => {
+                w.commit_as(&self.blobs, &key).await.map_err(internal)?;
+            }
+            (Some(b), None) if !have => {
+                self.blobs
+                    .put_checked(&key, b, &hashed.sha256)
+                    .await
+                    .map_err(internal)?;
+            }
+            _ => {}
         }
         record(hashed).await
     }

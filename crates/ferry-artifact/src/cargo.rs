@@ -11,6 +11,7 @@
 use ferry_model::codeartifact::PackageFormat;
 use serde_json::{Value, json};
 
+use crate::assets::Content;
 use crate::native::{Caller, NativeRequest, NativeResponse};
 use crate::packages_api::Target;
 use crate::records::{Dependency, VersionDoc};
@@ -249,18 +250,26 @@ fn cargo_error(status: u16, message: impl Into<String>) -> NativeResponse {
     NativeResponse::json(status, &json!({ "errors": [{ "detail": message.into() }] }))
 }
 
-/// Splits a publish body into the manifest JSON and the `.crate` bytes.
-fn split_publish(body: &[u8]) -> Option<(Value, &[u8])> {
-    let len = |at: usize| -> Option<usize> {
-        let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
-        Some(u32::from_le_bytes(b) as usize)
-    };
-    let json_len = len(0)?;
-    let manifest = serde_json::from_slice(body.get(4..4 + json_len)?).ok()?;
-    let crate_at = 4 + json_len;
-    let crate_len = len(crate_at)?;
-    let data = body.get(crate_at + 4..crate_at + 4 + crate_len)?;
-    (crate_at + 4 + crate_len == body.len()).then_some((manifest, data))
+/// The largest manifest a publish may carry.
+const MAX_MANIFEST: u32 = 10 << 20;
+
+/// The head of a `cargo publish` body: the JSON manifest (after its 32-bit little-endian
+/// length) and the length of the `.crate` file that follows it.
+async fn read_manifest(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> Result<(Value, u64), String> {
+    use tokio::io::AsyncReadExt;
+    let bad = |_: std::io::Error| "The body is not a cargo publish request".to_owned();
+    let json_len = reader.read_u32_le().await.map_err(bad)?;
+    if json_len > MAX_MANIFEST {
+        return Err("The manifest is too large".into());
+    }
+    let mut json = vec![0u8; json_len as usize];
+    reader.read_exact(&mut json).await.map_err(bad)?;
+    let manifest =
+        serde_json::from_slice(&json).map_err(|_| "The manifest is not JSON".to_owned())?;
+    let crate_len = reader.read_u32_le().await.map_err(bad)?;
+    Ok((manifest, u64::from(crate_len)))
 }
 
 /// The index entry of a published version (the registry's view of its manifest).
@@ -306,8 +315,10 @@ fn index_entry(manifest: &Value, cksum: &str, same_registry: &str) -> Value {
 }
 
 async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> NativeResponse {
-    let Some((manifest, data)) = split_publish(&req.body) else {
-        return cargo_error(400, "The body is not a cargo publish request");
+    let mut body = req.reader();
+    let (manifest, crate_len) = match read_manifest(&mut body).await {
+        Ok(head) => head,
+        Err(why) => return cargo_error(400, why),
     };
     let (Some(name), Some(version)) = (manifest["name"].as_str(), manifest["vers"].as_str()) else {
         return cargo_error(400, "The manifest has no name or version");
@@ -344,7 +355,19 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
         Ok(None) => {}
         Err(e) => return cargo_error(500, e.to_string()),
     }
-    let cksum = crate::assets::hash(data).sha256;
+    // The .crate file: received into a spool while hashed, and all of it.
+    let spooled = {
+        use tokio::io::AsyncReadExt;
+        match svc.spool_all((&mut body).take(crate_len), crate_len).await {
+            Ok(s) if u64::try_from(s.hashed.size) == Ok(crate_len) => s,
+            Ok(s) => {
+                Content::Spooled(s).discard().await;
+                return cargo_error(400, "The upload was cut off before the end of the crate");
+            }
+            Err(why) => return cargo_error(400, why),
+        }
+    };
+    let cksum = spooled.hashed.sha256.clone();
     let endpoint = svc.endpoint(&caller.domain, PackageFormat::Cargo, &caller.repository);
     let doc = VersionDoc {
         origin_type: "INTERNAL".into(),
@@ -370,7 +393,15 @@ async fn publish(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) ->
     };
     let file = format!("{name}-{version}.crate");
     if let Err(e) = svc
-        .add_asset(&target, version, &file, data, None, "Published", doc)
+        .add_asset(
+            &target,
+            version,
+            &file,
+            Content::Spooled(spooled),
+            None,
+            "Published",
+            doc,
+        )
         .await
     {
         let status = if e.code == "ConflictException" {
@@ -476,19 +507,20 @@ mod tests {
         );
     }
 
-    #[test]
-    fn publish_bodies() {
+    #[tokio::test]
+    async fn publish_bodies() {
         let manifest = br#"{"name":"demo","vers":"0.1.0","deps":[]}"#;
         let mut body = (manifest.len() as u32).to_le_bytes().to_vec();
         body.extend_from_slice(manifest);
         body.extend_from_slice(&3u32.to_le_bytes());
         body.extend_from_slice(b"abc");
-        let (m, data) = split_publish(&body).unwrap();
-        assert_eq!(m["name"], "demo");
-        assert_eq!(data, b"abc");
-        body.push(0);
-        assert!(split_publish(&body).is_none());
-        assert!(split_publish(&[1, 0]).is_none());
+        let mut r = &body[..];
+        let (m, len) = read_manifest(&mut r).await.unwrap();
+        assert_eq!((m["name"].as_str(), len), (Some("demo"), 3));
+        assert_eq!(r, b"abc");
+        assert!(read_manifest(&mut &[1u8, 0][..]).await.is_err());
+        let huge = (MAX_MANIFEST + 1).to_le_bytes();
+        assert!(read_manifest(&mut &huge[..]).await.is_err());
     }
 
     #[test]

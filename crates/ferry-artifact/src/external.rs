@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use ferry_agent::http::{Endpoint, HttpClient, Request};
 
+use crate::assets::Content;
 use crate::native::Caller;
 use crate::records::PackageDoc;
 use crate::service::ArtifactService;
@@ -216,7 +217,15 @@ impl ArtifactService {
             _ => doc,
         };
         match self
-            .add_asset(target, version, file, bytes, None, "Published", doc)
+            .add_asset(
+                target,
+                version,
+                file,
+                Content::Bytes(bytes),
+                None,
+                "Published",
+                doc,
+            )
             .await
         {
             Ok(_) => Ok(()),

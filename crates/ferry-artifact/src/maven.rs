@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use ferry_model::codeartifact::PackageFormat;
 
+use crate::assets::Content;
 use crate::native::{Caller, NativeRequest, NativeResponse};
 use crate::packages_api::Target;
 use crate::records::VersionDoc;
@@ -53,6 +54,11 @@ fn coordinate(s: &str) -> bool {
         && s.len() <= 255
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+}
+
+/// Whether a PUT to `rest` uploads an artifact file (not metadata, not a checksum).
+pub(crate) fn uploads_file(rest: &str) -> bool {
+    matches!(parse(rest), Some((Path::File { .. }, None)))
 }
 
 /// The path (checksum suffix removed) and the checksum asked for.
@@ -481,8 +487,12 @@ async fn put_file(
             },
         ),
     };
+    let content = match svc.spool_all(req.reader(), crate::native::MAX_FILE).await {
+        Ok(s) => Content::Spooled(s),
+        Err(e) => return NativeResponse::error(400, e),
+    };
     match svc
-        .add_asset(&target, version, file, &req.body, None, &status, doc)
+        .add_asset(&target, version, file, content, None, &status, doc)
         .await
     {
         Ok(_) => NativeResponse {

@@ -27,10 +27,60 @@ pub struct NativeRequest {
     pub query: String,
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
+    /// The body, when it was read whole.
     pub body: Vec<u8>,
+    /// The body as it arrives, when [`streams_body`] says the request uploads a file.
+    pub stream: BodyStream,
+}
+
+/// The largest package file received as a stream.
+pub const MAX_FILE: u64 = 4 << 30;
+
+/// A request body being received.
+pub type BodyReader = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+/// A request's body stream, taken once by the handler that receives it.
+#[derive(Default)]
+pub struct BodyStream(std::sync::Mutex<Option<BodyReader>>);
+
+impl BodyStream {
+    pub fn new(reader: BodyReader) -> Self {
+        Self(std::sync::Mutex::new(Some(reader)))
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream")
+    }
+}
+
+impl Clone for BodyStream {
+    /// A clone has no stream: a body is received once.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// Whether a request uploads a package file, whose body the server hands over as a stream
+/// (received into a spool while hashed, never held in memory) rather than read whole: a
+/// Maven artifact file, a twine upload, a cargo publish.
+pub fn streams_body(format: &str, method: &str, rest: &str) -> bool {
+    match (format, method) {
+        ("maven", "PUT") => crate::maven::uploads_file(rest),
+        ("pypi", "POST") => true,
+        ("cargo", "PUT") => rest == "api/v1/crates/new",
+        _ => false,
+    }
 }
 
 impl NativeRequest {
+    /// The body as a reader: the stream when there is one, else the bytes read whole.
+    pub fn reader(&self) -> BodyReader {
+        let taken = self.stream.0.lock().ok().and_then(|mut s| s.take());
+        taken.unwrap_or_else(|| Box::pin(std::io::Cursor::new(self.body.clone())))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

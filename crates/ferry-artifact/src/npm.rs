@@ -14,6 +14,7 @@ use ferry_model::codeartifact::PackageFormat;
 use ferry_store::artifacts::PackageKey;
 use serde_json::{Map, Value, json};
 
+use crate::assets::Content;
 use crate::external::Connection;
 use crate::native::{Caller, NativeRequest, NativeResponse};
 use crate::packages_api::Target;
@@ -632,7 +633,15 @@ async fn put_packument(
         ..Default::default()
     };
     if let Err(e) = svc
-        .add_asset(&target, &version, &file, &bytes, None, "Published", doc)
+        .add_asset(
+            &target,
+            &version,
+            &file,
+            Content::Bytes(&bytes),
+            None,
+            "Published",
+            doc,
+        )
         .await
     {
         let status = if e.code == "ConflictException" {

@@ -12,6 +12,7 @@ use ferry_types::{Blob, Timestamp};
 use ferry_wire::{AwsError, RequestContext};
 
 use crate::api::{page, page_size};
+use crate::assets::Content;
 use crate::names;
 use crate::records::{AssetDoc, PackageDoc, VersionDoc, revision_of};
 use crate::service::{ArtifactService, conflict, internal, invalid, not_found, now_ms};
@@ -182,7 +183,7 @@ impl ArtifactService {
         t: &Target,
         version: &str,
         asset_name: &str,
-        bytes: &[u8],
+        content: Content<'_>,
         expected_sha256: Option<&str>,
         status: &str,
         mut doc: VersionDoc,
@@ -201,6 +202,7 @@ impl ArtifactService {
             .map(|a| (a.name, a.sha256))
             .collect();
         if names.iter().any(|(n, _)| n == asset_name) {
+            content.discard().await;
             return Err(conflict(format!(
                 "Asset {asset_name} already exists in {} {version}",
                 t.key.name
@@ -209,7 +211,7 @@ impl ArtifactService {
         let published_ms = existing.as_ref().map_or_else(now_ms, |v| v.published_ms);
         let package_doc = serde_json::to_string(&PackageDoc::published()).map_err(internal)?;
         let key = t.key.clone();
-        self.store_content(bytes, expected_sha256, |h| async move {
+        self.store_content(content, expected_sha256, |h| async move {
             names.push((asset_name.to_owned(), h.sha256.clone()));
             doc.revision = revision_of(names.iter().map(|(n, s)| (n.as_str(), s.as_str())));
             let row = VersionRow {
@@ -307,7 +309,7 @@ impl ArtifactService {
                 &t,
                 &i.package_version,
                 &i.asset_name,
-                &i.asset_content.0,
+                Content::Bytes(&i.asset_content.0),
                 Some(&i.asset_sha256),
                 status,
                 doc,

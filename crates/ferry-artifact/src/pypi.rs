@@ -9,6 +9,7 @@
 use ferry_model::codeartifact::PackageFormat;
 use serde_json::{Value, json};
 
+use crate::assets::Content;
 use crate::external::Connection;
 use crate::multipart;
 use crate::names::normalise;
@@ -398,13 +399,15 @@ fn requirement(spec: &str) -> Dependency {
 
 /// The legacy upload API (twine).
 async fn upload(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> NativeResponse {
-    let Some(parts) = req
-        .header("content-type")
-        .and_then(multipart::boundary)
-        .and_then(|b| multipart::parse(&req.body, &b))
-    else {
+    let Some(boundary) = req.header("content-type").and_then(multipart::boundary) else {
         return NativeResponse::error(400, "The upload must be a multipart/form-data form");
     };
+    let form =
+        match multipart::parse_stream(req.reader(), &boundary, "content", || svc.spool()).await {
+            Ok(f) => f,
+            Err(why) => return NativeResponse::error(400, why),
+        };
+    let parts = form.parts;
     let field = |name: &str| {
         parts
             .iter()
@@ -424,12 +427,10 @@ async fn upload(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> 
     let (Some(given), Some(version)) = (field("name"), field("version")) else {
         return NativeResponse::error(400, "The form needs a name and a version");
     };
-    let Some(content) = parts
-        .iter()
-        .find(|p| p.name == "content" && p.filename.is_some())
-    else {
+    let Some((content, spool)) = form.file else {
         return NativeResponse::error(400, "The form has no file (content)");
     };
+    let spooled = spool.finish();
     let file = content.filename.clone().unwrap_or_default();
     let name = normalise(PackageFormat::Pypi, &given);
     if name.is_empty()
@@ -449,7 +450,7 @@ async fn upload(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> 
             );
         }
     }
-    let hashed = crate::assets::hash(&content.data);
+    let hashed = spooled.hashed.clone();
     for (form, algo) in [("sha256_digest", "SHA-256"), ("md5_digest", "MD5")] {
         if let Some(d) = field(form).filter(|d| !d.is_empty())
             && !d.eq_ignore_ascii_case(&hashed.doc.hashes[algo])
@@ -502,7 +503,7 @@ async fn upload(svc: &ArtifactService, caller: &Caller, req: &NativeRequest) -> 
             &target,
             &version,
             &file,
-            &content.data,
+            Content::Spooled(spooled),
             None,
             "Published",
             doc,

@@ -1,6 +1,7 @@
 //! The package managers' endpoints: `/codeartifact/<domain>-<owner>/<format>/<repository>/…`,
-//! the base of every URL GetRepositoryEndpoint returns. The request is read whole (up to
-//! [`MAX_BODY`]) and handed to `ferry_artifact::native`, which authenticates it with a
+//! the base of every URL GetRepositoryEndpoint returns. The request is handed to
+//! `ferry_artifact::native` — a package file upload as a stream, anything else read whole (up
+//! to [`MAX_BODY`]) — which authenticates it with a
 //! CodeArtifact token and speaks the format's protocol. Package files are streamed from the
 //! blob store, never read into memory.
 
@@ -8,8 +9,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use ferry_artifact::native::{NativeRequest, NativeResponse};
-use tokio_util::io::ReaderStream;
+use ferry_artifact::native::{BodyStream, NativeRequest, NativeResponse, streams_body};
+use futures_util::TryStreamExt;
+use tokio_util::io::{ReaderStream, StreamReader};
 
 use crate::state::SharedState;
 
@@ -63,13 +65,19 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
         );
     };
     let rest = segs.next().unwrap_or_default().to_owned();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b.to_vec(),
-        Err(_) => {
-            return answer(
-                NativeResponse::error(413, "The request body is too large"),
-                false,
-            );
+    // A package file upload is handed over as it arrives; anything else is read whole.
+    let (body, stream) = if streams_body(format, parts.method.as_str(), &rest) {
+        let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+        (Vec::new(), BodyStream::new(Box::pin(reader)))
+    } else {
+        match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(b) => (b.to_vec(), BodyStream::default()),
+            Err(_) => {
+                return answer(
+                    NativeResponse::error(413, "The request body is too large"),
+                    false,
+                );
+            }
         }
     };
     let head = parts.method == axum::http::Method::HEAD;
@@ -94,6 +102,7 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
             })
             .collect(),
         body,
+        stream,
     };
     let r = st.artifacts.0.native(native).await;
     let stream = match &r.file {

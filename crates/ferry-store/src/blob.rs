@@ -188,7 +188,8 @@ impl LocalBlobStore {
 
 /// An object being written piece by piece; it becomes visible under its key only when
 /// [`BlobWriter::commit`] succeeds. Dropping it uncommitted leaves nothing behind (the
-/// temporary file is removed by [`BlobWriter::abort`], or by the next start's sweep).
+/// temporary file is removed then, by [`BlobWriter::abort`], or by the next start's sweep
+/// after a crash).
 pub struct BlobWriter {
     file: tokio::fs::File,
     tmp: PathBuf,
@@ -227,10 +228,29 @@ impl BlobWriter {
         Ok(self.size)
     }
 
+    /// Syncs and moves the object into place under `key` of `store`.
+    pub async fn commit_as(mut self, store: &LocalBlobStore, key: &str) -> Result<u64, StoreError> {
+        match store.path_of(key) {
+            Ok(dest) => self.dest = dest,
+            Err(e) => {
+                self.abort().await;
+                return Err(e);
+            }
+        }
+        self.commit().await
+    }
+
     /// Throws the partial object away.
     pub async fn abort(self) {
-        drop(self.file);
         let _ = tokio::fs::remove_file(&self.tmp).await;
+    }
+}
+
+impl Drop for BlobWriter {
+    /// An object dropped uncommitted leaves nothing behind (after a commit the temporary
+    /// file is gone already).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 
@@ -247,6 +267,22 @@ impl LocalBlobStore {
             file,
             tmp,
             dest,
+            size: 0,
+        })
+    }
+
+    /// Starts writing an object whose key is known only once it is written (a content named
+    /// by its hash); [`BlobWriter::commit_as`] puts it in place.
+    pub async fn spool(&self) -> Result<BlobWriter, StoreError> {
+        let tmp = self
+            .root
+            .join(".tmp")
+            .join(uuid::Uuid::new_v4().to_string());
+        let file = tokio::fs::File::create(&tmp).await?;
+        Ok(BlobWriter {
+            file,
+            dest: tmp.clone(),
+            tmp,
             size: 0,
         })
     }

@@ -1,7 +1,8 @@
 //! CodeArtifact with boto3 against `ferry serve` (`tests/e2e/codeartifact_api.py`): domains,
 //! repositories, upstreams, external connections, tokens, endpoints, generic packages and the
 //! version lifecycle, copies, tags and policies; package groups (`codeartifact_groups.py`); the
-//! real npm CLI (`codeartifact_npm.py`); twine
+//! real npm CLI (`codeartifact_npm.py`); files of hundreds of megabytes
+//! (`codeartifact_large.py`); twine
 //! and pip (`codeartifact_pypi.py`); mvn (`codeartifact_maven.py`); cargo (`codeartifact_cargo.py`);
 //! external connections to a registry the script serves (`codeartifact_external.py`) —
 //! on SQLite and, when configured, PostgreSQL.
@@ -34,6 +35,17 @@ fn package_groups_govern_publishing_and_upstreams() {
         let s = Server::start(db);
         let out = s.python("codeartifact_groups.py", &[]);
         assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn large_files_stream_through_without_filling_memory() {
+    for db in backends() {
+        let s = Server::start(db);
+        let pid = s.pid().to_string();
+        let out = s.python("codeartifact_large.py", &[("FERRY_PID", &pid)]);
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+        println!("{}", out.lines().find(|l| l.contains("peak")).unwrap_or(""));
     }
 }
 
