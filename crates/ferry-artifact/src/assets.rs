@@ -221,6 +221,11 @@ impl ArtifactService {
         }
     }
 
+    /// A stored content read whole (for small ones).
+    pub async fn content_of(&self, f: &crate::native::StoredFile) -> Result<Vec<u8>, AwsError> {
+        self.blobs.get(&f.key).await.map_err(internal)
+    }
+
     /// A reader over a stored content (an answer's [`StoredFile`](crate::native::StoredFile)).
     pub async fn open_content(
         &self,

@@ -18,6 +18,11 @@ use crate::state::SharedState;
 /// The path every repository endpoint starts with.
 pub const PREFIX: &str = "/codeartifact/";
 
+/// Package files up to this size are read whole to answer; larger ones are streamed.
+const WHOLE_READ: u64 = 4 << 20;
+/// The pieces a streamed package file is read in.
+const STREAM_PIECE: usize = 256 << 10;
+
 /// The largest request body read (an npm publish carries its tarball in base64).
 const MAX_BODY: usize = 512 * 1024 * 1024;
 
@@ -106,8 +111,17 @@ pub async fn handle(State(st): State<SharedState>, req: Request) -> Response {
     };
     let r = st.artifacts.0.native(native).await;
     let stream = match &r.file {
+        // A small file in one read (each read of a file is a trip to a blocking thread), a
+        // large one streamed in large pieces.
+        Some(f) if !head && f.size <= WHOLE_READ => match st.artifacts.0.content_of(f).await {
+            Ok(bytes) => Some(Body::from(bytes)),
+            Err(e) => return answer(NativeResponse::error(500, e.message), false),
+        },
         Some(f) if !head => match st.artifacts.0.open_content(f).await {
-            Ok(reader) => Some(Body::from_stream(ReaderStream::new(reader))),
+            Ok(reader) => Some(Body::from_stream(ReaderStream::with_capacity(
+                reader,
+                STREAM_PIECE,
+            ))),
             Err(e) => return answer(NativeResponse::error(500, e.message), false),
         },
         _ => None,
