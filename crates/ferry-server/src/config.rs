@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub master_key: Option<String>,
     /// Root credentials to install when the data dir is first initialised.
     pub root_access_key: Option<(String, String)>,
+    /// Root's console password, set when root has none yet (`FERRY_ROOT_PASSWORD`).
+    pub root_password: Option<String>,
     /// Where git over SSH listens; `None` turns it off.
     pub ssh_listen: Option<SocketAddr>,
     /// Where builds run: `local` (default) or `fake` (tests).
@@ -48,6 +50,7 @@ impl ServerConfig {
             region: "us-east-1".into(),
             master_key: None,
             root_access_key: None,
+            root_password: None,
             ssh_listen: None,
             build_executor: "local".into(),
             deploy_heartbeat: std::time::Duration::from_secs(60),

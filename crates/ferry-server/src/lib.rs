@@ -7,6 +7,7 @@ pub mod api;
 pub mod artifact_http;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod git_http;
 pub mod lfs;
 pub mod metrics;

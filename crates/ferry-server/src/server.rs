@@ -90,6 +90,11 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         .as_ref()
         .map(|(a, s)| (a.as_str(), s.as_str()));
     let init = store.initialize(None, root).await?;
+    if let Some(password) = &config.root_password
+        && let Err(e) = crate::console::set_initial_root_password(&store, password).await
+    {
+        tracing::error!(error = %e, "setting root's console password");
+    }
     let generated_root_key = match (&init.new_root_key, &config.root_access_key) {
         (Some((akid, secret)), None) => {
             let text = format!(
@@ -273,6 +278,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/v1/repos/{*rest}", any(git_http::handle))
         .route("/codeartifact/{*rest}", any(crate::artifact_http::handle))
+        .merge(crate::console::router())
         .fallback(api::handle)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -14,6 +14,7 @@ pub mod blob;
 pub mod builds;
 mod ca_changes;
 pub mod comments;
+pub mod console;
 pub mod db;
 pub mod deploys;
 pub mod error;

@@ -28,6 +28,8 @@ enum AdminCommand {
     CreateUser { name: String },
     /// List users.
     ListUsers,
+    /// Set a user's web console password, read from standard input (one line).
+    SetPassword { user: String },
     /// Create an access key for a user; prints it in the shared-credentials format.
     CreateAccessKey { user: String },
     /// Create HTTPS git credentials (user name and password) for a user.
@@ -93,6 +95,26 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .await
                 .with_context(|| format!("creating user {name}"))?;
             println!("{}", p.arn);
+        }
+        AdminCommand::SetPassword { user } => {
+            store
+                .user(&user)
+                .await
+                .with_context(|| format!("user {user}"))?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                password.chars().count() >= 8,
+                "a console password has at least 8 characters"
+            );
+            let phc = ferry_server::console::hash_password(password)
+                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            let now = jiff::Timestamp::now().as_millisecond();
+            store.set_console_password(&user, &phc, now).await?;
+            println!("console password set for {user}");
         }
         AdminCommand::ListUsers => {
             for p in store.list_users().await? {

@@ -161,6 +161,9 @@ pub fn resolve(args: ServeArgs) -> Result<Resolved> {
         (Ok(a), Ok(s)) if !a.is_empty() && !s.is_empty() => Some((a, s)),
         _ => None,
     };
+    server.root_password = std::env::var("FERRY_ROOT_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     Ok(Resolved {
         server,
         log_level: args.log.or(file.log).unwrap_or_else(|| "info".into()),

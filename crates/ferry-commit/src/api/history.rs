@@ -1,4 +1,5 @@
-//! History and merge-result reads: ListFileCommitHistory, GetMergeCommit, and
+//! History and merge-result reads: ListFileCommitHistory, a repository's commit log (for the
+//! console), GetMergeCommit, and
 //! CreateUnreferencedMergeCommit (a merge commit no branch points at), plus the repository's
 //! encryption key setting.
 
@@ -57,6 +58,35 @@ impl CommitService {
             revision_dag: dag,
             next_token: more.then(|| ferry_types::page::encode(&(skip + limit).to_string())),
         })
+    }
+
+    /// A page of a repository's history from `spec` (a branch, tag or commit; the default
+    /// branch when `None`): the commits newest first and whether more follow. Not a CodeCommit
+    /// operation; the console's commit log reads it.
+    pub async fn log(
+        &self,
+        repository: &str,
+        spec: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Commit>, bool), AwsError> {
+        let repo = self.existing_repo(repository).await?;
+        let tip = self.resolve_spec(&repo, spec).await?;
+        let (ids, more) = self
+            .git
+            .with(&repo.id, move |r| objects::log(r, tip, skip, limit))
+            .await
+            .map_err(git)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let info = self
+                .git
+                .commit(&repo.id, &id.to_string())
+                .await
+                .map_err(git)?;
+            out.push(super::commits::to_commit(info));
+        }
+        Ok((out, more))
     }
 
     pub(crate) async fn api_get_merge_commit(

@@ -423,6 +423,28 @@ pub fn file_history(
     Ok((out, false))
 }
 
+/// Commits reachable from `tip`, newest first (`skip` of them skipped, at most `limit`), and
+/// whether there are more.
+pub fn log(
+    repo: &gix::Repository,
+    tip: ObjectId,
+    skip: usize,
+    limit: usize,
+) -> Result<(Vec<ObjectId>, bool), GitError> {
+    let mut out = Vec::new();
+    for (n, info) in repo.rev_walk([tip]).all().map_err(gix_err)?.enumerate() {
+        let info = info.map_err(gix_err)?;
+        if n < skip {
+            continue;
+        }
+        if out.len() == limit {
+            return Ok((out, true));
+        }
+        out.push(info.id);
+    }
+    Ok((out, false))
+}
+
 /// The first commit (walking back from `destination`, at most `depth` commits) that has
 /// `source` as a parent other than its first: the merge commit that brought `source` in.
 pub fn merge_commit_of(

@@ -1,0 +1,70 @@
+//! The web console at `/console`: pages rendered on the server from templates embedded in the
+//! binary (minijinja, HTML auto-escaping on, so every user-controlled string is escaped), read
+//! without JavaScript. A visitor signs in with a Ferry user's name and console password; every
+//! page then goes through one authorisation function, [`authorize`], which turns the session
+//! into the request context the services' API faces take, so a page can do what the same user
+//! could do through the API and no more. Every form carries the session's CSRF token, checked
+//! on every POST.
+
+mod password;
+mod repos;
+mod session;
+mod view;
+
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ferry_wire::RequestContext;
+
+pub use password::{hash_password, set_initial_root_password};
+pub use session::Session;
+
+use crate::state::SharedState;
+
+/// Where the console lives.
+pub const BASE: &str = "/console";
+
+/// The console's routes.
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/", get(home))
+        .route(
+            "/console/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/assets/console.css", get(view::css))
+        .route("/console/repos", get(repos::list))
+        .route("/console/repos/{name}", get(repos::root))
+        .route("/console/repos/{name}/tree/{*path}", get(repos::tree))
+        .route("/console/repos/{name}/blob/{*path}", get(repos::blob))
+        .route("/console/repos/{name}/commits", get(repos::commits))
+}
+
+async fn home(session: Option<Session>) -> Response {
+    match session {
+        Some(_) => Redirect::to("/console/repos").into_response(),
+        None => Redirect::to("/console/sign-in").into_response(),
+    }
+}
+
+/// What a page may do on behalf of its session: the request context the services take for
+/// `action` (`codecommit:GetFolder`, …). Every page asks here; today every signed-in user
+/// may do everything, as through the API, until policies arrive.
+pub fn authorize(st: &SharedState, session: &Session, action: &str) -> RequestContext {
+    let principal_arn = if session.user_name == "root" {
+        format!("arn:aws:iam::{}:root", st.account_id)
+    } else {
+        format!("arn:aws:iam::{}:user/{}", st.account_id, session.user_name)
+    };
+    tracing::debug!(user = %session.user_name, action, "console");
+    RequestContext {
+        request_id: uuid::Uuid::new_v4().simple().to_string(),
+        account_id: st.account_id.clone(),
+        region: st.region.clone(),
+        principal_arn,
+        user_name: session.user_name.clone(),
+        access_key_id: None,
+    }
+}

@@ -1,0 +1,131 @@
+//! How pages are drawn: the templates (embedded in the binary, HTML auto-escaped), the page
+//! context every template gets (title, signed-in user, CSRF token), and the shared answers
+//! (an error page, the style sheet).
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::value::Serde;
+use minijinja::{Environment, Value};
+
+use super::Session;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("sign_in.html", include_str!("templates/sign_in.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("repos.html", include_str!("templates/repos.html")),
+    ("tree.html", include_str!("templates/tree.html")),
+    ("blob.html", include_str!("templates/blob.html")),
+    ("commits.html", include_str!("templates/commits.html")),
+];
+
+static CSS: &str = include_str!("templates/console.css");
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.add_filter("path", path_filter);
+    for (name, text) in TEMPLATES {
+        if let Err(e) = env.add_template(name, text) {
+            panic!("console template {name}: {e}");
+        }
+    }
+    env
+});
+
+/// A repository path for a URL: each segment percent-encoded, the `/` between them kept.
+fn path_filter(value: String) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    value
+        .split('/')
+        .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What a template is given.
+pub struct Page(BTreeMap<String, Value>);
+
+impl Page {
+    pub fn new(title: &str) -> Self {
+        let mut m = BTreeMap::new();
+        m.insert("title".to_owned(), Value::from(title));
+        Self(m)
+    }
+
+    /// The page of a signed-in visitor: the user and the CSRF token its forms carry.
+    pub fn of(session: &Session, title: &str) -> Self {
+        Self::new(title)
+            .with("user", &session.user_name)
+            .with("csrf", &session.csrf)
+    }
+
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        self.0.insert(key.to_owned(), Value::from(Serde(&value)));
+        self
+    }
+}
+
+/// The page drawn from `template`.
+pub fn render(template: &str, page: Page) -> Response {
+    match ENV
+        .get_template(template)
+        .and_then(|t| t.render(Value::from(Serde(&page.0))))
+    {
+        Ok(html) => (
+            [
+                (
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(template, error = %e, "rendering a console page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be drawn",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A page saying what went wrong, with `status`.
+pub fn message(status: StatusCode, session: Option<&Session>, title: &str, text: &str) -> Response {
+    let page = match session {
+        Some(s) => Page::of(s, title),
+        None => Page::new(title),
+    };
+    let mut r = render("message.html", page.with("message", text));
+    *r.status_mut() = status;
+    r
+}
+
+pub fn forbidden(text: &str) -> Response {
+    message(StatusCode::FORBIDDEN, None, "Refused", text)
+}
+
+pub async fn css() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
+        ],
+        CSS,
+    )
+        .into_response()
+}

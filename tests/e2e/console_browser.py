@@ -1,0 +1,212 @@
+"""The web console in headless Chromium (Debian's, driven through ChromeDriver's WebDriver
+protocol): a signed-out visitor only ever gets the sign-in page; a wrong password is refused;
+root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
+repository's tree, a file with anchored line numbers, and the commit log; strings planted in a
+file name, a commit message, a description and a file's content render as text (no script
+runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
+ends the session; and the pages fit a phone's width. Screenshots of each page go to
+FERRY_SCREENSHOTS (CI output, not committed).
+
+Run by crates/ferry/tests/e2e_console.rs. Exits non-zero on the first failed check."""
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+
+from helpers import check, done, git
+
+URL = os.environ["FERRY_URL"]
+PASSWORD = os.environ["FERRY_ROOT_PASSWORD"]
+SHOTS = os.environ.get("FERRY_SCREENSHOTS") or tempfile.mkdtemp(prefix="ferry-shots-")
+os.makedirs(SHOTS, exist_ok=True)
+XSS = "<img src=x onerror=alert(1)>"
+cc = boto3.client("codecommit", endpoint_url=URL, region_name="us-east-1")
+
+# ---- a repository with hostile strings in it.
+cc.create_repository(repositoryName="web-app", repositoryDescription=f"the shop {XSS}")
+work = tempfile.mkdtemp(prefix="ferry-console-")
+clone_url = cc.get_repository(repositoryName="web-app")["repositoryMetadata"]["cloneUrlHttp"]
+git("clone", "-q", clone_url, work)
+os.makedirs(os.path.join(work, "src"))
+with open(os.path.join(work, "README.md"), "w") as f:
+    f.write("# web-app\n\nA shop.\n")
+with open(os.path.join(work, "src", "main.rs"), "w") as f:
+    f.write("".join(f"// line {i}\n" for i in range(1, 120)) + f"fn main() {{ println!(\"{XSS}\"); }}\n")
+with open(os.path.join(work, f"{XSS}.txt"), "w") as f:
+    f.write("planted\n")
+git("add", "-A", cwd=work)
+git("commit", "-q", "-m", f"first <script>alert('commit')</script>", cwd=work)
+git("push", "-q", "origin", "HEAD:main", cwd=work)
+
+
+# ---- ChromeDriver and a headless Chromium.
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT = free_port()
+driver = subprocess.Popen(["chromedriver", f"--port={PORT}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+WD = f"http://127.0.0.1:{PORT}"
+
+
+def wd(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(WD + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())["value"]
+    except urllib.error.HTTPError as e:
+        return {"error": json.loads(e.read())["value"].get("error")}
+
+
+for _ in range(100):
+    try:
+        urllib.request.urlopen(WD + "/status", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+profile = tempfile.mkdtemp(prefix="ferry-chromium-")
+session = wd("POST", "/session", {"capabilities": {"alwaysMatch": {
+    "browserName": "chrome",
+    "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,900"]}}}})
+check("sessionId" in session, f"a browser session: {session}")
+S = "/session/" + session["sessionId"]
+
+
+def go(path):
+    wd("POST", S + "/url", {"url": URL + path})
+
+
+def here():
+    return wd("GET", S + "/url")
+
+
+def source():
+    return wd("GET", S + "/source")
+
+
+def find(css):
+    el = wd("POST", S + "/element", {"using": "css selector", "value": css})
+    check(isinstance(el, dict) and "error" not in el, f"an element {css} on {here()}")
+    return next(iter(el.values()))
+
+
+def text_of(css):
+    return wd("GET", f"{S}/element/{find(css)}/text")
+
+
+def shot(name):
+    png = base64.b64decode(wd("GET", S + "/screenshot"))
+    with open(os.path.join(SHOTS, f"{name}.png"), "wb") as f:
+        f.write(png)
+
+
+def imgs():
+    """The img elements on the page (a planted tag that became one would be here)."""
+    return wd("POST", S + "/elements", {"using": "css selector", "value": "img"})
+
+
+def no_alert():
+    got = wd("GET", S + "/alert/text")
+    return isinstance(got, dict) and got.get("error") == "no such alert"
+
+
+try:
+    # ---- signed out: every page leads to the sign-in page.
+    for path in ["/console", "/console/repos", "/console/repos/web-app/blob/README.md"]:
+        go(path)
+        check("/console/sign-in" in here(), f"{path} sends a visitor to sign in: {here()}")
+    shot("01-sign-in")
+
+    # ---- a wrong password, then the right one (back to the page asked for).
+    find("input[name=user]")
+    wd("POST", f"{S}/element/{find('input[name=user]')}/value", {"text": "root"})
+    wd("POST", f"{S}/element/{find('input[name=password]')}/value", {"text": "not the password"})
+    wd("POST", f"{S}/element/{find('button[type=submit]')}/click", {})
+    check("not right" in text_of(".error"), "a wrong password is refused")
+    wd("POST", f"{S}/element/{find('input[name=user]')}/value", {"text": "root"})
+    wd("POST", f"{S}/element/{find('input[name=password]')}/value", {"text": PASSWORD})
+    wd("POST", f"{S}/element/{find('button[type=submit]')}/click", {})
+    check(here().endswith("/console/repos/web-app/blob/README.md"), f"signed in, back where the visitor was going: {here()}")
+
+    # ---- the repository list.
+    go("/console/repos")
+    check("web-app" in text_of("table.list") and no_alert(), "the list shows the repository")
+    check("&lt;img src=x onerror=alert(1)&gt;" in source() and not imgs(), "the planted description is escaped")
+    shot("02-repositories")
+
+    # ---- the tree, with the hostile file name as text.
+    wd("POST", f"{S}/element/{find('table.list a')}/click", {})
+    check(here().endswith("/console/repos/web-app"), f"the repository page: {here()}")
+    tree = text_of("table.tree")
+    check("src/" in tree and "README.md" in tree and XSS + ".txt" in tree, f"the tree: {tree}")
+    check(no_alert() and not imgs() and "git clone " + clone_url in text_of("section.clone"), "clone instructions, nothing ran")
+    shot("03-tree")
+
+    # ---- a file, its lines anchored.
+    go("/console/repos/web-app/blob/src/main.rs#L42")
+    check(text_of("#L42 td.l") == "// line 42", f"line 42 by its anchor: {text_of('#L42 td.l')}")
+    check(no_alert() and "&lt;img src=x onerror=alert(1)&gt;" in source() and not imgs(), "the file's content is escaped")
+    shot("04-file")
+    go("/console/repos/web-app/blob/" + urllib.request.quote(XSS + ".txt"))
+    check(text_of("#L1 td.l") == "planted" and no_alert(), "a file with a hostile name opens")
+
+    # ---- the commit log.
+    go("/console/repos/web-app/commits")
+    log = text_of("table.list")
+    check("first <script>alert('commit')</script>" in log and no_alert(), f"the commit message as text: {log}")
+    shot("05-commits")
+
+    # ---- phone width.
+    wd("POST", S + "/window/rect", {"width": 390, "height": 844})
+    go("/console/repos/web-app")
+    width = wd("POST", S + "/execute/sync", {"script": "return document.documentElement.scrollWidth", "args": []})
+    check(width <= 390, f"the page fits a phone's width: {width}")
+    shot("06-phone")
+    wd("POST", S + "/window/rect", {"width": 1280, "height": 900})
+
+    # ---- a form without the session's CSRF token is refused; nor does one from elsewhere sign in.
+    cookie = next(c["value"] for c in wd("GET", S + "/cookie") if c["name"] == "ferry_session")
+    req = urllib.request.Request(URL + "/console/sign-out", data=b"csrf=forged", method="POST",
+                                 headers={"Cookie": f"ferry_session={cookie}", "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        urllib.request.urlopen(req)
+        check(False, "a forged sign-out was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 403, f"a forged sign-out is refused: {e.code}")
+    req = urllib.request.Request(URL + "/console/sign-in", data=f"user=root&password={PASSWORD}&csrf=x".encode(), method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        urllib.request.urlopen(req)
+        check(False, "a sign-in from elsewhere was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 403, f"a sign-in without the form's token is refused: {e.code}")
+    go("/console/repos")
+    check(here().endswith("/console/repos"), "the session survived the forged requests")
+
+    # ---- sign out.
+    wd("POST", f"{S}/element/{find('form.signout button')}/click", {})
+    check("/console/sign-in" in here(), f"signed out: {here()}")
+    go("/console/repos")
+    check("/console/sign-in" in here(), "the old session no longer opens pages")
+    req = urllib.request.Request(URL + "/console/repos", headers={"Cookie": f"ferry_session={cookie}"})
+    with urllib.request.urlopen(req) as r:
+        check("/console/sign-in" in r.url, f"nor does its cookie: {r.url}")
+finally:
+    wd("DELETE", S)
+    driver.terminate()
+print(f"screenshots in {SHOTS}")
+done()
