@@ -94,6 +94,17 @@ def here():
     return wd("GET", S + "/url")
 
 
+def settle(want):
+    """The URL once it satisfies `want` (a click's navigation can end after the click returns),
+    or as it is after 5 s."""
+    for _ in range(50):
+        url = here()
+        if want(url):
+            return url
+        time.sleep(0.1)
+    return here()
+
+
 def source():
     return wd("GET", S + "/source")
 
@@ -136,11 +147,13 @@ try:
     wd("POST", f"{S}/element/{find('input[name=user]')}/value", {"text": "root"})
     wd("POST", f"{S}/element/{find('input[name=password]')}/value", {"text": "not the password"})
     wd("POST", f"{S}/element/{find('button[type=submit]')}/click", {})
+    settle(lambda u: True)
     check("not right" in text_of(".error"), "a wrong password is refused")
     wd("POST", f"{S}/element/{find('input[name=user]')}/value", {"text": "root"})
     wd("POST", f"{S}/element/{find('input[name=password]')}/value", {"text": PASSWORD})
     wd("POST", f"{S}/element/{find('button[type=submit]')}/click", {})
-    check(here().endswith("/console/repos/web-app/blob/README.md"), f"signed in, back where the visitor was going: {here()}")
+    url = settle(lambda u: u.endswith("/blob/README.md"))
+    check(url.endswith("/console/repos/web-app/blob/README.md"), f"signed in, back where the visitor was going: {url}")
 
     # ---- the repository list.
     go("/console/repos")
@@ -150,7 +163,8 @@ try:
 
     # ---- the tree, with the hostile file name as text.
     wd("POST", f"{S}/element/{find('table.list a')}/click", {})
-    check(here().endswith("/console/repos/web-app"), f"the repository page: {here()}")
+    url = settle(lambda u: u.endswith("/console/repos/web-app"))
+    check(url.endswith("/console/repos/web-app"), f"the repository page: {url}")
     tree = text_of("table.tree")
     check("src/" in tree and "README.md" in tree and XSS + ".txt" in tree, f"the tree: {tree}")
     check(no_alert() and not imgs() and "git clone " + clone_url in text_of("section.clone"), "clone instructions, nothing ran")
@@ -199,12 +213,32 @@ try:
 
     # ---- sign out.
     wd("POST", f"{S}/element/{find('form.signout button')}/click", {})
-    check("/console/sign-in" in here(), f"signed out: {here()}")
+    url = settle(lambda u: "/console/sign-in" in u)
+    check("/console/sign-in" in url, f"signed out: {url}")
     go("/console/repos")
     check("/console/sign-in" in here(), "the old session no longer opens pages")
     req = urllib.request.Request(URL + "/console/repos", headers={"Cookie": f"ferry_session={cookie}"})
     with urllib.request.urlopen(req) as r:
         check("/console/sign-in" in r.url, f"nor does its cookie: {r.url}")
+
+    # ---- `ferry admin set-password` replaces the password (read from standard input).
+    admin = [os.environ["FERRY_BIN"], "admin", "--data-dir", os.environ["FERRY_DATA_DIR"]]
+    if os.environ.get("FERRY_DATABASE_URL"):
+        admin += ["--database-url", os.environ["FERRY_DATABASE_URL"]]
+    short = subprocess.run(admin + ["set-password", "root"], input="short\n", capture_output=True, text=True)
+    check(short.returncode != 0, "a password under 8 characters is refused")
+    changed = subprocess.run(admin + ["set-password", "root"], input="a new console password\n", capture_output=True, text=True)
+    check(changed.returncode == 0, f"set-password: {changed.stderr}")
+
+    def sign_in_with(password):
+        go("/console/sign-in")
+        wd("POST", f"{S}/element/{find('input[name=user]')}/value", {"text": "root"})
+        wd("POST", f"{S}/element/{find('input[name=password]')}/value", {"text": password})
+        wd("POST", f"{S}/element/{find('button[type=submit]')}/click", {})
+        return settle(lambda u: u.endswith("/console/repos")).endswith("/console/repos")
+
+    check(not sign_in_with(PASSWORD), "the old password no longer signs in")
+    check(sign_in_with("a new console password"), "the new one does")
 finally:
     wd("DELETE", S)
     driver.terminate()
