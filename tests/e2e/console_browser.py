@@ -1,7 +1,9 @@
 """The web console in headless Chromium (Debian's, driven through ChromeDriver's WebDriver
 protocol): a signed-out visitor only ever gets the sign-in page; a wrong password is refused;
 root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
-repository's tree, a file with anchored line numbers, and the commit log; strings planted in a
+repository's tree, a file with anchored line numbers, and the commit log; packages (a domain's
+repositories, a repository's packages and endpoints, a version's install command, assets,
+dependencies and readme, and its status changed through the console's form); strings planted in a
 file name, a commit message, a description and a file's content render as text (no script
 runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
 ends the session; and the pages fit a phone's width. Screenshots of each page go to
@@ -10,10 +12,13 @@ FERRY_SCREENSHOTS (CI output, not committed).
 Run by crates/ferry/tests/e2e_console.rs. Exits non-zero on the first failed check."""
 
 import base64
+import hashlib
+import io
 import json
 import os
 import socket
 import subprocess
+import tarfile
 import tempfile
 import time
 import urllib.error
@@ -184,6 +189,51 @@ try:
     check("first <script>alert('commit')</script>" in log and no_alert(), f"the commit message as text: {log}")
     shot("05-commits")
 
+    # ---- packages: a domain, a repository, an npm package whose readme carries a script.
+    ca = boto3.client("codeartifact", endpoint_url=URL, region_name="us-east-1")
+    ca.create_domain(domain="shop")
+    ca.create_repository(domain="shop", repository="npm-store", description=f"store {XSS}")
+    token = ca.get_authorization_token(domain="shop")["authorizationToken"]
+    endpoint = ca.get_repository_endpoint(domain="shop", repository="npm-store", format="npm")["repositoryEndpoint"]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = json.dumps({"name": "greet", "version": "1.0.0"}).encode()
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    tgz = buf.getvalue()
+    doc = json.dumps({"name": "greet", "dist-tags": {"latest": "1.0.0"}, "readme": "<script>alert('readme')</script> hello",
+                      "versions": {"1.0.0": {"name": "greet", "version": "1.0.0", "description": "says hello",
+                                             "dependencies": {"left-pad": "^1.0.0"},
+                                             "dist": {"shasum": hashlib.sha1(tgz).hexdigest()}}},
+                      "_attachments": {"greet-1.0.0.tgz": {"data": base64.b64encode(tgz).decode(), "length": len(tgz)}}}).encode()
+    req = urllib.request.Request(endpoint + "greet", data=doc, method="PUT",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        check(r.status in (200, 201), "published greet")
+    go("/console/packages")
+    check("npm-store" in text_of("section.domain") and no_alert() and not imgs(), "the domain and its repository")
+    shot("07-packages")
+    wd("POST", f"{S}/element/{find('section.domain a')}/click", {})
+    settle(lambda u: u.endswith("/npm-store"))
+    check("greet" in text_of("table.list") and endpoint in text_of("section.clone"), "the repository's packages and endpoints")
+    go("/console/packages/shop/npm-store/npm/greet/1.0.0")
+    check(text_of("pre.install") == "npm install greet@1.0.0", f"the install command: {text_of('pre.install')}")
+    check("<script>alert('readme')</script> hello" in text_of("pre.readme") and no_alert(), "the readme as text")
+    check("left-pad" in text_of("table.deps") and "greet-1.0.0.tgz" in text_of("table.assets"), "dependencies and assets")
+    shot("08-package-version")
+    # The status form (CSRF-checked) archives the version, as the API then reports.
+    wd("POST", f"{S}/element/{find('select[name=status] option:nth-child(3)')}/click", {})
+    wd("POST", f"{S}/element/{find('form.status button')}/click", {})
+    for _ in range(50):
+        if text_of("strong.status") == "Archived":
+            break
+        time.sleep(0.1)
+    check(text_of("strong.status") == "Archived", f"archived from the console: {text_of('strong.status')}")
+    got = ca.describe_package_version(domain="shop", repository="npm-store", format="npm", package="greet",
+                                      packageVersion="1.0.0")["packageVersion"]["status"]
+    check(got == "Archived", f"and the API agrees: {got}")
+
     # ---- phone width.
     wd("POST", S + "/window/rect", {"width": 390, "height": 844})
     go("/console/repos/web-app")
@@ -201,6 +251,16 @@ try:
         check(False, "a forged sign-out was accepted")
     except urllib.error.HTTPError as e:
         check(e.code == 403, f"a forged sign-out is refused: {e.code}")
+    req = urllib.request.Request(URL + "/console/packages/shop/npm-store/npm/greet/1.0.0/status", data=b"status=Published",
+                                 method="POST", headers={"Cookie": f"ferry_session={cookie}",
+                                                         "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        urllib.request.urlopen(req)
+        check(False, "a status change without the form's token was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 403, f"a status change without the form's token is refused: {e.code}")
+    check(ca.describe_package_version(domain="shop", repository="npm-store", format="npm", package="greet",
+                                      packageVersion="1.0.0")["packageVersion"]["status"] == "Archived", "and changed nothing")
     req = urllib.request.Request(URL + "/console/sign-in", data=f"user=root&password={PASSWORD}&csrf=x".encode(), method="POST",
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     try:

@@ -6,6 +6,7 @@
 //! could do through the API and no more. Every form carries the session's CSRF token, checked
 //! on every POST.
 
+mod packages;
 mod password;
 mod repos;
 mod session;
@@ -40,6 +41,23 @@ pub fn router() -> Router<SharedState> {
         .route("/console/repos/{name}/tree/{*path}", get(repos::tree))
         .route("/console/repos/{name}/blob/{*path}", get(repos::blob))
         .route("/console/repos/{name}/commits", get(repos::commits))
+        .route("/console/packages", get(packages::domains))
+        .route(
+            "/console/packages/{domain}/{repo}",
+            get(packages::repository),
+        )
+        .route(
+            "/console/packages/{domain}/{repo}/{format}/{package}",
+            get(packages::package),
+        )
+        .route(
+            "/console/packages/{domain}/{repo}/{format}/{package}/{version}",
+            get(packages::version),
+        )
+        .route(
+            "/console/packages/{domain}/{repo}/{format}/{package}/{version}/status",
+            post(packages::set_status),
+        )
 }
 
 async fn home(session: Option<Session>) -> Response {

@@ -21,6 +21,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tree.html", include_str!("templates/tree.html")),
     ("blob.html", include_str!("templates/blob.html")),
     ("commits.html", include_str!("templates/commits.html")),
+    ("domains.html", include_str!("templates/domains.html")),
+    ("packages.html", include_str!("templates/packages.html")),
+    ("package.html", include_str!("templates/package.html")),
+    ("version.html", include_str!("templates/version.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
@@ -28,6 +32,7 @@ static CSS: &str = include_str!("templates/console.css");
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.add_filter("path", path_filter);
+    env.add_filter("segment", |v: String| segment(&v));
     for (name, text) in TEMPLATES {
         if let Err(e) = env.add_template(name, text) {
             panic!("console template {name}: {e}");
@@ -36,18 +41,25 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One URL path segment, percent-encoded.
+pub fn segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// A query parameter's value, percent-encoded.
+pub fn query_value(value: &str) -> String {
+    segment(value)
+}
+
 /// A repository path for a URL: each segment percent-encoded, the `/` between them kept.
 fn path_filter(value: String) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    value
-        .split('/')
-        .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
+    value.split('/').map(segment).collect::<Vec<_>>().join("/")
 }
 
 /// What a template is given.
