@@ -3,7 +3,8 @@ protocol): a signed-out visitor only ever gets the sign-in page; a wrong passwor
 root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
 repository's tree, a file with anchored line numbers, and the commit log; packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
-dependencies and readme, and its status changed through the console's form); strings planted in a
+dependencies and readme, and its status changed through the console's form); builds (a project started from the
+console, its log growing live while it runs, its phase timeline, retry and stop); strings planted in a
 file name, a commit message, a description and a file's content render as text (no script
 runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
 ends the session; and the pages fit a phone's width. Screenshots of each page go to
@@ -116,6 +117,8 @@ def source():
 
 def find(css):
     el = wd("POST", S + "/element", {"using": "css selector", "value": css})
+    if not isinstance(el, dict) or "error" in el:
+        shot("failed-" + "".join(c for c in css if c.isalnum()))
     check(isinstance(el, dict) and "error" not in el, f"an element {css} on {here()}")
     return next(iter(el.values()))
 
@@ -233,6 +236,62 @@ try:
     got = ca.describe_package_version(domain="shop", repository="npm-store", format="npm", package="greet",
                                       packageVersion="1.0.0")["packageVersion"]["status"]
     check(got == "Archived", f"and the API agrees: {got}")
+
+    # ---- builds: start one from the console, watch its log grow live, then retry and stop.
+    cb = boto3.client("codebuild", endpoint_url=URL, region_name="us-east-1")
+    spec = ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo first line\n"
+            "      - echo '<script>alert(\"log\")</script>'\n      - sleep 3\n      - echo last line\n")
+    cb.create_project(name="site", source={"type": "NO_SOURCE", "buildspec": spec}, artifacts={"type": "NO_ARTIFACTS"},
+                      environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+                      serviceRole="arn:aws:iam::000000000000:role/build")
+    go("/console/builds")
+    check("site" in text_of("table.list"), "the project is listed")
+    wd("POST", f"{S}/element/{find('table.list form button')}/click", {})
+    url = settle(lambda u: "/console/builds/site/site%3A" in u or "/console/builds/site/site:" in u)
+    check("/console/builds/site/site" in url, f"the started build's page: {url}")
+    growing = ""
+    for _ in range(100):
+        growing = text_of("#log")
+        if "first line" in growing:
+            break
+        time.sleep(0.1)
+    check("first line" in growing and "last line" not in growing, f"the log so far, while the build runs: {growing!r}")
+    shot("09-build-running")
+    for _ in range(150):
+        done_log = text_of("#log")
+        if "last line" in done_log and text_of("#status") == "SUCCEEDED":
+            break
+        time.sleep(0.1)
+    check("last line" in text_of("#log") and text_of("#status") == "SUCCEEDED", f"the log grew to the end: {text_of('#log')!r}")
+    check("<script>alert(\"log\")</script>" in text_of("#log") and no_alert(), "a script in the log is text")
+    phases = text_of("table.phases")
+    check("BUILD" in phases and "SUCCEEDED" in phases and "UPLOAD_ARTIFACTS" in phases, f"the phase timeline: {phases}")
+    shot("10-build-done")
+    wd("POST", f"{S}/element/{find('.actions form button')}/click", {})
+    retried = settle(lambda u: u != url and "/console/builds/site/" in u)
+    check(retried != url and "/console/builds/site/site" in retried, f"retry started a new build: {retried}")
+    slow = spec.replace("sleep 3", "sleep 60")
+    cb.update_project(name="site", source={"type": "NO_SOURCE", "buildspec": slow})
+    go("/console/builds/site")
+    wd("POST", f"{S}/element/{find('main form button')}/click", {})
+    settle(lambda u: "/console/builds/site/site" in u)
+    for _ in range(100):
+        if "first line" in text_of("#log"):
+            break
+        time.sleep(0.1)
+    wd("POST", f"{S}/element/{find('.actions form button')}/click", {})
+    for _ in range(150):
+        go(here().split("#")[0])
+        if text_of("#status") == "STOPPED":
+            break
+        time.sleep(0.2)
+    check(text_of("#status") == "STOPPED", f"the Stop button stopped it: {text_of('#status')}")
+    for _ in range(100):
+        statuses = [b["buildStatus"] for b in cb.batch_get_builds(ids=cb.list_builds_for_project(projectName="site")["ids"])["builds"]]
+        if "IN_PROGRESS" not in statuses:
+            break
+        time.sleep(0.1)
+    check(sorted(statuses) == ["STOPPED", "SUCCEEDED", "SUCCEEDED"], f"the API agrees: {statuses}")
 
     # ---- phone width.
     wd("POST", S + "/window/rect", {"width": 390, "height": 844})

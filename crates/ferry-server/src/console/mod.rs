@@ -1,11 +1,12 @@
 //! The web console at `/console`: pages rendered on the server from templates embedded in the
 //! binary (minijinja, HTML auto-escaping on, so every user-controlled string is escaped), read
-//! without JavaScript. A visitor signs in with a Ferry user's name and console password; every
+//! without JavaScript (one small script makes a running build's log grow live). A visitor signs in with a Ferry user's name and console password; every
 //! page then goes through one authorisation function, [`authorize`], which turns the session
 //! into the request context the services' API faces take, so a page can do what the same user
 //! could do through the API and no more. Every form carries the session's CSRF token, checked
 //! on every POST.
 
+mod builds;
 mod packages;
 mod password;
 mod repos;
@@ -36,11 +37,19 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/console.css", get(view::css))
+        .route("/console/assets/console.js", get(view::js))
         .route("/console/repos", get(repos::list))
         .route("/console/repos/{name}", get(repos::root))
         .route("/console/repos/{name}/tree/{*path}", get(repos::tree))
         .route("/console/repos/{name}/blob/{*path}", get(repos::blob))
         .route("/console/repos/{name}/commits", get(repos::commits))
+        .route("/console/builds", get(builds::projects))
+        .route("/console/builds/{project}", get(builds::project))
+        .route("/console/builds/{project}/start", post(builds::start))
+        .route("/console/builds/{project}/{id}", get(builds::build))
+        .route("/console/builds/{project}/{id}/log", get(builds::live_log))
+        .route("/console/builds/{project}/{id}/stop", post(builds::stop))
+        .route("/console/builds/{project}/{id}/retry", post(builds::retry))
         .route("/console/packages", get(packages::domains))
         .route(
             "/console/packages/{domain}/{repo}",

@@ -25,9 +25,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("packages.html", include_str!("templates/packages.html")),
     ("package.html", include_str!("templates/package.html")),
     ("version.html", include_str!("templates/version.html")),
+    ("projects.html", include_str!("templates/projects.html")),
+    ("project.html", include_str!("templates/project.html")),
+    ("build.html", include_str!("templates/build.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
+static JS: &str = include_str!("templates/console.js");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -138,6 +142,20 @@ pub async fn css() -> Response {
             (CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+pub async fn js() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
+        ],
+        JS,
     )
         .into_response()
 }
