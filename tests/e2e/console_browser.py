@@ -4,7 +4,9 @@ root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list,
 repository's tree, a file with anchored line numbers, and the commit log; packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
 dependencies and readme, and its status changed through the console's form); builds (a project started from the
-console, its log growing live while it runs, its phase timeline, retry and stop); strings planted in a
+console, its log growing live while it runs, its phase timeline, retry and stop); a pipeline
+whose graph follows its execution without a reload, approved and its transition disabled from
+the page; strings planted in a
 file name, a commit message, a description and a file's content render as text (no script
 runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
 ends the session; and the pages fit a phone's width. Screenshots of each page go to
@@ -127,6 +129,15 @@ def text_of(css):
     return wd("GET", f"{S}/element/{find(css)}/text")
 
 
+def try_text(css):
+    """The element's text, or "" while it is not there (say, during a navigation)."""
+    el = wd("POST", S + "/element", {"using": "css selector", "value": css})
+    if not isinstance(el, dict) or "error" in el:
+        return ""
+    got = wd("GET", f"{S}/element/{next(iter(el.values()))}/text")
+    return got if isinstance(got, str) else ""
+
+
 def shot(name):
     png = base64.b64decode(wd("GET", S + "/screenshot"))
     with open(os.path.join(SHOTS, f"{name}.png"), "wb") as f:
@@ -229,7 +240,7 @@ try:
     wd("POST", f"{S}/element/{find('select[name=status] option:nth-child(3)')}/click", {})
     wd("POST", f"{S}/element/{find('form.status button')}/click", {})
     for _ in range(50):
-        if text_of("strong.status") == "Archived":
+        if try_text("strong.status") == "Archived":
             break
         time.sleep(0.1)
     check(text_of("strong.status") == "Archived", f"archived from the console: {text_of('strong.status')}")
@@ -251,15 +262,15 @@ try:
     check("/console/builds/site/site" in url, f"the started build's page: {url}")
     growing = ""
     for _ in range(100):
-        growing = text_of("#log")
+        growing = try_text("#log")
         if "first line" in growing:
             break
         time.sleep(0.1)
     check("first line" in growing and "last line" not in growing, f"the log so far, while the build runs: {growing!r}")
     shot("09-build-running")
     for _ in range(150):
-        done_log = text_of("#log")
-        if "last line" in done_log and text_of("#status") == "SUCCEEDED":
+        done_log = try_text("#log")
+        if "last line" in done_log and try_text("#status") == "SUCCEEDED":
             break
         time.sleep(0.1)
     check("last line" in text_of("#log") and text_of("#status") == "SUCCEEDED", f"the log grew to the end: {text_of('#log')!r}")
@@ -276,13 +287,13 @@ try:
     wd("POST", f"{S}/element/{find('main form button')}/click", {})
     settle(lambda u: "/console/builds/site/site" in u)
     for _ in range(100):
-        if "first line" in text_of("#log"):
+        if "first line" in try_text("#log"):
             break
         time.sleep(0.1)
     wd("POST", f"{S}/element/{find('.actions form button')}/click", {})
     for _ in range(150):
         go(here().split("#")[0])
-        if text_of("#status") == "STOPPED":
+        if try_text("#status") == "STOPPED":
             break
         time.sleep(0.2)
     check(text_of("#status") == "STOPPED", f"the Stop button stopped it: {text_of('#status')}")
@@ -292,6 +303,57 @@ try:
             break
         time.sleep(0.1)
     check(sorted(statuses) == ["STOPPED", "SUCCEEDED", "SUCCEEDED"], f"the API agrees: {statuses}")
+
+    # ---- a pipeline: its graph follows the execution without a reload; the approval is
+    #      granted from the page, and the pipeline finishes.
+    cp = boto3.client("codepipeline", endpoint_url=URL, region_name="us-east-1")
+    role = "arn:aws:iam::000000000000:role/pipeline"
+    cb.create_project(name="pipe-build", source={"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - echo built\n"},
+                      artifacts={"type": "CODEPIPELINE"},
+                      environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+                      serviceRole=role)
+    cp.create_pipeline(pipeline={
+        "name": "release", "roleArn": role, "artifactStore": {"type": "S3", "location": "release-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
+                                            "configuration": {"RepositoryName": "web-app", "BranchName": "main", "PollForSourceChanges": "false"},
+                                            "outputArtifacts": [{"name": "src"}]}]},
+            {"name": "Approve", "actions": [{"name": "Gate", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]},
+            {"name": "Build", "actions": [{"name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                                           "configuration": {"ProjectName": "pipe-build"}, "inputArtifacts": [{"name": "src"}]}]},
+        ]})
+    go("/console/pipelines")
+    check("release" in text_of("table.list"), "the pipeline is listed")
+    go("/console/pipelines/release")
+    for _ in range(150):
+        if "Approve" in try_text("form.approval"):
+            break
+        time.sleep(0.2)
+    check("Approve" in text_of("form.approval"), "the waiting approval shows its buttons (the page followed the execution)")
+    check(text_of('[data-action="Source/Source"] [data-action-status]') == "Succeeded", "the source action succeeded")
+    shot("11-pipeline-waiting")
+    wd("POST", f"{S}/element/{find('form.approval button[value=approve]')}/click", {})
+    settle(lambda u: u.endswith("/console/pipelines/release"))
+    wd("POST", S + "/execute/sync", {"script": "window.__stay = 1; return 1", "args": []})
+    status = ""
+    for _ in range(150):
+        status = try_text('[data-stage="Build"] [data-stage-status]')
+        if status == "Succeeded":
+            break
+        time.sleep(0.2)
+    check(status == "Succeeded", f"the build stage finished, seen on the page: {status}")
+    stayed = wd("POST", S + "/execute/sync", {"script": "return window.__stay === 1", "args": []})
+    check(stayed is True, "the page followed the build stage without reloading")
+    go("/console/pipelines/release")
+    check("Succeeded" in text_of("table.history"), "the execution history")
+    shot("12-pipeline-done")
+    got = cp.get_pipeline_state(name="release")["stageStates"][1]["actionStates"][0]["latestExecution"]
+    check(got["status"] == "Succeeded" and "in the console" in got.get("summary", ""), f"approved through the console: {got}")
+    # Disabling the transition into Build from the page.
+    wd("POST", f"{S}/element/{find('.transition button')}/click", {})
+    settle(lambda u: u.endswith("/console/pipelines/release"))
+    enabled = cp.get_pipeline_state(name="release")["stageStates"][1]["inboundTransitionState"]["enabled"]
+    check(enabled is False, "the transition into Approve was disabled from the page")
 
     # ---- phone width.
     wd("POST", S + "/window/rect", {"width": 390, "height": 844})

@@ -1,6 +1,7 @@
 //! The web console at `/console`: pages rendered on the server from templates embedded in the
 //! binary (minijinja, HTML auto-escaping on, so every user-controlled string is escaped), read
-//! without JavaScript (one small script makes a running build's log grow live). A visitor signs in with a Ferry user's name and console password; every
+//! without JavaScript (one small script makes a running build's log grow live and keeps a
+//! pipeline's graph current). A visitor signs in with a Ferry user's name and console password; every
 //! page then goes through one authorisation function, [`authorize`], which turns the session
 //! into the request context the services' API faces take, so a page can do what the same user
 //! could do through the API and no more. Every form carries the session's CSRF token, checked
@@ -9,6 +10,7 @@
 mod builds;
 mod packages;
 mod password;
+mod pipelines;
 mod repos;
 mod session;
 mod view;
@@ -50,6 +52,10 @@ pub fn router() -> Router<SharedState> {
         .route("/console/builds/{project}/{id}/log", get(builds::live_log))
         .route("/console/builds/{project}/{id}/stop", post(builds::stop))
         .route("/console/builds/{project}/{id}/retry", post(builds::retry))
+        .route("/console/pipelines", get(pipelines::list))
+        .route("/console/pipelines/{name}", get(pipelines::pipeline))
+        .route("/console/pipelines/{name}/state", get(pipelines::state))
+        .route("/console/pipelines/{name}/act", post(pipelines::act))
         .route("/console/packages", get(packages::domains))
         .route(
             "/console/packages/{domain}/{repo}",

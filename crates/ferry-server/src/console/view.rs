@@ -28,6 +28,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("projects.html", include_str!("templates/projects.html")),
     ("project.html", include_str!("templates/project.html")),
     ("build.html", include_str!("templates/build.html")),
+    ("pipelines.html", include_str!("templates/pipelines.html")),
+    ("pipeline.html", include_str!("templates/pipeline.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
