@@ -6,7 +6,8 @@ repositories, a repository's packages and endpoints, a version's install command
 dependencies and readme, and its status changed through the console's form); builds (a project started from the
 console, its log growing live while it runs, its phase timeline, retry and stop); a pipeline
 whose graph follows its execution without a reload, approved and its transition disabled from
-the page; strings planted in a
+the page; deployments (a host running `ferry agent` shown healthy, a failed hook's script and
+log tail shown as text, the page following the deployment until it fails); strings planted in a
 file name, a commit message, a description and a file's content render as text (no script
 runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
 ends the session; and the pages fit a phone's width. Screenshots of each page go to
@@ -24,6 +25,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zipfile
 import urllib.error
 import urllib.request
 
@@ -354,6 +356,61 @@ try:
     settle(lambda u: u.endswith("/console/pipelines/release"))
     enabled = cp.get_pipeline_state(name="release")["stageStates"][1]["inboundTransitionState"]["enabled"]
     check(enabled is False, "the transition into Approve was disabled from the page")
+
+    # ---- deployments: a host running `ferry agent`; a deployment whose hook fails, its script's
+    #      output shown as text on the page.
+    cdp = boto3.client("codedeploy", endpoint_url=URL, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=URL, region_name="us-east-1")
+    admin = [os.environ["FERRY_BIN"], "admin", "--data-dir", os.environ["FERRY_DATA_DIR"]]
+    if os.environ.get("FERRY_DATABASE_URL"):
+        admin += ["--database-url", os.environ["FERRY_DATABASE_URL"]]
+    reg = subprocess.run(admin + ["create-agent-token"], capture_output=True, text=True).stdout.strip()
+    agent_root = tempfile.mkdtemp(prefix="ferry-console-agent-")
+    agent_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    agent_env.update(HOME=agent_root, AWS_REGION="us-east-1", FERRY_LOG="warn")
+    agent = subprocess.Popen([os.environ["FERRY_BIN"], "agent", "--endpoint", URL, "--name", "web1", "--root", agent_root,
+                              "--allow-root", agent_root, "--tag", "role=web", "--registration-token", reg],
+                             env=agent_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if "web1" in cdp.list_on_premises_instances(registrationStatus="Registered")["instanceNames"]:
+                break
+            time.sleep(0.1)
+        s3.create_bucket(Bucket="bundles")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("appspec.yml", "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: scripts/start.sh\n")
+            info = zipfile.ZipInfo("scripts/start.sh")
+            info.external_attr = 0o100755 << 16
+            z.writestr(info, "#!/bin/sh\necho 'starting <b>shop</b>'\necho 'port taken' >&2\nexit 3\n")
+        etag = s3.put_object(Bucket="bundles", Key="shop.zip", Body=buf.getvalue())["ETag"].strip('"')
+        cdp.create_application(applicationName="shop")
+        cdp.create_deployment_group(applicationName="shop", deploymentGroupName="prod", serviceRoleArn=role,
+                                    onPremisesInstanceTagFilters=[{"Key": "role", "Value": "web", "Type": "KEY_AND_VALUE"}])
+        dep = cdp.create_deployment(applicationName="shop", deploymentGroupName="prod", revision={
+            "revisionType": "S3", "s3Location": {"bucket": "bundles", "key": "shop.zip", "bundleType": "zip", "eTag": etag}})["deploymentId"]
+        go(f"/console/deployments/d/{dep}")
+        for _ in range(300):
+            if try_text("#status") == "Failed":
+                break
+            time.sleep(0.2)
+        check(try_text("#status") == "Failed", f"the deployment page followed it to Failed: {try_text('#status')}")
+        events = text_of("table.events")
+        check("ApplicationStart" in events and "scripts/start.sh" in events, f"the failed hook and its script: {events}")
+        tail = text_of("pre.log")
+        check("starting <b>shop</b>" in tail and "port taken" in tail, f"the script's log tail, as text: {tail!r}")
+        bold = wd("POST", S + "/elements", {"using": "css selector", "value": "pre.log b"})
+        check(bold == [] and no_alert(), "no markup from the script's output")
+        shot("13-deployment-failed")
+        go("/console/deployments")
+        wd("POST", f"{S}/element/{find('section.domain a')}/click", {})
+        settle(lambda u: u.endswith("/console/deployments/shop/prod"))
+        check("web1" in text_of("table.instances") and "healthy" in text_of("table.instances"), f"the instance and its agent: {text_of('table.instances')}")
+        check(dep in text_of("table.deployments") and "Failed" in text_of("table.deployments"), "the group's deployments")
+        shot("14-deployment-group")
+    finally:
+        agent.terminate()
+        agent.wait(timeout=30)
 
     # ---- phone width.
     wd("POST", S + "/window/rect", {"width": 390, "height": 844})

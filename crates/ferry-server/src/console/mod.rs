@@ -8,6 +8,7 @@
 //! on every POST.
 
 mod builds;
+mod deployments;
 mod packages;
 mod password;
 mod pipelines;
@@ -52,6 +53,13 @@ pub fn router() -> Router<SharedState> {
         .route("/console/builds/{project}/{id}/log", get(builds::live_log))
         .route("/console/builds/{project}/{id}/stop", post(builds::stop))
         .route("/console/builds/{project}/{id}/retry", post(builds::retry))
+        .route("/console/deployments", get(deployments::applications))
+        .route("/console/deployments/d/{id}", get(deployments::deployment))
+        .route("/console/deployments/d/{id}/stop", post(deployments::stop))
+        .route(
+            "/console/deployments/{app}/{group}",
+            get(deployments::group),
+        )
         .route("/console/pipelines", get(pipelines::list))
         .route("/console/pipelines/{name}", get(pipelines::pipeline))
         .route("/console/pipelines/{name}/state", get(pipelines::state))

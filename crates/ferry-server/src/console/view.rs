@@ -30,6 +30,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("build.html", include_str!("templates/build.html")),
     ("pipelines.html", include_str!("templates/pipelines.html")),
     ("pipeline.html", include_str!("templates/pipeline.html")),
+    (
+        "applications.html",
+        include_str!("templates/applications.html"),
+    ),
+    ("group.html", include_str!("templates/group.html")),
+    ("deployment.html", include_str!("templates/deployment.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
