@@ -183,9 +183,10 @@ except cb.exceptions.ClientError as e:
 ca = boto3.client("codeartifact", endpoint_url=URL, config=CFG)
 try:
     ca.list_package_groups(domain="d1")
-    check(False, "CodeArtifact package groups are not implemented yet")
+    check(False, "a domain that does not exist has no package groups")
 except ca.exceptions.ClientError as e:
-    check(e.response["Error"]["Code"] == "NotImplementedException", f"codeartifact routed: {e}")
+    check(e.response["Error"]["Code"] == "ResourceNotFoundException"
+          and e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, f"codeartifact routed: {e}")
 raw_error("ValidationException", 400, None, b"", service="codeartifact", path="/v1/domain?domain=UPPER", method="GET")
 
 # --- git transport refusals and a truncated push ------------------------------------------
