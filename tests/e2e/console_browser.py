@@ -1,7 +1,8 @@
 """The web console in headless Chromium (Debian's, driven through ChromeDriver's WebDriver
 protocol): a signed-out visitor only ever gets the sign-in page; a wrong password is refused;
 root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
-repository's tree, a file with anchored line numbers, and the commit log; packages (a domain's
+repository's tree, a file with anchored line numbers, and the commit log; pull requests (by another user: the diff, an approval rule satisfied by an
+approval given on the page, a comment, a fast-forward merge, and a conflict notice); packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
 dependencies and readme, and its status changed through the console's form); builds (a project started from the
 console, its log growing live while it runs, its phase timeline, retry and stop); a pipeline
@@ -204,6 +205,63 @@ try:
     log = text_of("table.list")
     check("first <script>alert('commit')</script>" in log and no_alert(), f"the commit message as text: {log}")
     shot("05-commits")
+
+    # ---- a pull request by another user: its diff, the approval rule, an approval, a comment
+    #      and a merge from the page; a second one that conflicts shows the notice.
+    iam = boto3.client("iam", endpoint_url=URL, region_name="us-east-1")
+    iam.create_user(UserName="alice")
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    alice = boto3.client("codecommit", endpoint_url=URL, region_name="us-east-1",
+                         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    base = git("rev-parse", "HEAD", cwd=work).strip()
+    git("checkout", "-q", "-b", "feature", cwd=work)
+    with open(os.path.join(work, "README.md"), "w") as f:
+        f.write("# web-app\n\nA shop that sells things.\n")
+    git("commit", "-q", "-am", "describe the shop", cwd=work)
+    git("push", "-q", "origin", "feature", cwd=work)
+    git("checkout", "-q", "-b", "clash", base, cwd=work)
+    with open(os.path.join(work, "README.md"), "w") as f:
+        f.write("# web-app\n\nA bakery.\n")
+    git("commit", "-q", "-am", "a different story", cwd=work)
+    git("push", "-q", "origin", "clash", cwd=work)
+    pr = alice.create_pull_request(title=f"Describe {XSS}", description=f"Why: {XSS}",
+                                   targets=[{"repositoryName": "web-app", "sourceReference": "feature", "destinationReference": "main"}])["pullRequest"]
+    pid = pr["pullRequestId"]
+    alice.create_pull_request_approval_rule(pullRequestId=pid, approvalRuleName="one-reviewer", approvalRuleContent=json.dumps(
+        {"Version": "2018-11-08", "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}]}))
+    go("/console/repos/web-app/pulls")
+    check(f"Describe {XSS}" in text_of("table.pulls") and no_alert() and not imgs(), "the pull request is listed, its title as text")
+    go(f"/console/repos/web-app/pulls/{pid}")
+    check(text_of("#approval-state") == "Rules not satisfied", f"the rule is not satisfied yet: {text_of('#approval-state')}")
+    diff_text = text_of("table.diff")
+    check("+ A shop that sells things." in diff_text and "- A shop." in diff_text, f"the diff: {diff_text}")
+    shot("15-pull-request")
+    wd("POST", f"{S}/element/{find('#approve')}/click", {})
+    for _ in range(50):
+        if try_text("#approval-state") == "Rules satisfied":
+            break
+        time.sleep(0.1)
+    check(try_text("#approval-state") == "Rules satisfied" and "root" in text_of("#approvers"), "approved from the page")
+    wd("POST", f"{S}/element/{find('textarea[name=content]')}/value", {"text": f"Looks good {XSS}"})
+    wd("POST", f"{S}/element/{find('.comment-form button')}/click", {})
+    for _ in range(50):
+        if "Looks good" in try_text(".comments"):
+            break
+        time.sleep(0.1)
+    check(f"Looks good {XSS}" in text_of(".comments") and not imgs() and no_alert(), "the comment, as text")
+    wd("POST", f"{S}/element/{find('#merge')}/click", {})
+    for _ in range(50):
+        if try_text("#pr-status") == "Merged":
+            break
+        time.sleep(0.1)
+    check(try_text("#pr-status") == "Merged", f"merged from the page: {try_text('#pr-status')}")
+    merged = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["pullRequestTargets"][0]["mergeMetadata"]
+    check(merged["isMerged"] and merged["mergeOption"] == "FAST_FORWARD_MERGE", f"the API agrees: {merged}")
+    clash = alice.create_pull_request(title="Bakery", targets=[{"repositoryName": "web-app", "sourceReference": "clash",
+                                                                "destinationReference": "main"}])["pullRequest"]["pullRequestId"]
+    go(f"/console/repos/web-app/pulls/{clash}")
+    check("conflict" in text_of("#conflict"), "a conflicting pull request says so instead of offering a merge")
+    shot("16-pull-request-conflict")
 
     # ---- packages: a domain, a repository, an npm package whose readme carries a script.
     ca = boto3.client("codeartifact", endpoint_url=URL, region_name="us-east-1")

@@ -89,6 +89,65 @@ fn edits(base: &[String], new: &[String]) -> Vec<Edit> {
     out
 }
 
+/// One line of a two-way diff: `' '` kept, `'-'` removed, `'+'` added, with its line numbers
+/// in the old and new text (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub kind: char,
+    pub old: Option<usize>,
+    pub new: Option<usize>,
+    pub text: String,
+}
+
+/// The lines of `old` and `new` as a diff, every line present (the reader picks the context).
+pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    let (a, b) = (lines(old), lines(new));
+    let strip = |l: &str| l.trim_end_matches('\n').trim_end_matches('\r').to_owned();
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    for e in edits(&a, &b) {
+        while i < e.base_start {
+            out.push(DiffLine {
+                kind: ' ',
+                old: Some(i + 1),
+                new: Some(j + 1),
+                text: strip(&a[i]),
+            });
+            i += 1;
+            j += 1;
+        }
+        for (k, line) in a[e.base_start..e.base_end].iter().enumerate() {
+            out.push(DiffLine {
+                kind: '-',
+                old: Some(e.base_start + k + 1),
+                new: None,
+                text: strip(line),
+            });
+        }
+        for (k, line) in e.lines.iter().enumerate() {
+            out.push(DiffLine {
+                kind: '+',
+                old: None,
+                new: Some(e.new_start + k + 1),
+                text: strip(line),
+            });
+        }
+        i = e.base_end;
+        j = e.new_start + e.lines.len();
+    }
+    while i < a.len() {
+        out.push(DiffLine {
+            kind: ' ',
+            old: Some(i + 1),
+            new: Some(j + 1),
+            text: strip(&a[i]),
+        });
+        i += 1;
+        j += 1;
+    }
+    out
+}
+
 fn side(all: &[String], start: usize, end: usize) -> Side {
     Side {
         start: start + 1,
@@ -153,6 +212,26 @@ pub fn merge_hunks(base: &str, source: &str, destination: &str) -> Vec<Hunk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_way_diffs_number_their_lines() {
+        let d = diff_lines("a\nb\nc\n", "a\nB\nc\nd\n");
+        let shown: Vec<(char, Option<usize>, Option<usize>, &str)> = d
+            .iter()
+            .map(|l| (l.kind, l.old, l.new, l.text.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (' ', Some(1), Some(1), "a"),
+                ('-', Some(2), None, "b"),
+                ('+', None, Some(2), "B"),
+                (' ', Some(3), Some(3), "c"),
+                ('+', None, Some(4), "d"),
+            ]
+        );
+        assert!(diff_lines("", "x\n").iter().all(|l| l.kind == '+'));
+    }
 
     fn text(n: &[&str]) -> String {
         n.iter().map(|l| format!("{l}\n")).collect()

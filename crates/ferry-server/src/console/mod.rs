@@ -12,6 +12,7 @@ mod deployments;
 mod packages;
 mod password;
 mod pipelines;
+mod pulls;
 mod repos;
 mod session;
 mod view;
@@ -46,6 +47,9 @@ pub fn router() -> Router<SharedState> {
         .route("/console/repos/{name}/tree/{*path}", get(repos::tree))
         .route("/console/repos/{name}/blob/{*path}", get(repos::blob))
         .route("/console/repos/{name}/commits", get(repos::commits))
+        .route("/console/repos/{name}/pulls", get(pulls::list))
+        .route("/console/repos/{name}/pulls/{id}", get(pulls::pull))
+        .route("/console/repos/{name}/pulls/{id}/act", post(pulls::act))
         .route("/console/builds", get(builds::projects))
         .route("/console/builds/{project}", get(builds::project))
         .route("/console/builds/{project}/start", post(builds::start))

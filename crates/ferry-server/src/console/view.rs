@@ -36,6 +36,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("group.html", include_str!("templates/group.html")),
     ("deployment.html", include_str!("templates/deployment.html")),
+    ("pulls.html", include_str!("templates/pulls.html")),
+    ("pull.html", include_str!("templates/pull.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
