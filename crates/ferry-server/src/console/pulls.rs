@@ -128,12 +128,14 @@ pub async fn list(
     )
 }
 
+/// One diff line as drawn: kind (`None` marks elided context), old and new line numbers, text.
+type ShownLine = (Option<char>, Option<usize>, Option<usize>, String);
+
 #[derive(Serialize)]
 struct FileDiff {
     path: String,
     change: String,
-    /// (kind, old line, new line, text); `None` kind marks elided context.
-    lines: Vec<(Option<char>, Option<usize>, Option<usize>, String)>,
+    lines: Vec<ShownLine>,
     shown: bool,
 }
 
@@ -164,9 +166,7 @@ async fn blob_text(
 }
 
 /// The diff lines with unchanged runs cut to `CONTEXT` lines around each change.
-fn with_context(
-    all: Vec<ferry_commit::hunks::DiffLine>,
-) -> Vec<(Option<char>, Option<usize>, Option<usize>, String)> {
+fn with_context(all: Vec<ferry_commit::hunks::DiffLine>) -> Vec<ShownLine> {
     let near: Vec<bool> = (0..all.len())
         .map(|i| {
             let lo = i.saturating_sub(CONTEXT);
