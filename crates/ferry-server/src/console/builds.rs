@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_model::codebuild::*;
@@ -17,7 +16,8 @@ use ferry_model::logs::{GetLogEventsRequest, Logs};
 use ferry_wire::{AwsError, RequestContext};
 use serde::{Deserialize, Serialize};
 
-use super::view::{Page, forbidden, message, render, segment};
+use super::session::Csrf;
+use super::view::{Page, failed, render, segment, when};
 use super::{Session, authorize};
 use crate::state::SharedState;
 
@@ -25,21 +25,6 @@ use crate::state::SharedState;
 const BUILDS_SHOWN: usize = 50;
 /// How often a live log looks for new lines.
 const LIVE_POLL: Duration = Duration::from_millis(250);
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code == "ResourceNotFoundException" {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not found", &e.message)
-}
-
-fn when(t: Option<ferry_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
-}
 
 #[derive(Serialize)]
 struct BuildRow {
@@ -385,20 +370,14 @@ pub async fn live_log(
         .into_response()
 }
 
-#[derive(Deserialize)]
-pub struct Csrf {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn start(
     State(st): State<SharedState>,
     session: Session,
     Path(project): Path<String>,
     Form(f): Form<Csrf>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codebuild:StartBuild");
     match st
@@ -431,8 +410,8 @@ pub async fn stop(
     Path((project, id)): Path<(String, String)>,
     Form(f): Form<Csrf>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codebuild:StopBuild");
     match st
@@ -456,8 +435,8 @@ pub async fn retry(
     Path((project, id)): Path<(String, String)>,
     Form(f): Form<Csrf>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codebuild:RetryBuild");
     match st

@@ -6,13 +6,12 @@
 //! JavaScript needed). Reads and actions go through the CodeDeploy API face.
 
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_model::codedeploy::*;
-use ferry_wire::AwsError;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::view::{Page, forbidden, message, render, segment};
+use super::session::Csrf;
+use super::view::{Page, failed, render, segment, when};
 use super::{Session, authorize};
 use crate::state::SharedState;
 
@@ -20,21 +19,6 @@ use crate::state::SharedState;
 const SHOWN: usize = 25;
 /// An agent heard from within this long counts as healthy.
 const HEALTHY_MS: i64 = 120_000;
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code.ends_with("DoesNotExistException") {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not found", &e.message)
-}
-
-fn when(t: Option<ferry_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
-}
 
 pub async fn applications(State(st): State<SharedState>, session: Session) -> Response {
     let ctx = authorize(&st, &session, "codedeploy:ListApplications");
@@ -376,20 +360,14 @@ pub async fn deployment(
     )
 }
 
-#[derive(Deserialize)]
-pub struct Csrf {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn stop(
     State(st): State<SharedState>,
     session: Session,
     Path(id): Path<String>,
     Form(f): Form<Csrf>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codedeploy:StopDeployment");
     match st

@@ -7,21 +7,11 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_model::codeartifact::*;
-use ferry_wire::AwsError;
 use serde::{Deserialize, Serialize};
 
-use super::view::{Page, message, render};
+use super::view::{Page, failed, message, render};
 use super::{Session, authorize};
 use crate::state::SharedState;
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code == "ResourceNotFoundException" {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not found", &e.message)
-}
 
 #[derive(Serialize)]
 struct DomainRow {
@@ -378,8 +368,8 @@ pub async fn set_status(
     Path((domain, repo, format, name, version)): Path<(String, String, String, String, String)>,
     Form(form): Form<StatusForm>,
 ) -> Response {
-    if !session.checks(&form.csrf) {
-        return super::view::forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&form.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codeartifact:UpdatePackageVersionsStatus");
     let Some(f) = PackageFormat::parse(&format) else {

@@ -14,27 +14,12 @@ use ferry_wire::{AwsError, RequestContext};
 use serde::{Deserialize, Serialize};
 use std::result::Result;
 
-use super::view::{Page, forbidden, message, render, segment};
+use super::view::{Page, failed, message, render, segment, when};
 use super::{Session, authorize};
 use crate::state::SharedState;
 
 /// Executions shown in a pipeline's history.
 const HISTORY: i32 = 20;
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code.ends_with("NotFoundException") {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not possible", &e.message)
-}
-
-fn when(t: Option<ferry_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
-}
 
 #[derive(Serialize)]
 struct Row {
@@ -266,8 +251,8 @@ pub async fn act(
     Path(name): Path<String>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let api = &st.pipelines;
     let done = match f.what.as_str() {

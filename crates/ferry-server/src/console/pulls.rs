@@ -13,7 +13,7 @@ use ferry_model::codecommit::*;
 use ferry_wire::{AwsError, RequestContext};
 use serde::{Deserialize, Serialize};
 
-use super::view::{Page, forbidden, message, render, segment};
+use super::view::{Page, failed, message, render, segment, when};
 use super::{Session, authorize};
 use crate::state::SharedState;
 
@@ -21,21 +21,6 @@ use crate::state::SharedState;
 const CONTEXT: usize = 3;
 /// Files larger than this are listed without their lines.
 const MAX_DIFF_BYTES: usize = 512 * 1024;
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code.ends_with("DoesNotExistException") {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not possible", &e.message)
-}
-
-fn when(t: Option<ferry_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
 
 /// The user name at the end of an ARN.
 fn who(arn: &str) -> String {
@@ -428,8 +413,8 @@ pub async fn act(
     Path((name, id)): Path<(String, String)>,
     Form(f): Form<PullForm>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     let ctx = authorize(&st, &session, "codecommit:GetPullRequest");
     let pr = match st

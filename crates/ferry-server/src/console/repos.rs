@@ -4,13 +4,11 @@
 //! the session's context, as an API caller would.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use ferry_model::codecommit::*;
-use ferry_wire::AwsError;
 use serde::{Deserialize, Serialize};
 
-use super::view::{Page, message, render};
+use super::view::{Page, failed, render};
 use super::{Session, authorize};
 use crate::state::SharedState;
 
@@ -25,15 +23,6 @@ pub struct At {
     at: Option<String>,
     #[serde(default)]
     page: Option<usize>,
-}
-
-fn failed(session: &Session, e: AwsError) -> Response {
-    let status = if e.code.ends_with("DoesNotExistException") {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    message(status, Some(session), "Not found", &e.message)
 }
 
 #[derive(Serialize)]

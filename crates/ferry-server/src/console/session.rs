@@ -77,6 +77,11 @@ impl Session {
         use subtle::ConstantTimeEq;
         !token.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
     }
+
+    /// The refusal of a form whose token is not this session's; `None` when it is.
+    pub fn refusal(&self, token: &str) -> Option<Response> {
+        (!self.checks(token)).then(|| forbidden("The form did not come from this session"))
+    }
 }
 
 /// A page that needs a session sends a visitor without one to the sign-in page, and back
@@ -205,10 +210,11 @@ pub async fn sign_in(
 static DUMMY: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| super::password::hash_password("no one's").unwrap_or_default());
 
+/// A form that carries nothing but the session's CSRF token.
 #[derive(Deserialize)]
 pub struct Csrf {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn sign_out(
@@ -217,8 +223,8 @@ pub async fn sign_out(
     session: Session,
     Form(f): Form<Csrf>,
 ) -> Response {
-    if !session.checks(&f.csrf) {
-        return forbidden("The form did not come from this session");
+    if let Some(refused) = session.refusal(&f.csrf) {
+        return refused;
     }
     if let Some(token) = cookie(&parts, COOKIE_NAME) {
         let _ = st.store.delete_console_session(&digest(token)).await;

@@ -138,6 +138,26 @@ pub fn message(status: StatusCode, session: Option<&Session>, title: &str, text:
     r
 }
 
+/// The page for a service's refusal: 404 for something that does not exist, 400 otherwise.
+pub fn failed(session: &Session, e: ferry_wire::AwsError) -> Response {
+    let missing = e.code.ends_with("DoesNotExistException")
+        || e.code.ends_with("NotFoundException")
+        || e.code == "ResourceNotFoundException";
+    let (status, title) = if missing {
+        (StatusCode::NOT_FOUND, "Not found")
+    } else {
+        (StatusCode::BAD_REQUEST, "Not possible")
+    };
+    message(status, Some(session), title, &e.message)
+}
+
+/// A time as pages show it (UTC, to the second).
+pub fn when(t: Option<ferry_types::Timestamp>) -> String {
+    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
 pub fn forbidden(text: &str) -> Response {
     message(StatusCode::FORBIDDEN, None, "Refused", text)
 }
