@@ -1,11 +1,13 @@
 """The web console in headless Chromium (Debian's, driven through ChromeDriver's WebDriver
 protocol): a signed-out visitor only ever gets the sign-in page; a wrong password is refused;
 root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
-repository's tree, a file with anchored line numbers, and the commit log; pull requests (by another user: the diff, an approval rule satisfied by an
+repository's tree, a file with anchored line numbers, the commit log, a commit with its diff, and
+the branches; pull requests (by another user: the diff, an approval rule satisfied by an
 approval given on the page, a comment, a fast-forward merge, and a conflict notice); packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
 dependencies and readme, and its status changed through the console's form); builds (a project started from the
-console, its log growing live while it runs, its phase timeline, retry and stop); a pipeline
+console, its log growing live while it runs, its phase timeline, retry and stop, and a test
+report with its failed case); a pipeline
 whose graph follows its execution without a reload, approved and its transition disabled from
 the page; deployments (a host running `ferry agent` shown healthy, a failed hook's script and
 log tail shown as text, the page following the deployment until it fails); strings planted in a
@@ -200,6 +202,14 @@ try:
     go("/console/repos/web-app/blob/" + urllib.request.quote(XSS + ".txt"))
     check(text_of("#L1 td.l") == "planted" and no_alert(), "a file with a hostile name opens")
 
+    # ---- a commit and its diff; the branches.
+    go("/console/repos/web-app/commits")
+    wd("POST", f"{S}/element/{find('table.list a')}/click", {})
+    settle(lambda u: "/commit/" in u)
+    check("first <script>alert('commit')</script>" in text_of("#message") and no_alert(), "the commit's message, as text")
+    check("+ planted" in text_of("table.diff") or "planted" in text_of("table.diff"), f"its diff: {text_of('table.diff')}")
+    shot("05b-commit")
+
     # ---- the commit log.
     go("/console/repos/web-app/commits")
     log = text_of("table.list")
@@ -259,6 +269,9 @@ try:
     check(merged["isMerged"] and merged["mergeOption"] == "FAST_FORWARD_MERGE", f"the API agrees: {merged}")
     clash = alice.create_pull_request(title="Bakery", targets=[{"repositoryName": "web-app", "sourceReference": "clash",
                                                                 "destinationReference": "main"}])["pullRequest"]["pullRequestId"]
+    go("/console/repos/web-app/branches")
+    branches = text_of("table.branches")
+    check("main" in branches and "default" in branches and "feature" in branches and "clash" in branches, f"the branches: {branches}")
     go(f"/console/repos/web-app/pulls/{clash}")
     check("conflict" in text_of("#conflict"), "a conflicting pull request says so instead of offering a merge")
     shot("16-pull-request-conflict")
@@ -363,6 +376,27 @@ try:
             break
         time.sleep(0.1)
     check(sorted(statuses) == ["STOPPED", "SUCCEEDED", "SUCCEEDED"], f"the API agrees: {statuses}")
+
+    # ---- a build's test report: counts, the failed case first with its message, as text.
+    junit = ("<testsuite name='s' tests='2' failures='1'><testcase classname='shop' name='adds' time='0.1'/>"
+             "<testcase classname='shop' name='pays' time='0.2'><failure message='card &lt;b&gt;declined&lt;/b&gt;'>boom</failure>"
+             "</testcase></testsuite>")
+    tested = ("version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p out\n"
+              f"      - echo \"{junit}\" > out/junit.xml\nreports:\n  unit:\n    files:\n      - junit.xml\n    base-directory: out\n")
+    cb.create_project(name="tested", source={"type": "NO_SOURCE", "buildspec": tested}, artifacts={"type": "NO_ARTIFACTS"},
+                      environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+                      serviceRole="arn:aws:iam::000000000000:role/build")
+    tid = cb.start_build(projectName="tested")["build"]["id"]
+    for _ in range(200):
+        if cb.batch_get_builds(ids=[tid])["builds"][0]["buildComplete"]:
+            break
+        time.sleep(0.1)
+    go(f"/console/builds/tested/{urllib.request.quote(tid)}")
+    report = text_of("section.report")
+    check("2 tests" in report and "1 failed" in report and "1 succeeded" in report, f"the report's counts: {report}")
+    first = text_of("table.cases tr")
+    check("pays" in first and "FAILED" in first and "card <b>declined</b>" in first and not imgs(), f"the failed case first, its message as text: {first}")
+    shot("10b-build-report")
 
     # ---- a pipeline: its graph follows the execution without a reload; the approval is
     #      granted from the page, and the pipeline finishes.

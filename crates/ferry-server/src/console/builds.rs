@@ -1,6 +1,7 @@
 //! Build pages: projects with their latest build and a start button, a project's builds, and
 //! a build with its phase timeline (status, duration, the failure message of a phase), its
-//! exported variables and artifacts, stop and retry buttons, and its log — complete when the
+//! exported variables, reports (test counts and cases, or coverage) and artifacts, stop and
+//! retry buttons, and its log — complete when the
 //! page is drawn, then growing live while the build runs (server-sent events, read by a few
 //! lines of JavaScript; without JavaScript a reload shows the rest). Reads and actions go
 //! through the CodeBuild and CloudWatch Logs API faces with the session's context.
@@ -308,8 +309,92 @@ pub async fn build(
                 b.artifacts.as_ref().and_then(|a| a.location.clone()),
             )
             .with("log", log)
-            .with("live", live),
+            .with("live", live)
+            .with("reports", reports(&st, &ctx, &b).await),
     )
+}
+
+/// A report of a build as drawn: its name and status, the test counts or coverage, and its
+/// test cases (failed ones first).
+#[derive(Serialize)]
+struct ReportView {
+    name: String,
+    status: String,
+    summary: String,
+    cases: Vec<(String, String, Option<String>)>,
+}
+
+async fn reports(st: &SharedState, ctx: &RequestContext, b: &Build) -> Vec<ReportView> {
+    let arns = b.report_arns.clone().unwrap_or_default();
+    if arns.is_empty() {
+        return Vec::new();
+    }
+    let got = st
+        .builds
+        .batch_get_reports(ctx, BatchGetReportsInput { report_arns: arns })
+        .await
+        .ok()
+        .and_then(|o| o.reports)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for r in got {
+        let summary = match (&r.test_summary, &r.code_coverage_summary) {
+            (Some(t), _) => {
+                let counts: Vec<String> = t
+                    .status_counts
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(k, n)| format!("{n} {}", k.to_lowercase()))
+                    .collect();
+                format!("{} tests: {}", t.total, counts.join(", "))
+            }
+            (None, Some(c)) => format!(
+                "line coverage {:.1}% ({} covered, {} missed)",
+                c.line_coverage_percentage.unwrap_or(0.0),
+                c.lines_covered.unwrap_or(0),
+                c.lines_missed.unwrap_or(0)
+            ),
+            _ => String::new(),
+        };
+        let mut cases: Vec<(String, String, Option<String>)> = match &r.arn {
+            Some(arn) if r.test_summary.is_some() => st
+                .builds
+                .describe_test_cases(
+                    ctx,
+                    DescribeTestCasesInput {
+                        report_arn: arn.clone(),
+                        max_results: Some(100),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .ok()
+                .and_then(|o| o.test_cases)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let name = match c.prefix.filter(|p| !p.is_empty()) {
+                        Some(p) => format!("{p}.{}", c.name.unwrap_or_default()),
+                        None => c.name.unwrap_or_default(),
+                    };
+                    (
+                        name,
+                        c.status.unwrap_or_default(),
+                        c.message.filter(|m| !m.is_empty()),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        cases.sort_by_key(|(n, s, _)| (s == "SUCCEEDED", n.clone()));
+        out.push(ReportView {
+            name: r.name.unwrap_or_default(),
+            status: r.status.map(|s| s.to_string()).unwrap_or_default(),
+            summary,
+            cases,
+        });
+    }
+    out
 }
 
 #[derive(Deserialize, Default)]

@@ -9,6 +9,7 @@
 
 mod builds;
 mod deployments;
+mod diffs;
 mod packages;
 mod password;
 mod pipelines;
@@ -47,6 +48,8 @@ pub fn router() -> Router<SharedState> {
         .route("/console/repos/{name}/tree/{*path}", get(repos::tree))
         .route("/console/repos/{name}/blob/{*path}", get(repos::blob))
         .route("/console/repos/{name}/commits", get(repos::commits))
+        .route("/console/repos/{name}/commit/{id}", get(repos::commit))
+        .route("/console/repos/{name}/branches", get(repos::branches))
         .route("/console/repos/{name}/pulls", get(pulls::list))
         .route("/console/repos/{name}/pulls/{id}", get(pulls::pull))
         .route("/console/repos/{name}/pulls/{id}/act", post(pulls::act))

@@ -8,6 +8,7 @@ use axum::response::Response;
 use ferry_model::codecommit::*;
 use serde::{Deserialize, Serialize};
 
+use super::diffs::diff;
 use super::view::{Page, failed, render};
 use super::{Session, authorize};
 use crate::state::SharedState;
@@ -329,5 +330,119 @@ pub async fn commits(
             .with("commits", rows)
             .with("page", page_no)
             .with("more", more),
+    )
+}
+
+pub async fn commit(
+    State(st): State<SharedState>,
+    session: Session,
+    Path((name, id)): Path<(String, String)>,
+) -> Response {
+    let ctx = authorize(&st, &session, "codecommit:GetCommit");
+    let c = match st
+        .commit
+        .get_commit(
+            &ctx,
+            GetCommitInput {
+                repository_name: name.clone(),
+                commit_id: id.clone(),
+            },
+        )
+        .await
+    {
+        Ok(o) => o.commit,
+        Err(e) => return failed(&session, e),
+    };
+    let commit_id = c.commit_id.clone().unwrap_or(id);
+    let parent = c.parents.clone().unwrap_or_default().into_iter().next();
+    // A first commit is shown against nothing: every file added.
+    let files = diff(&st, &ctx, &name, parent.as_deref(), &commit_id).await;
+    let author = c.author.clone().unwrap_or_default();
+    render(
+        "commit.html",
+        Page::of(
+            &session,
+            &format!("{} · {name}", &commit_id[..commit_id.len().min(8)]),
+        )
+        .with("section", "repos")
+        .with("repo", &name)
+        .with("id", &commit_id)
+        .with("message", c.message.unwrap_or_default())
+        .with("author", author.name.unwrap_or_default())
+        .with("email", author.email.unwrap_or_default())
+        .with("date", author.date.unwrap_or_default())
+        .with("parents", c.parents.unwrap_or_default())
+        .with("files", files),
+    )
+}
+
+pub async fn branches(
+    State(st): State<SharedState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> Response {
+    let ctx = authorize(&st, &session, "codecommit:ListBranches");
+    let meta = match st
+        .commit
+        .get_repository(
+            &ctx,
+            GetRepositoryInput {
+                repository_name: name.clone(),
+            },
+        )
+        .await
+    {
+        Ok(o) => o.repository_metadata.unwrap_or_default(),
+        Err(e) => return failed(&session, e),
+    };
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = match st
+            .commit
+            .list_branches(
+                &ctx,
+                ListBranchesInput {
+                    repository_name: name.clone(),
+                    next_token: token,
+                },
+            )
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => return failed(&session, e),
+        };
+        names.extend(out.branches.unwrap_or_default());
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    let mut rows: Vec<(String, String, bool)> = Vec::new();
+    for b in names {
+        let commit = st
+            .commit
+            .get_branch(
+                &ctx,
+                GetBranchInput {
+                    repository_name: Some(name.clone()),
+                    branch_name: Some(b.clone()),
+                },
+            )
+            .await
+            .ok()
+            .and_then(|o| o.branch)
+            .and_then(|i| i.commit_id)
+            .unwrap_or_default();
+        let default = meta.default_branch.as_deref() == Some(b.as_str());
+        rows.push((b, commit, default));
+    }
+    render(
+        "branches.html",
+        Page::of(&session, &format!("Branches · {name}"))
+            .with("section", "repos")
+            .with("repo", &name)
+            .with("branches", rows),
     )
 }

@@ -38,6 +38,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("deployment.html", include_str!("templates/deployment.html")),
     ("pulls.html", include_str!("templates/pulls.html")),
     ("pull.html", include_str!("templates/pull.html")),
+    ("diff.html", include_str!("templates/diff.html")),
+    ("commit.html", include_str!("templates/commit.html")),
+    ("branches.html", include_str!("templates/branches.html")),
 ];
 
 static CSS: &str = include_str!("templates/console.css");
