@@ -1,7 +1,7 @@
 """The web console in headless Chromium (Debian's, driven through ChromeDriver's WebDriver
 protocol): a signed-out visitor only ever gets the sign-in page; a wrong password is refused;
 root signs in with the password `FERRY_ROOT_PASSWORD` gave; the repository list, a pushed
-repository's tree, a file with anchored line numbers, the commit log, a commit with its diff, and
+repository's tree with its README rendered, a highlighted file with anchored line numbers, the commit log, a commit with its diff, and
 the branches; pull requests (by another user: the diff, an approval rule satisfied by an
 approval given on the page, a comment, a fast-forward merge, and a conflict notice); packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
@@ -192,11 +192,14 @@ try:
     tree = text_of("table.tree")
     check("src/" in tree and "README.md" in tree and XSS + ".txt" in tree, f"the tree: {tree}")
     check(no_alert() and not imgs() and "git clone " + clone_url in text_of("section.clone"), "clone instructions, nothing ran")
+    check(text_of(".readme-rendered h1") == "web-app", "the README rendered as Markdown")
     shot("03-tree")
 
     # ---- a file, its lines anchored.
     go("/console/repos/web-app/blob/src/main.rs#L42")
     check(text_of("#L42 td.l") == "// line 42", f"line 42 by its anchor: {text_of('#L42 td.l')}")
+    spans = wd("POST", S + "/elements", {"using": "css selector", "value": "#L120 td.l span"})
+    check(len(spans) > 1, f"the Rust file is highlighted: {len(spans)} spans on line 120")
     check(no_alert() and "&lt;img src=x onerror=alert(1)&gt;" in source() and not imgs(), "the file's content is escaped")
     shot("04-file")
     go("/console/repos/web-app/blob/" + urllib.request.quote(XSS + ".txt"))
@@ -289,7 +292,7 @@ try:
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     tgz = buf.getvalue()
-    doc = json.dumps({"name": "greet", "dist-tags": {"latest": "1.0.0"}, "readme": "<script>alert('readme')</script> hello",
+    doc = json.dumps({"name": "greet", "dist-tags": {"latest": "1.0.0"}, "readme": "# greet\n\nSays hello.\n\n<script>alert('readme')</script>\n",
                       "versions": {"1.0.0": {"name": "greet", "version": "1.0.0", "description": "says hello",
                                              "dependencies": {"left-pad": "^1.0.0"},
                                              "dist": {"shasum": hashlib.sha1(tgz).hexdigest()}}},
@@ -306,7 +309,9 @@ try:
     check("greet" in text_of("table.list") and endpoint in text_of("section.clone"), "the repository's packages and endpoints")
     go("/console/packages/shop/npm-store/npm/greet/1.0.0")
     check(text_of("pre.install") == "npm install greet@1.0.0", f"the install command: {text_of('pre.install')}")
-    check("<script>alert('readme')</script> hello" in text_of("pre.readme") and no_alert(), "the readme as text")
+    scripts = wd("POST", S + "/elements", {"using": "css selector", "value": "#readme script"})
+    check(text_of("#readme h1") == "greet" and "Says hello." in text_of("#readme") and scripts == [] and no_alert(),
+          "the readme rendered as Markdown, its script dropped")
     check("left-pad" in text_of("table.deps") and "greet-1.0.0.tgz" in text_of("table.assets"), "dependencies and assets")
     shot("08-package-version")
     # The status form (CSRF-checked) archives the version, as the API then reports.

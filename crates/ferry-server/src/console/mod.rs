@@ -15,6 +15,7 @@ mod password;
 mod pipelines;
 mod pulls;
 mod repos;
+mod rich;
 mod session;
 mod view;
 

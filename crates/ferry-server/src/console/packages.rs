@@ -1,5 +1,6 @@
 //! Package pages: domains with their repositories, a repository's packages by format, a
-//! package's versions, and a version with its assets, readme, dependencies and the command
+//! package's versions, and a version with its assets, readme (Markdown, rendered and
+//! sanitised), dependencies and the command
 //! that installs it with its own client; a version's status can be changed (a CSRF-checked
 //! form). They read and write through the CodeArtifact API face with the session's context.
 
@@ -287,7 +288,8 @@ pub async fn version(
         .await
         .ok()
         .and_then(|o| o.readme)
-        .filter(|r| !r.is_empty());
+        .filter(|r| !r.is_empty())
+        .map(|r| minijinja::Value::from_safe_string(super::rich::markdown(&r)));
     let dependencies: Vec<(String, Option<String>, Option<String>)> = api
         .list_package_version_dependencies(
             &ctx,

@@ -228,9 +228,31 @@ async fn folder(st: SharedState, session: Session, name: String, path: String, q
         });
     }
     entries.sort_by(|a, b| (a.kind != "folder", &a.name).cmp(&(b.kind != "folder", &b.name)));
+    let readme = match entries
+        .iter()
+        .find(|e| e.kind == "file" && super::rich::is_markdown_readme(&e.name))
+    {
+        Some(e) => st
+            .commit
+            .get_file(
+                &ctx,
+                GetFileInput {
+                    repository_name: name.clone(),
+                    commit_specifier: Some(out.commit_id.clone()),
+                    file_path: e.path.clone(),
+                },
+            )
+            .await
+            .ok()
+            .and_then(|f| String::from_utf8(f.file_content.0).ok())
+            .map(|md| minijinja::Value::from_safe_string(super::rich::markdown(&md))),
+        None => None,
+    };
     render(
         "tree.html",
-        page.with("entries", entries).with("commit", &out.commit_id),
+        page.with("entries", entries)
+            .with("commit", &out.commit_id)
+            .with("readme", readme),
     )
 }
 
@@ -261,6 +283,14 @@ pub async fn blob(
         .then(|| std::str::from_utf8(bytes).ok())
         .flatten();
     let lines: Vec<&str> = text.map(|t| t.lines().collect()).unwrap_or_default();
+    // Highlighted lines are HTML that syntect escaped; marked safe for the template.
+    let highlighted: Option<Vec<minijinja::Value>> = text
+        .and_then(|t| super::rich::highlight(&path, t))
+        .map(|l| {
+            l.into_iter()
+                .map(minijinja::Value::from_safe_string)
+                .collect()
+        });
     render(
         "blob.html",
         Page::of(&session, &format!("{path} · {name}"))
@@ -272,7 +302,8 @@ pub async fn blob(
             .with("commit", &out.commit_id)
             .with("size", out.file_size)
             .with("text", text.is_some())
-            .with("lines", lines),
+            .with("lines", lines)
+            .with("highlighted", highlighted),
     )
 }
 
