@@ -6,8 +6,8 @@ the branches; pull requests (by another user: the diff, an approval rule satisfi
 approval given on the page, a comment, a fast-forward merge, and a conflict notice); packages (a domain's
 repositories, a repository's packages and endpoints, a version's install command, assets,
 dependencies and readme, and its status changed through the console's form); builds (a project started from the
-console, its log growing live while it runs, its phase timeline, retry and stop, and a test
-report with its failed case); a pipeline
+console, its log growing live while it runs, its phase timeline, retry and stop, a test
+report with its failed case, and a zipped artifact downloaded); a pipeline
 whose graph follows its execution without a reload, approved and its transition disabled from
 the page; deployments (a host running `ferry agent` shown healthy, a failed hook's script and
 log tail shown as text, the page following the deployment until it fails); strings planted in a
@@ -402,6 +402,27 @@ try:
     first = text_of("table.cases tr")
     check("pays" in first and "FAILED" in first and "card <b>declined</b>" in first and not imgs(), f"the failed case first, its message as text: {first}")
     shot("10b-build-report")
+
+    # ---- a build's zipped artifact, downloaded from the page.
+    boto3.client("s3", endpoint_url=URL, region_name="us-east-1").create_bucket(Bucket="build-out")
+    packaged = ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo '<h1>shop</h1>' > index.html\n"
+                "artifacts:\n  files:\n    - index.html\n")
+    cb.create_project(name="packaged", source={"type": "NO_SOURCE", "buildspec": packaged},
+                      artifacts={"type": "S3", "location": "build-out", "packaging": "ZIP", "name": "site.zip"},
+                      environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+                      serviceRole="arn:aws:iam::000000000000:role/build")
+    pkid = cb.start_build(projectName="packaged")["build"]["id"]
+    for _ in range(200):
+        if cb.batch_get_builds(ids=[pkid])["builds"][0]["buildComplete"]:
+            break
+        time.sleep(0.1)
+    go(f"/console/builds/packaged/{urllib.request.quote(pkid)}")
+    href = URL + wd("GET", f"{S}/element/{find('#download')}/attribute/href")
+    session_cookie = next(c["value"] for c in wd("GET", S + "/cookie") if c["name"] == "ferry_session")
+    with urllib.request.urlopen(urllib.request.Request(href, headers={"Cookie": f"ferry_session={session_cookie}"})) as r:
+        check('filename="site.zip"' in r.headers.get("Content-Disposition", ""), f"a download: {r.headers}")
+        with zipfile.ZipFile(io.BytesIO(r.read())) as z:
+            check(z.read("index.html").decode().strip() == "<h1>shop</h1>", f"the artifact's files: {z.namelist()}")
 
     # ---- a pipeline: its graph follows the execution without a reload; the approval is
     #      granted from the page, and the pipeline finishes.

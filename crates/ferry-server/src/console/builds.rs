@@ -1,6 +1,7 @@
 //! Build pages: projects with their latest build and a start button, a project's builds, and
 //! a build with its phase timeline (status, duration, the failure message of a phase), its
-//! exported variables, reports (test counts and cases, or coverage) and artifacts, stop and
+//! exported variables, reports (test counts and cases, or coverage) and its artifact (to
+//! download when it is one object), stop and
 //! retry buttons, and its log — complete when the
 //! page is drawn, then growing live while the build runs (server-sent events, read by a few
 //! lines of JavaScript; without JavaScript a reload shows the rest). Reads and actions go
@@ -397,6 +398,78 @@ async fn reports(st: &SharedState, ctx: &RequestContext, b: &Build) -> Vec<Repor
     out
 }
 
+/// The bucket and key of an artifact location (`arn:aws:s3:::bucket/key`).
+fn s3_location(location: &str) -> Option<(&str, &str)> {
+    location
+        .strip_prefix("arn:aws:s3:::")?
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+}
+
+/// The build's artifact, when it is one object (ZIP packaging, or a single file), streamed
+/// from Ferry's S3 as a download.
+pub async fn artifact(
+    State(st): State<SharedState>,
+    session: Session,
+    Path((_project, id)): Path<(String, String)>,
+) -> Response {
+    let ctx = authorize(&st, &session, "s3:GetObject");
+    let b = match one_build(&st, &ctx, &id).await {
+        Ok(b) => b,
+        Err(e) => return failed(&session, e),
+    };
+    let location = b.artifacts.and_then(|a| a.location).unwrap_or_default();
+    let missing = || {
+        super::view::message(
+            axum::http::StatusCode::NOT_FOUND,
+            Some(&session),
+            "Not found",
+            "This build has no artifact to download as one file",
+        )
+    };
+    let Some((bucket, key)) = s3_location(&location) else {
+        return missing();
+    };
+    let object = match st.store.object_version(bucket, key, None).await {
+        Ok(Some(o)) if !o.is_delete_marker => o,
+        _ => return missing(),
+    };
+    let Some(blob) = object.blob_key.as_deref() else {
+        return missing();
+    };
+    let size = u64::try_from(object.size).unwrap_or_default();
+    let reader = match st.blobs.open_range(blob, 0, size).await {
+        Ok(r) => r,
+        Err(_) => return missing(),
+    };
+    let name = key.rsplit('/').next().unwrap_or("artifact");
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+            (axum::http::header::CONTENT_LENGTH, size.to_string()),
+        ],
+        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+            reader,
+            256 << 10,
+        )),
+    )
+        .into_response()
+}
+
 #[derive(Deserialize, Default)]
 pub struct LiveFrom {
     #[serde(default)]
@@ -551,6 +624,16 @@ pub async fn retry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn artifact_locations() {
+        assert_eq!(
+            s3_location("arn:aws:s3:::b/p/out.zip"),
+            Some(("b", "p/out.zip"))
+        );
+        assert_eq!(s3_location("arn:aws:s3:::b/"), None);
+        assert_eq!(s3_location("s3://b/k"), None);
+    }
 
     #[test]
     fn events_are_one_line_each() {

@@ -59,6 +59,10 @@ pub fn router() -> Router<SharedState> {
         .route("/console/builds/{project}/start", post(builds::start))
         .route("/console/builds/{project}/{id}", get(builds::build))
         .route("/console/builds/{project}/{id}/log", get(builds::live_log))
+        .route(
+            "/console/builds/{project}/{id}/artifact",
+            get(builds::artifact),
+        )
         .route("/console/builds/{project}/{id}/stop", post(builds::stop))
         .route("/console/builds/{project}/{id}/retry", post(builds::retry))
         .route("/console/deployments", get(deployments::applications))
