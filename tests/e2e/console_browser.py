@@ -9,8 +9,8 @@ dependencies and readme, and its status changed through the console's form); bui
 console, its log growing live while it runs, its phase timeline, retry and stop, a test
 report with its failed case, and a zipped artifact downloaded); a pipeline
 whose graph follows its execution without a reload, approved and its transition disabled from
-the page; deployments (a host running `ferry agent` shown healthy, a failed hook's script and
-log tail shown as text, the page following the deployment until it fails); strings planted in a
+the page, and a failed stage retried from the page; deployments (a host running `ferry agent` shown healthy, a failed hook's script and
+log tail shown as text, the page following the deployment until it fails, and a long one stopped from its page); strings planted in a
 file name, a commit message, a description and a file's content render as text (no script
 runs, the page source has them escaped); a form without the CSRF token is refused; sign-out
 ends the session; and the pages fit a phone's width. Screenshots of each page go to
@@ -469,6 +469,36 @@ try:
     shot("12-pipeline-done")
     got = cp.get_pipeline_state(name="release")["stageStates"][1]["actionStates"][0]["latestExecution"]
     check(got["status"] == "Succeeded" and "in the console" in got.get("summary", ""), f"approved through the console: {got}")
+    # A failed stage retried from the page once its cause is fixed.
+    cb.create_project(name="flaky", source={"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - exit 1\n"},
+                      artifacts={"type": "CODEPIPELINE"},
+                      environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+                      serviceRole=role)
+    cp.create_pipeline(pipeline={
+        "name": "flaky-pipe", "roleArn": role, "artifactStore": {"type": "S3", "location": "release-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
+                                            "configuration": {"RepositoryName": "web-app", "BranchName": "main", "PollForSourceChanges": "false"},
+                                            "outputArtifacts": [{"name": "src"}]}]},
+            {"name": "Build", "actions": [{"name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                                           "configuration": {"ProjectName": "flaky"}, "inputArtifacts": [{"name": "src"}]}]},
+        ]})
+    go("/console/pipelines/flaky-pipe")
+    for _ in range(150):
+        if wd("POST", S + "/elements", {"using": "css selector", "value": "input[name=what][value=retry]"}):
+            break
+        time.sleep(0.2)
+    cb.update_project(name="flaky", source={"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - echo fixed\n"})
+    retry = wd("POST", S + "/element", {"using": "xpath", "value": "//input[@value='retry']/../button"})
+    check(isinstance(retry, dict) and "error" not in retry,
+          f"the failed stage offers a retry: {retry} {[(x['stageName'], x.get('latestExecution')) for x in cp.get_pipeline_state(name='flaky-pipe')['stageStates']]}")
+    wd("POST", f"{S}/element/{next(iter(retry.values()))}/click", {})
+    for _ in range(150):
+        if try_text('[data-stage="Build"] [data-stage-status]') == "Succeeded":
+            break
+        time.sleep(0.2)
+    check(try_text('[data-stage="Build"] [data-stage-status]') == "Succeeded", "the retried stage succeeded")
+    go("/console/pipelines/release")
     # Disabling the transition into Build from the page.
     wd("POST", f"{S}/element/{find('.transition button')}/click", {})
     settle(lambda u: u.endswith("/console/pipelines/release"))
@@ -526,6 +556,36 @@ try:
         check("web1" in text_of("table.instances") and "healthy" in text_of("table.instances"), f"the instance and its agent: {text_of('table.instances')}")
         check(dep in text_of("table.deployments") and "Failed" in text_of("table.deployments"), "the group's deployments")
         shot("14-deployment-group")
+        # A long deployment stopped from its page.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("appspec.yml", "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: scripts/start.sh\n      timeout: 120\n")
+            info = zipfile.ZipInfo("scripts/start.sh")
+            info.external_attr = 0o100755 << 16
+            z.writestr(info, "#!/bin/sh\nsleep 6\n")
+        etag = s3.put_object(Bucket="bundles", Key="slow.zip", Body=buf.getvalue())["ETag"].strip('"')
+        slow = cdp.create_deployment(applicationName="shop", deploymentGroupName="prod", revision={
+            "revisionType": "S3", "s3Location": {"bucket": "bundles", "key": "slow.zip", "bundleType": "zip", "eTag": etag}})["deploymentId"]
+        for _ in range(100):
+            if cdp.get_deployment(deploymentId=slow)["deploymentInfo"]["status"] == "InProgress":
+                break
+            time.sleep(0.1)
+        go(f"/console/deployments/d/{slow}")
+        stopped = False
+        for _ in range(50):
+            button = wd("POST", S + "/elements", {"using": "css selector", "value": "form.actions button"})
+            if button:
+                wd("POST", f"{S}/element/{next(iter(button[0].values()))}/click", {})
+                stopped = True
+                break
+            time.sleep(0.2)
+        check(stopped, "the running deployment offers a stop button")
+        # The hook that runs finishes first, as on AWS; nothing after it starts.
+        for _ in range(300):
+            if cdp.get_deployment(deploymentId=slow)["deploymentInfo"]["status"] == "Stopped":
+                break
+            time.sleep(0.2)
+        check(cdp.get_deployment(deploymentId=slow)["deploymentInfo"]["status"] == "Stopped", "stopped from the page")
     finally:
         agent.terminate()
         agent.wait(timeout=30)

@@ -30,14 +30,24 @@
         s.actions.map(function (a) { return a.approval ? "?" : ""; }).join("");
     }).join("|");
   }
-  var shown = null;
+  // The shape the page was drawn with: which stages had failed, which approvals waited.
+  function drawnShape() {
+    var out = [];
+    graph.querySelectorAll("[data-stage]").forEach(function (section) {
+      var status = section.querySelector("[data-stage-status]");
+      var waiting = section.querySelectorAll("form.approval").length;
+      out.push(section.dataset.stage + (status && status.textContent === "Failed" ? "!" : "") +
+        new Array(waiting + 1).join("?"));
+    });
+    return out.join("|");
+  }
+  var shown = drawnShape();
   function poll() {
     fetch(graph.dataset.state, { credentials: "same-origin" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (stages) {
       if (!stages) return;
-      if (shown === null) shown = shape(stages);
-      else if (shape(stages) !== shown) { window.location.reload(); return; }
+      if (shape(stages) !== shown) { window.location.reload(); return; }
       stages.forEach(function (s) {
         var section = graph.querySelector('[data-stage="' + CSS.escape(s.name) + '"]');
         if (!section) return;
