@@ -9,7 +9,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_model::codecommit::*;
-use ferry_wire::AwsError;
+use ferry_wire::{AwsError, RequestContext};
 use serde::{Deserialize, Serialize};
 
 use super::diffs::diff;
@@ -115,25 +115,22 @@ struct CommentRow {
     content: String,
 }
 
-pub async fn pull(
-    State(st): State<SharedState>,
-    session: Session,
-    Path((name, id)): Path<(String, String)>,
-) -> Response {
-    let ctx = authorize(&st, &session, "codecommit:GetPullRequest");
-    let pr = match st
+/// A pull request and its (first) target.
+async fn pull_request(
+    st: &SharedState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<(PullRequest, PullRequestTarget), AwsError> {
+    let pr = st
         .commit
         .get_pull_request(
-            &ctx,
+            ctx,
             GetPullRequestInput {
-                pull_request_id: id.clone(),
+                pull_request_id: id.to_owned(),
             },
         )
-        .await
-    {
-        Ok(o) => o.pull_request,
-        Err(e) => return failed(&session, e),
-    };
+        .await?
+        .pull_request;
     let t = pr
         .pull_request_targets
         .clone()
@@ -141,6 +138,19 @@ pub async fn pull(
         .into_iter()
         .next()
         .unwrap_or_default();
+    Ok((pr, t))
+}
+
+pub async fn pull(
+    State(st): State<SharedState>,
+    session: Session,
+    Path((name, id)): Path<(String, String)>,
+) -> Response {
+    let ctx = authorize(&st, &session, "codecommit:GetPullRequest");
+    let (pr, t) = match pull_request(&st, &ctx, &id).await {
+        Ok(x) => x,
+        Err(e) => return failed(&session, e),
+    };
     let revision = pr.revision_id.clone().unwrap_or_default();
     let open = pr.pull_request_status == Some(PullRequestStatusEnum::Open);
     let source = t.source_commit.clone().unwrap_or_default();
@@ -298,26 +308,10 @@ pub async fn act(
         return refused;
     }
     let ctx = authorize(&st, &session, "codecommit:GetPullRequest");
-    let pr = match st
-        .commit
-        .get_pull_request(
-            &ctx,
-            GetPullRequestInput {
-                pull_request_id: id.clone(),
-            },
-        )
-        .await
-    {
-        Ok(o) => o.pull_request,
+    let (pr, t) = match pull_request(&st, &ctx, &id).await {
+        Ok(x) => x,
         Err(e) => return failed(&session, e),
     };
-    let t = pr
-        .pull_request_targets
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
     let source = t.source_commit.clone();
     let done: Result<(), AwsError> = match f.what.as_str() {
         "comment" => {
