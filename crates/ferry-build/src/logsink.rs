@@ -62,7 +62,8 @@ pub fn mask(line: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Writes lines from `rx` until it closes; returns when everything is stored.
+/// Makes the log stream, then writes lines from `rx` until it closes; returns when everything
+/// is stored.
 pub async fn run(
     store: Store,
     target: Option<LogTarget>,
@@ -71,6 +72,12 @@ pub async fn run(
     mut rx: mpsc::Receiver<String>,
 ) {
     use tokio::io::AsyncWriteExt;
+    // The stream is made here, beside the build rather than before it.
+    if let Some(t) = &target
+        && let Err(e) = prepare(&store, t, now_ms()).await
+    {
+        tracing::warn!(group = %t.group, stream = %t.stream, error = %e, "could not create the build's log stream");
+    }
     // A copy of the (masked) log for S3 logs, when the build asks for them.
     let mut file = match copy {
         Some(p) => tokio::fs::File::create(p)

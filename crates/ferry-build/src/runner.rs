@@ -13,6 +13,7 @@ use ferry_model::codebuild::{
     ArtifactPackaging, ArtifactsType, Build, BuildArtifacts, BuildPhaseType,
     EnvironmentVariableType, ExportedEnvironmentVariable, SourceType, StatusType,
 };
+use ferry_store::iam::IssuedSession;
 use ferry_types::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -66,14 +67,14 @@ impl Run<'_> {
         let _ = self.log.send(container_line(msg)).await;
     }
 
-    async fn save(&self) {
-        self.svc.save(&self.b, "RUNNING").await;
+    fn save(&self) {
+        self.svc.save_soon(&self.b, "RUNNING");
     }
 
     async fn enter(&mut self, p: BuildPhaseType) {
         phases::enter(&mut self.b, p, now());
         self.say(&format!("Entering phase {}", phase_name(p))).await;
-        self.save().await;
+        self.save();
     }
 
     async fn end(&mut self, status: StatusType, context: Option<(&str, &str)>) {
@@ -109,11 +110,13 @@ impl Run<'_> {
     }
 }
 
-/// Runs a build to completion (or stop, or timeout) and saves the outcome.
+/// Runs a build to completion (or stop, or timeout) and saves the outcome; `session` holds
+/// the credentials issued when it was claimed.
 pub async fn run(
     svc: &Arc<BuildService>,
     b: Build,
     extras: BuildExtras,
+    session: IssuedSession,
     cancel: CancellationToken,
 ) {
     let id = b.id.clone().unwrap_or_default();
@@ -127,11 +130,6 @@ pub async fn run(
             stream: l.stream_name.clone()?,
         })
     });
-    if let Some(t) = &target
-        && let Err(e) = logsink::prepare(&svc.store, t, now().millis()).await
-    {
-        tracing::warn!(build = %id, error = %e, "could not create the build's log stream");
-    }
     let s3_logs = b
         .logs
         .as_ref()
@@ -176,7 +174,7 @@ pub async fn run(
             }
         });
     }
-    let outcome = execute(&mut run, &work).await;
+    let outcome = execute(&mut run, &session, &work).await;
     let interrupt = if timed_out.is_cancelled() {
         Some(Interrupt::TimedOut)
     } else if work.is_cancelled() {
@@ -243,7 +241,11 @@ pub async fn run(
 }
 
 /// The phases up to UPLOAD_ARTIFACTS. `Err` is a service fault.
-async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), String> {
+async fn execute(
+    run: &mut Run<'_>,
+    session: &IssuedSession,
+    work: &CancellationToken,
+) -> Result<(), String> {
     let at = now();
     run.end(StatusType::Succeeded, None).await; // QUEUED
     run.enter(BuildPhaseType::Provisioning).await;
@@ -252,9 +254,7 @@ async fn execute(run: &mut Run<'_>, work: &CancellationToken) -> Result<(), Stri
             .await
             .map_err(|e| format!("workspace: {e}"))?;
     }
-    base_env(run, at)
-        .await
-        .map_err(|e| format!("credentials: {e}"))?;
+    base_env(run, at, session);
     let id = run.b.id.clone().unwrap_or_default();
     let env = run.b.environment.clone().unwrap_or_default();
     let provisioned = run
@@ -564,35 +564,34 @@ async fn run_commands(run: &mut Run<'_>, phase: &Phase, work: &CancellationToken
     }
 }
 
-/// The variables every command sees before the buildspec's and the project's.
-async fn base_env(run: &mut Run<'_>, at: Timestamp) -> Result<(), ferry_store::StoreError> {
-    let s = &run.svc.settings;
-    let b = &run.b;
+/// Who a build's commands act as (its service role's session) and for how many seconds:
+/// the build timeout and a quarter hour for the phases after it.
+pub(crate) fn principal(b: &Build, account_id: &str) -> (ferry_store::identity::Principal, i64) {
     let id = b.id.clone().unwrap_or_default();
-    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
-    let project = b.project_name.clone().unwrap_or_default();
+    let uuid = id.rsplit(':').next().unwrap_or(&id);
     let role = b
         .service_role
         .as_deref()
         .and_then(|r| r.rsplit('/').next())
         .filter(|r| !r.is_empty())
-        .unwrap_or("codebuild-service-role")
-        .to_owned();
+        .unwrap_or("codebuild-service-role");
     let timeout_s = 60 * i64::from(b.timeout_in_minutes.unwrap_or(60).max(1));
-    let session = run
-        .svc
-        .store
-        .create_session(
-            &ferry_store::identity::Principal {
-                user_name: format!("AWSCodeBuild-{uuid}"),
-                arn: format!(
-                    "arn:aws:sts::{}:assumed-role/{role}/AWSCodeBuild-{uuid}",
-                    s.account_id
-                ),
-            },
-            (timeout_s + 900).max(900),
-        )
-        .await?;
+    (
+        ferry_store::identity::Principal {
+            user_name: format!("AWSCodeBuild-{uuid}"),
+            arn: format!("arn:aws:sts::{account_id}:assumed-role/{role}/AWSCodeBuild-{uuid}"),
+        },
+        (timeout_s + 900).max(900),
+    )
+}
+
+/// The variables every command sees before the buildspec's and the project's.
+fn base_env(run: &mut Run<'_>, at: Timestamp, session: &IssuedSession) {
+    let s = &run.svc.settings;
+    let b = &run.b;
+    let id = b.id.clone().unwrap_or_default();
+    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
+    let project = b.project_name.clone().unwrap_or_default();
     let e = &mut run.env;
     e.set(
         "PATH",
@@ -640,7 +639,6 @@ async fn base_env(run: &mut Run<'_>, at: Timestamp) -> Result<(), ferry_store::S
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .extend(run.env.secrets.clone());
-    Ok(())
 }
 
 /// DOWNLOAD_SOURCE: source, buildspec and variables. `Err((status code, message))`.

@@ -13,7 +13,7 @@ use ferry_model::codebuild::{Build, Project, StatusType};
 use ferry_s3::S3;
 use ferry_store::Store;
 use ferry_types::Timestamp;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -65,6 +65,16 @@ pub struct BuildService {
     pub(crate) finished: tokio::sync::broadcast::Sender<String>,
     /// Batches coordinated here, by id: their stop switch.
     pub(crate) batches: Mutex<HashMap<String, CancellationToken>>,
+    /// The queue of build documents to write (started with the first save).
+    saves: std::sync::OnceLock<mpsc::UnboundedSender<SaveJob>>,
+}
+
+/// One build document to write; `stored` hears when it is written.
+struct SaveJob {
+    id: String,
+    queue_state: String,
+    document: String,
+    stored: Option<oneshot::Sender<()>>,
 }
 
 /// Milliseconds now.
@@ -96,6 +106,7 @@ impl BuildService {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             finished: tokio::sync::broadcast::channel(256).0,
             batches: Mutex::new(HashMap::new()),
+            saves: std::sync::OnceLock::new(),
         })
     }
 
@@ -122,6 +133,7 @@ impl BuildService {
         }
         crate::batch::recover(&crate::api::BuildApi(self.clone())).await;
         let mut last_renew = std::time::Instant::now();
+        let mut last_look = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -139,8 +151,13 @@ impl BuildService {
                 }
                 last_renew = std::time::Instant::now();
             }
-            self.recover(false).await;
-            self.honour_stop_requests().await;
+            // A wake (StartBuild, a build ending) only needs the queue looked at; leases of
+            // dead nodes and stop requests made on other nodes are looked at every tick.
+            if last_look.elapsed() >= TICK {
+                self.recover(false).await;
+                self.honour_stop_requests().await;
+                last_look = std::time::Instant::now();
+            }
             if let Err(e) = self.dispatch(&tasks).await {
                 tracing::warn!(error = %e, "build scheduling failed");
             }
@@ -208,18 +225,19 @@ impl BuildService {
             .contains_key(id)
     }
 
+    /// Stops the builds running here that were asked to stop on another node (a stop asked
+    /// here reaches its build at once).
     async fn honour_stop_requests(&self) {
-        let ids: Vec<(String, CancellationToken)> = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (id, token) in ids {
-            if let Ok(Some(row)) = self.store.build(&id).await
-                && row.stop_requested
-            {
+        let ids = match self.store.stop_requests_of(&self.settings.node_id).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for stop requests");
+                return;
+            }
+        };
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            if let Some(token) = running.get(&id) {
                 token.cancel();
             }
         }
@@ -231,6 +249,9 @@ impl BuildService {
         tasks: &TaskTracker,
     ) -> Result<(), ferry_store::StoreError> {
         let queued = self.store.builds_in_state("QUEUED").await?;
+        // Per project: its concurrentBuildLimit and how many of its builds run.
+        let mut rooms: HashMap<String, (Option<i64>, i64)> = HashMap::new();
+        let mut picked = Vec::new();
         for row in queued {
             let Ok(mut b) = serde_json::from_str::<Build>(&row.document) else {
                 continue;
@@ -256,29 +277,58 @@ impl BuildService {
                 self.save(&b, "DONE").await;
                 continue;
             }
-            if self.running.lock().unwrap_or_else(|e| e.into_inner()).len()
+            if self.running.lock().unwrap_or_else(|e| e.into_inner()).len() + picked.len()
                 >= self.settings.max_running
             {
                 break;
             }
-            let project: Option<Project> = self
-                .store
-                .project(&row.project_name)
-                .await?
-                .and_then(|p| serde_json::from_str(&p.definition).ok());
-            if let Some(limit) = project.as_ref().and_then(|p| p.concurrent_build_limit)
-                && self.store.running_builds_of(&row.project_name).await? >= limit as i64
-            {
+            // A project's limit and running count are read once a pass.
+            let room = match rooms.get_mut(&row.project_name) {
+                Some(r) => r,
+                None => {
+                    let limit = self
+                        .store
+                        .project(&row.project_name)
+                        .await?
+                        .and_then(|p| serde_json::from_str::<Project>(&p.definition).ok())
+                        .and_then(|p| p.concurrent_build_limit);
+                    let running = match limit {
+                        Some(_) => self.store.running_builds_of(&row.project_name).await?,
+                        None => 0,
+                    };
+                    rooms
+                        .entry(row.project_name.clone())
+                        .or_insert((limit.map(i64::from), running))
+                }
+            };
+            if room.0.is_some_and(|limit| room.1 >= limit) {
                 continue;
             }
-            let until = now().millis() + LEASE.as_millis() as i64;
-            if !self
-                .store
-                .claim_build(&row.build_id, &self.settings.node_id, until)
-                .await?
-            {
+            room.1 += 1;
+            picked.push((row, b));
+        }
+        if picked.is_empty() {
+            return Ok(());
+        }
+        // Every build picked is claimed, and given its credentials, in one write; a build
+        // another node took first is skipped.
+        let until = now().millis() + LEASE.as_millis() as i64;
+        let claims: Vec<_> = picked
+            .iter()
+            .map(|(r, b)| {
+                let (principal, seconds) = crate::runner::principal(b, &self.settings.account_id);
+                (r.build_id.clone(), principal, seconds)
+            })
+            .collect();
+        let mut claimed = self
+            .store
+            .claim_builds(&claims, &self.settings.node_id, until)
+            .await?;
+        for (row, b) in picked {
+            let Some(at) = claimed.iter().position(|(id, _)| *id == row.build_id) else {
                 continue;
-            }
+            };
+            let session = claimed.swap_remove(at).1;
             let token = CancellationToken::new();
             self.running
                 .lock()
@@ -288,7 +338,7 @@ impl BuildService {
             let id = row.build_id.clone();
             let extras: BuildExtras = serde_json::from_str(&row.settings).unwrap_or_default();
             tasks.spawn(async move {
-                crate::runner::run(&me, b, extras, token).await;
+                crate::runner::run(&me, b, extras, session, token).await;
                 me.running
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -301,15 +351,48 @@ impl BuildService {
 
     /// Saves a build document with its queue state.
     pub(crate) async fn save(&self, b: &Build, queue_state: &str) {
-        let id = b.id.clone().unwrap_or_default();
-        match serde_json::to_string(b) {
-            Ok(doc) => {
-                if let Err(e) = self.store.save_build(&id, queue_state, &doc).await {
-                    tracing::error!(build = %id, error = %e, "could not save build");
-                }
-            }
-            Err(e) => tracing::error!(build = %id, error = %e, "could not encode build"),
+        let (tx, rx) = oneshot::channel();
+        if self.queue_save(b, queue_state, Some(tx)) {
+            let _ = rx.await;
         }
+    }
+
+    /// Queues a build's save without waiting for it (a phase change). Saves queued while
+    /// the previous ones were being written go in one transaction, and of a build's queued
+    /// saves only the last is written; a later [`BuildService::save`] of the same build is
+    /// always written after it.
+    pub(crate) fn save_soon(&self, b: &Build, queue_state: &str) {
+        self.queue_save(b, queue_state, None);
+    }
+
+    /// Whether the save was queued.
+    fn queue_save(
+        &self,
+        b: &Build,
+        queue_state: &str,
+        stored: Option<oneshot::Sender<()>>,
+    ) -> bool {
+        let id = b.id.clone().unwrap_or_default();
+        let document = match serde_json::to_string(b) {
+            Ok(doc) => doc,
+            Err(e) => {
+                tracing::error!(build = %id, error = %e, "could not encode build");
+                return false;
+            }
+        };
+        let queue = self.saves.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_saves(self.store.clone(), rx));
+            tx
+        });
+        queue
+            .send(SaveJob {
+                id,
+                queue_state: queue_state.to_owned(),
+                document,
+                stored,
+            })
+            .is_ok()
     }
 
     /// Asks a build to stop: queued builds stop at once, running ones as soon as their
@@ -328,5 +411,34 @@ impl BuildService {
         }
         self.poke();
         Ok(true)
+    }
+}
+
+/// Writes queued build saves: everything queued at the time in one transaction, each build's
+/// last document only, then tells the waiting savers.
+async fn write_saves(store: Store, mut rx: mpsc::UnboundedReceiver<SaveJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while let Ok(j) = rx.try_recv() {
+            jobs.push(j);
+        }
+        let mut rows: Vec<(String, String, String)> = Vec::with_capacity(jobs.len());
+        let mut waiting = Vec::new();
+        for j in jobs {
+            match rows.iter_mut().find(|r| r.0 == j.id) {
+                Some(r) => {
+                    r.1 = j.queue_state;
+                    r.2 = j.document;
+                }
+                None => rows.push((j.id, j.queue_state, j.document)),
+            }
+            waiting.extend(j.stored);
+        }
+        if let Err(e) = store.save_builds(&rows).await {
+            tracing::error!(error = %e, builds = rows.len(), "could not save builds");
+        }
+        for w in waiting {
+            let _ = w.send(());
+        }
     }
 }

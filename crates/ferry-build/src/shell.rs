@@ -70,6 +70,9 @@ pub struct ShellState {
     pub default_user: Option<String>,
     /// Who runs the next commands: the phase's `run-as`, else [`ShellState::default_user`].
     pub user: Option<String>,
+    /// What `vars.sh` and `exports.sh` hold now.
+    vars: String,
+    exports: String,
 }
 
 /// How one command ended.
@@ -98,6 +101,8 @@ impl ShellState {
             tmp,
             default_user: None,
             user: None,
+            vars: String::new(),
+            exports: String::new(),
         })
     }
 
@@ -117,50 +122,60 @@ impl ShellState {
         } else {
             "set"
         };
+        // The state goes to one file, its three parts apart by NUL bytes (no variable or
+        // directory name can hold one).
         format!(
-            "trap '__ferry_status=$?; {dump} > {vars}; export -p > {exports}; pwd > {cwd}; exit $__ferry_status' EXIT\n\
+            "trap '__ferry_status=$?; {{ {dump}; printf \"\\\\0\"; export -p; printf \"\\\\0\"; pwd; }} > {state}; exit $__ferry_status' EXIT\n\
              . {vars_in} 2>/dev/null; . {exports_in} 2>/dev/null\n\
              cd {dir} || exit 1\n\
              {command}\n",
-            vars = q(&t.join("vars.new")),
-            exports = q(&t.join("exports.new")),
-            cwd = q(&t.join("cwd.new")),
+            state = q(&t.join("state.new")),
             vars_in = q(&t.join("vars.sh")),
             exports_in = q(&t.join("exports.sh")),
             dir = q(&self.cwd),
         )
     }
 
-    /// Takes over what the last command left: its directory and its variables.
+    /// Takes over what the last command left: its directory and its variables. The variable
+    /// files are rewritten only when they change.
     fn absorb(&mut self) {
         let t = self.tmp.clone();
-        if let Ok(cwd) = std::fs::read_to_string(t.join("cwd.new")) {
-            let cwd = cwd.trim_end_matches('\n');
-            if !cwd.is_empty() {
-                self.cwd = PathBuf::from(cwd);
-            }
+        let state = t.join("state.new");
+        let Ok(text) = std::fs::read(&state) else {
+            return;
+        };
+        let _ = std::fs::remove_file(&state);
+        let text = String::from_utf8_lossy(&text);
+        let mut parts = text.split('\0');
+        let (Some(vars), Some(exports), Some(cwd)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        let cwd = cwd.trim_end_matches('\n');
+        if !cwd.is_empty() {
+            self.cwd = PathBuf::from(cwd);
         }
-        if let Ok(vars) = std::fs::read_to_string(t.join("vars.new")) {
-            let _ = std::fs::write(t.join("vars.sh"), filter_assignments(&vars));
+        let vars = filter_assignments(vars);
+        if vars != self.vars {
+            let _ = replace_file(&t.join("vars.sh"), &vars);
+            self.vars = vars;
         }
-        if let Ok(exports) = std::fs::read_to_string(t.join("exports.new")) {
-            let kept: String = exports
-                .lines()
-                .filter(|l| {
-                    let name = l
-                        .trim_start_matches("export ")
-                        .trim_start_matches("declare -x ")
-                        .split(['=', ' '])
-                        .next()
-                        .unwrap_or("");
-                    !SHELL_OWNED.contains(&name) && !name.starts_with("BASH")
-                })
-                .map(|l| format!("{l}\n"))
-                .collect();
-            let _ = std::fs::write(t.join("exports.sh"), kept);
-        }
-        for f in ["cwd.new", "vars.new", "exports.new"] {
-            let _ = std::fs::remove_file(t.join(f));
+        let exports: String = exports
+            .lines()
+            .filter(|l| {
+                let name = l
+                    .trim_start_matches("export ")
+                    .trim_start_matches("declare -x ")
+                    .split(['=', ' '])
+                    .next()
+                    .unwrap_or("");
+                !SHELL_OWNED.contains(&name) && !name.starts_with("BASH")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if exports != self.exports {
+            let _ = replace_file(&t.join("exports.sh"), &exports);
+            self.exports = exports;
         }
     }
 
@@ -175,7 +190,7 @@ impl ShellState {
         cancel: &CancellationToken,
     ) -> std::io::Result<Exit> {
         let script = self.script_path();
-        tokio::fs::write(&script, self.script(command)).await?;
+        replace_file(&script, &self.script(command))?;
         if self.user.is_some() {
             // Another user writes the state files: the directory is shared, as /tmp is.
             use std::os::unix::fs::PermissionsExt;
@@ -274,6 +289,17 @@ impl ShellState {
             None => text.to_owned(),
         }
     }
+}
+
+/// Writes a file as a new one. Truncating a file that has data makes ext4 write it out when
+/// it is closed (`auto_da_alloc`), a disk write per command for files read a moment later.
+fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::write(path, text)
 }
 
 /// Single-quotes a string for `sh`.

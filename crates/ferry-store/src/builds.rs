@@ -5,6 +5,8 @@
 
 use sqlx::Row;
 
+use crate::iam::IssuedSession;
+use crate::identity::Principal;
 use crate::{Store, StoreError};
 
 /// A stored project.
@@ -202,6 +204,37 @@ impl Store {
         Ok(())
     }
 
+    /// Saves several builds' documents in one transaction (a group commit): each entry is
+    /// `(build id, queue state, document)`.
+    pub async fn save_builds(&self, builds: &[(String, String, String)]) -> Result<(), StoreError> {
+        if builds.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for (id, queue_state, document) in builds {
+            sqlx::query("UPDATE cb_builds SET queue_state = $1, document = $2 WHERE build_id = $3")
+                .bind(queue_state)
+                .bind(document)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Running builds leased by `owner` that somebody asked to stop.
+    pub async fn stop_requests_of(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT build_id FROM cb_builds WHERE lease_owner = $1 AND queue_state = 'RUNNING' \
+             AND stop_requested <> 0",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Asks a build to stop; whether it exists.
     pub async fn request_build_stop(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE cb_builds SET stop_requested = 1 WHERE build_id = $1")
@@ -296,23 +329,36 @@ impl Store {
         Ok(rows.iter().map(build_of).collect())
     }
 
-    /// Takes a queued build for `owner` until `until_ms`; false when another node took it.
-    pub async fn claim_build(
+    /// Claims queued builds for `owner` until `until_ms` and issues each its temporary
+    /// credentials, all in one transaction. Each claim is `(build id, principal, seconds the
+    /// credentials last)`; the answer holds the builds claimed with their credentials (a build
+    /// another node claimed first, or that left the queue, is not among them).
+    pub async fn claim_builds(
         &self,
-        id: &str,
+        claims: &[(String, Principal, i64)],
         owner: &str,
         until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
-             WHERE build_id = $3 AND queue_state = 'QUEUED'",
-        )
-        .bind(owner)
-        .bind(until_ms)
-        .bind(id)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(done.rows_affected() > 0)
+    ) -> Result<Vec<(String, IssuedSession)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        crate::iam::forget_expired_sessions(&mut tx).await?;
+        let mut got = Vec::with_capacity(claims.len());
+        for (id, principal, duration_s) in claims {
+            let done = sqlx::query(
+                "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
+                 WHERE build_id = $3 AND queue_state = 'QUEUED'",
+            )
+            .bind(owner)
+            .bind(until_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() > 0 {
+                let session = self.issue_session(&mut tx, principal, *duration_s).await?;
+                got.push((id.clone(), session));
+            }
+        }
+        tx.commit().await?;
+        Ok(got)
     }
 
     /// Extends the lease on running builds of `owner`.

@@ -347,6 +347,20 @@ impl Store {
         principal: &Principal,
         duration_s: i64,
     ) -> Result<IssuedSession, StoreError> {
+        let mut tx = self.begin_write().await?;
+        forget_expired_sessions(&mut tx).await?;
+        let issued = self.issue_session(&mut tx, principal, duration_s).await?;
+        tx.commit().await?;
+        Ok(issued)
+    }
+
+    /// Issues temporary credentials inside a write transaction of the caller's.
+    pub(crate) async fn issue_session(
+        &self,
+        tx: &mut crate::WriteTx,
+        principal: &Principal,
+        duration_s: i64,
+    ) -> Result<IssuedSession, StoreError> {
         let now = now_ms();
         let issued = IssuedSession {
             access_key_id: format!("ASIA{}", &ferry_types::ids::access_key_id()[4..]),
@@ -354,10 +368,6 @@ impl Store {
             session_token: ferry_types::ids::random_alnum(192),
             expires_ms: now + duration_s * 1000,
         };
-        sqlx::query("DELETE FROM sts_sessions WHERE expires_ms < $1")
-            .bind(now)
-            .execute(&mut *self.writer().await?)
-            .await?;
         sqlx::query(
             "INSERT INTO sts_sessions (access_key_id, secret_enc, token_sha256, principal_name, principal_arn, expires_ms, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -369,7 +379,7 @@ impl Store {
         .bind(&principal.arn)
         .bind(issued.expires_ms)
         .bind(now)
-        .execute(&mut *self.writer().await?)
+        .execute(&mut **tx)
         .await?;
         Ok(issued)
     }
@@ -396,4 +406,13 @@ impl Store {
             }),
         }))
     }
+}
+
+/// Deletes the sessions that have expired.
+pub(crate) async fn forget_expired_sessions(tx: &mut crate::WriteTx) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sts_sessions WHERE expires_ms < $1")
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
