@@ -290,22 +290,27 @@ impl BuildApi {
         phases::instant(&mut b, BuildPhaseType::Submitted, StatusType::Succeeded, at);
         phases::enter(&mut b, BuildPhaseType::Queued, at);
         let settings = serde_json::to_string(&extras).map_err(AwsError::internal)?;
-        let row = self
+        let start = self.0.start_at_once(&b, p.concurrent_build_limit);
+        let (row, session) = self
             .0
             .store
-            .insert_build(&project_name, |n| {
-                b.build_number = Some(n);
-                BuildRow {
-                    build_id: id.clone(),
-                    project_name: project_name.clone(),
-                    build_number: n,
-                    queue_state: "QUEUED".into(),
-                    document: serde_json::to_string(&b).unwrap_or_default(),
-                    settings,
-                    submitted_ms: at.millis(),
-                    stop_requested: false,
-                }
-            })
+            .insert_build(
+                &project_name,
+                |n| {
+                    b.build_number = Some(n);
+                    BuildRow {
+                        build_id: id.clone(),
+                        project_name: project_name.clone(),
+                        build_number: n,
+                        queue_state: "QUEUED".into(),
+                        document: serde_json::to_string(&b).unwrap_or_default(),
+                        settings,
+                        submitted_ms: at.millis(),
+                        stop_requested: false,
+                    }
+                },
+                start.as_ref(),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => {
@@ -313,10 +318,13 @@ impl BuildApi {
                 }
                 e => internal(e),
             })?;
-        self.0.poke();
-        Ok(StartBuildOutput {
-            build: serde_json::from_str(&row.document).ok(),
-        })
+        let build: Option<Build> = serde_json::from_str(&row.document).ok();
+        match (session, build.clone()) {
+            // Claimed as it was recorded: it runs now, without waiting for the scheduler.
+            (Some(session), Some(b)) => self.0.launch_started(b, extras, session),
+            _ => self.0.poke(),
+        }
+        Ok(StartBuildOutput { build })
     }
 }
 

@@ -1,16 +1,14 @@
 //! A build's log: lines go to the CloudWatch-Logs-shaped store (`/aws/codebuild/<project>`,
-//! one stream per build) in small batches, so `GetLogEvents` sees them within a fraction of a
-//! second; values that must not be seen (secrets, parameters, keys) are masked first.
-
-use std::time::Duration;
+//! one stream per build) as soon as a write can take them. One writer per node stores every
+//! build's lines, each write taking all lines waiting (so a quiet log's line is seen at once,
+//! and many busy logs share few transactions); values that must not be seen (secrets,
+//! parameters, keys) are masked first.
 
 use ferry_store::Store;
 use ferry_store::logs::{LogGroupRow, NewLogEvent};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-/// How long a line may wait before it is written.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// The most lines written in one batch.
+/// The most lines of one build passed to the writer at a time.
 const BATCH: usize = 500;
 /// The most log bytes one build keeps; later lines are dropped with one notice.
 pub const MAX_LOG_BYTES: usize = 256 * 1024 * 1024;
@@ -62,10 +60,12 @@ pub fn mask(line: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Makes the log stream, then writes lines from `rx` until it closes; returns when everything
-/// is stored.
+/// Makes the log stream, then passes lines from `rx` to `writer` until it closes; returns
+/// when everything is stored. Lines waiting together go together, so a quiet log's line is
+/// stored at once and a busy log's in large batches.
 pub async fn run(
     store: Store,
+    writer: LogWriter,
     target: Option<LogTarget>,
     secrets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     copy: Option<std::path::PathBuf>,
@@ -86,59 +86,132 @@ pub async fn run(
             .map(tokio::io::BufWriter::new),
         None => None,
     };
-    let mut batch: Vec<NewLogEvent> = Vec::new();
     let mut total = 0usize;
     let mut truncated = false;
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            line = rx.recv() => match line {
-                Some(_) if truncated => {}
-                Some(l) if total + l.len() > MAX_LOG_BYTES => {
-                    truncated = true;
-                    batch.push(NewLogEvent {
-                        ts_ms: now_ms(),
-                        message: format!("[Container] The build's log exceeded {} MiB; further output is not kept.", MAX_LOG_BYTES / (1024 * 1024)),
-                    });
+    while let Some(first) = rx.recv().await {
+        let mut batch: Vec<NewLogEvent> = Vec::new();
+        let mut next = Some(first);
+        while let Some(l) = next.take() {
+            if truncated {
+            } else if total + l.len() > MAX_LOG_BYTES {
+                truncated = true;
+                batch.push(NewLogEvent {
+                    ts_ms: now_ms(),
+                    message: format!(
+                        "[Container] The build's log exceeded {} MiB; further output is not kept.",
+                        MAX_LOG_BYTES / (1024 * 1024)
+                    ),
+                });
+            } else {
+                total += l.len();
+                let masked = mask(&l, &secrets.lock().unwrap_or_else(|e| e.into_inner()));
+                if let Some(f) = &mut file {
+                    let _ = f.write_all(masked.as_bytes()).await;
+                    let _ = f.write_all(b"\n").await;
                 }
-                Some(l) => {
-                    total += l.len();
-                    let masked = mask(&l, &secrets.lock().unwrap_or_else(|e| e.into_inner()));
-                    if let Some(f) = &mut file {
-                        let _ = f.write_all(masked.as_bytes()).await;
-                        let _ = f.write_all(b"\n").await;
-                    }
-                    batch.push(NewLogEvent { ts_ms: now_ms(), message: masked });
-                    if batch.len() >= BATCH {
-                        flush(&store, target.as_ref(), &mut batch).await;
-                    }
-                }
-                None => {
-                    flush(&store, target.as_ref(), &mut batch).await;
-                    if let Some(f) = &mut file {
-                        let _ = f.flush().await;
-                    }
-                    return;
-                }
-            },
-            _ = tick.tick() => flush(&store, target.as_ref(), &mut batch).await,
+                batch.push(NewLogEvent {
+                    ts_ms: now_ms(),
+                    message: masked,
+                });
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
         }
+        if let Some(t) = &target
+            && !batch.is_empty()
+        {
+            writer.send(t, batch, None).await;
+        }
+    }
+    if let Some(t) = &target {
+        let (done, stored) = oneshot::channel();
+        writer.send(t, Vec::new(), Some(done)).await;
+        let _ = stored.await;
+    }
+    if let Some(f) = &mut file {
+        let _ = f.flush().await;
     }
 }
 
-async fn flush(store: &Store, target: Option<&LogTarget>, batch: &mut Vec<NewLogEvent>) {
-    if batch.is_empty() {
-        return;
+/// Lines of one build on their way to the store; `stored` hears when they (and everything
+/// sent before them) are written.
+struct Lines {
+    target: LogTarget,
+    events: Vec<NewLogEvent>,
+    stored: Option<oneshot::Sender<()>>,
+}
+
+/// Writes the log lines of every build on this node: whatever is waiting when a write starts
+/// goes in one transaction.
+#[derive(Clone)]
+pub struct LogWriter {
+    queue: mpsc::Sender<Lines>,
+}
+
+impl LogWriter {
+    /// Starts the writer's task (it ends when the last handle is dropped).
+    pub fn start(store: Store) -> Self {
+        let (queue, rx) = mpsc::channel(1024);
+        tokio::spawn(write_lines(store, rx));
+        Self { queue }
     }
-    if let Some(t) = target
-        && let Err(e) = store
-            .put_log_events(&t.group, &t.stream, batch, now_ms())
-            .await
-    {
-        tracing::warn!(group = %t.group, stream = %t.stream, error = %e, "could not store build log lines");
+
+    async fn send(
+        &self,
+        target: &LogTarget,
+        events: Vec<NewLogEvent>,
+        stored: Option<oneshot::Sender<()>>,
+    ) {
+        let _ = self
+            .queue
+            .send(Lines {
+                target: target.clone(),
+                events,
+                stored,
+            })
+            .await;
     }
-    batch.clear();
+}
+
+async fn write_lines(store: Store, mut rx: mpsc::Receiver<Lines>) {
+    while let Some(first) = rx.recv().await {
+        let mut waiting = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            waiting.push(more);
+        }
+        // One batch per stream, in the order its lines came.
+        let mut streams: Vec<(LogTarget, Vec<NewLogEvent>)> = Vec::new();
+        let mut acks = Vec::new();
+        for l in waiting {
+            match streams
+                .iter_mut()
+                .find(|(t, _)| t.group == l.target.group && t.stream == l.target.stream)
+            {
+                Some((_, events)) => events.extend(l.events),
+                None => streams.push((l.target, l.events)),
+            }
+            acks.extend(l.stored);
+        }
+        let batches: Vec<(&str, &str, &[NewLogEvent])> = streams
+            .iter()
+            .map(|(t, e)| (t.group.as_str(), t.stream.as_str(), e.as_slice()))
+            .collect();
+        match store.put_log_batches(&batches, now_ms()).await {
+            Ok(missing) => {
+                for k in missing {
+                    let t = &streams[k].0;
+                    tracing::warn!(group = %t.group, stream = %t.stream, "build log lines dropped: the stream is gone");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, streams = streams.len(), "could not store build log lines")
+            }
+        }
+        for a in acks {
+            let _ = a.send(());
+        }
+    }
 }
 
 fn now_ms() -> i64 {

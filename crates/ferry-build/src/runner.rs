@@ -141,6 +141,7 @@ pub async fn run(
     }
     let sink = tokio::spawn(logsink::run(
         svc.store.clone(),
+        svc.log_writer(),
         target,
         secrets.clone(),
         log_copy.clone(),

@@ -65,6 +65,10 @@ pub struct BuildService {
     pub(crate) finished: tokio::sync::broadcast::Sender<String>,
     /// Batches coordinated here, by id: their stop switch.
     pub(crate) batches: Mutex<HashMap<String, CancellationToken>>,
+    /// Stores every build's log lines (started with the first build).
+    logs: std::sync::OnceLock<crate::logsink::LogWriter>,
+    /// Where this node's builds run as tasks (set when the scheduler starts).
+    tasks: std::sync::OnceLock<TaskTracker>,
     /// The queue of build documents to write (started with the first save).
     saves: std::sync::OnceLock<mpsc::UnboundedSender<SaveJob>>,
 }
@@ -107,11 +111,14 @@ impl BuildService {
             finished: tokio::sync::broadcast::channel(256).0,
             batches: Mutex::new(HashMap::new()),
             saves: std::sync::OnceLock::new(),
+            tasks: std::sync::OnceLock::new(),
+            logs: std::sync::OnceLock::new(),
         })
     }
 
     /// Starts the scheduler on `tasks`; it stops when `stop` is cancelled.
     pub fn start(self: &Arc<Self>, tasks: &TaskTracker, stop: CancellationToken) {
+        let _ = self.tasks.set(tasks.clone());
         let me = self.clone();
         let tracker = tasks.clone();
         tasks.spawn(async move { me.schedule(tracker, stop).await });
@@ -329,24 +336,76 @@ impl BuildService {
                 continue;
             };
             let session = claimed.swap_remove(at).1;
-            let token = CancellationToken::new();
-            self.running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(row.build_id.clone(), token.clone());
-            let me = self.clone();
-            let id = row.build_id.clone();
             let extras: BuildExtras = serde_json::from_str(&row.settings).unwrap_or_default();
-            tasks.spawn(async move {
-                crate::runner::run(&me, b, extras, session, token).await;
-                me.running
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-                me.poke();
-            });
+            self.launch(tasks, b, extras, session);
         }
         Ok(())
+    }
+
+    /// Runs a build this node has claimed.
+    fn launch(
+        self: &Arc<Self>,
+        tasks: &TaskTracker,
+        b: Build,
+        extras: BuildExtras,
+        session: ferry_store::iam::IssuedSession,
+    ) {
+        let id = b.id.clone().unwrap_or_default();
+        let token = CancellationToken::new();
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), token.clone());
+        let me = self.clone();
+        tasks.spawn(async move {
+            crate::runner::run(&me, b, extras, session, token).await;
+            me.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            me.poke();
+        });
+    }
+
+    /// How this node would start a build of `project` the moment it is submitted; `None`
+    /// when it cannot (its scheduler is not running, or it runs as many builds as it may).
+    pub(crate) fn start_at_once(
+        &self,
+        b: &Build,
+        limit: Option<i32>,
+    ) -> Option<ferry_store::builds::StartAtOnce> {
+        self.tasks.get()?;
+        if self.running.lock().unwrap_or_else(|e| e.into_inner()).len() >= self.settings.max_running
+        {
+            return None;
+        }
+        let (principal, duration_s) = crate::runner::principal(b, &self.settings.account_id);
+        Some(ferry_store::builds::StartAtOnce {
+            owner: self.settings.node_id.clone(),
+            until_ms: now().millis() + LEASE.as_millis() as i64,
+            limit: limit.map(i64::from),
+            principal,
+            duration_s,
+        })
+    }
+
+    /// Runs a build that StartBuild claimed for this node (see [`BuildService::start_at_once`]).
+    pub(crate) fn launch_started(
+        self: &Arc<Self>,
+        b: Build,
+        extras: BuildExtras,
+        session: ferry_store::iam::IssuedSession,
+    ) {
+        if let Some(tasks) = self.tasks.get() {
+            self.launch(tasks, b, extras, session);
+        }
+    }
+
+    /// The node's writer of build log lines.
+    pub(crate) fn log_writer(&self) -> crate::logsink::LogWriter {
+        self.logs
+            .get_or_init(|| crate::logsink::LogWriter::start(self.store.clone()))
+            .clone()
     }
 
     /// Saves a build document with its queue state.

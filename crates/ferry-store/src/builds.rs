@@ -81,6 +81,19 @@ async fn next_number(
     .get(0))
 }
 
+/// How a node would start a build the moment it is submitted (see [`Store::insert_build`]).
+#[derive(Debug, Clone)]
+pub struct StartAtOnce {
+    /// The node's id and how long its lease lasts.
+    pub owner: String,
+    pub until_ms: i64,
+    /// The project's `concurrentBuildLimit`.
+    pub limit: Option<i64>,
+    /// Who the build's credentials act as, and for how many seconds.
+    pub principal: Principal,
+    pub duration_s: i64,
+}
+
 impl Store {
     /// Creates a project; `Conflict` when the name is taken.
     pub async fn create_project(&self, p: &ProjectRow) -> Result<(), StoreError> {
@@ -151,12 +164,16 @@ impl Store {
     }
 
     /// Numbers a new build of a project and records it, in one transaction; `NotFound` when
-    /// the project is gone. `make` builds the row from the number.
+    /// the project is gone. `make` builds the row from the number. With `start`, the build is
+    /// also claimed in that transaction when it may start at once (no build of its project
+    /// waits before it and the project's limit has room), and its credentials are issued:
+    /// they are in the answer exactly when it was claimed.
     pub async fn insert_build(
         &self,
         project: &str,
         make: impl FnOnce(i64) -> BuildRow,
-    ) -> Result<BuildRow, StoreError> {
+        start: Option<&StartAtOnce>,
+    ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
         let mut tx = self.begin_write().await?;
         let number = next_number(&mut tx, "build_counter", project).await?;
         let b = make(number);
@@ -173,8 +190,48 @@ impl Store {
         .bind(i64::from(b.stop_requested))
         .execute(&mut *tx)
         .await?;
+        let mut session = None;
+        if let Some(st) = start {
+            let waiting: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'QUEUED' \
+                 AND build_id <> $2",
+            )
+            .bind(project)
+            .bind(&b.build_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+            let room = match st.limit {
+                Some(limit) if waiting == 0 => {
+                    let running: i64 = sqlx::query(
+                        "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING'",
+                    )
+                    .bind(project)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .get(0);
+                    running < limit
+                }
+                _ => waiting == 0,
+            };
+            if room {
+                sqlx::query(
+                    "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
+                     WHERE build_id = $3",
+                )
+                .bind(&st.owner)
+                .bind(st.until_ms)
+                .bind(&b.build_id)
+                .execute(&mut *tx)
+                .await?;
+                session = Some(
+                    self.issue_session(&mut tx, &st.principal, st.duration_s)
+                        .await?,
+                );
+            }
+        }
         tx.commit().await?;
-        Ok(b)
+        Ok((b, session))
     }
 
     /// A build by id.

@@ -293,57 +293,36 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        let n = events.len() as i64;
-        let next: Option<i64> = sqlx::query(
-            "UPDATE log_groups SET next_seq = next_seq + $1 WHERE name = $2 RETURNING next_seq",
-        )
-        .bind(n)
-        .bind(group)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.get(0));
-        let Some(next) = next else {
-            return Err(StoreError::NotFound);
-        };
-        let first_seq = next - n;
-        let bytes: i64 = events.iter().map(|e| e.message.len() as i64).sum();
-        let min_ts = events.iter().map(|e| e.ts_ms).min().unwrap_or(0);
-        let max_ts = events.iter().map(|e| e.ts_ms).max().unwrap_or(0);
-        let updated = sqlx::query(
-            "UPDATE log_streams SET \
-               first_event_ms = CASE WHEN first_event_ms IS NULL OR first_event_ms > $1 THEN $1 ELSE first_event_ms END, \
-               last_event_ms = CASE WHEN last_event_ms IS NULL OR last_event_ms < $2 THEN $2 ELSE last_event_ms END, \
-               last_ingestion_ms = $3, stored_bytes = stored_bytes + $4 \
-             WHERE group_name = $5 AND name = $6",
-        )
-        .bind(min_ts)
-        .bind(max_ts)
-        .bind(ingest_ms)
-        .bind(bytes)
-        .bind(group)
-        .bind(stream)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        for (i, e) in events.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO log_events (group_name, seq, stream_name, ts_ms, ingest_ms, message) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(group)
-            .bind(first_seq + i as i64)
-            .bind(stream)
-            .bind(e.ts_ms)
-            .bind(ingest_ms)
-            .bind(&e.message)
-            .execute(&mut *tx)
-            .await?;
-        }
+        append_events(&mut tx, group, stream, events, ingest_ms).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Appends events to several streams in one transaction (a group commit of many writers'
+    /// lines): each batch is `(group, stream, events)`. A batch whose stream is gone is left
+    /// out, and its index is in the answer; the others are stored.
+    pub async fn put_log_batches(
+        &self,
+        batches: &[(&str, &str, &[NewLogEvent])],
+        ingest_ms: i64,
+    ) -> Result<Vec<usize>, StoreError> {
+        let mut missing = Vec::new();
+        if batches.iter().all(|b| b.2.is_empty()) {
+            return Ok(missing);
+        }
+        let mut tx = self.begin_write().await?;
+        for (k, (group, stream, events)) in batches.iter().enumerate() {
+            if events.is_empty() {
+                continue;
+            }
+            match append_events(&mut tx, group, stream, events, ingest_ms).await {
+                Ok(()) => {}
+                Err(StoreError::NotFound) => missing.push(k),
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        Ok(missing)
     }
 
     /// Reads events (see [`EventQuery`]), ordered by `(ts, seq)` in the query's direction.
@@ -425,4 +404,86 @@ impl Store {
             .rows_affected();
         Ok(n)
     }
+}
+
+/// Events inserted by one statement (6 values each, far below every engine's limit).
+const EVENTS_PER_INSERT: usize = 100;
+
+/// Appends events to a stream inside a write transaction: numbers them in the group, moves
+/// the stream's first/last times and size, and inserts them. `NotFound` (nothing written)
+/// when the group or stream is gone.
+async fn append_events(
+    tx: &mut crate::WriteTx,
+    group: &str,
+    stream: &str,
+    events: &[NewLogEvent],
+    ingest_ms: i64,
+) -> Result<(), StoreError> {
+    let n = events.len() as i64;
+    let bytes: i64 = events.iter().map(|e| e.message.len() as i64).sum();
+    let min_ts = events.iter().map(|e| e.ts_ms).min().unwrap_or(0);
+    let max_ts = events.iter().map(|e| e.ts_ms).max().unwrap_or(0);
+    let updated = sqlx::query(
+        "UPDATE log_streams SET \
+           first_event_ms = CASE WHEN first_event_ms IS NULL OR first_event_ms > $1 THEN $1 ELSE first_event_ms END, \
+           last_event_ms = CASE WHEN last_event_ms IS NULL OR last_event_ms < $2 THEN $2 ELSE last_event_ms END, \
+           last_ingestion_ms = $3, stored_bytes = stored_bytes + $4 \
+         WHERE group_name = $5 AND name = $6",
+    )
+    .bind(min_ts)
+    .bind(max_ts)
+    .bind(ingest_ms)
+    .bind(bytes)
+    .bind(group)
+    .bind(stream)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let next: Option<i64> = sqlx::query(
+        "UPDATE log_groups SET next_seq = next_seq + $1 WHERE name = $2 RETURNING next_seq",
+    )
+    .bind(n)
+    .bind(group)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| r.get(0));
+    let Some(next) = next else {
+        return Err(StoreError::NotFound);
+    };
+    let first_seq = next - n;
+    for (c, chunk) in events.chunks(EVENTS_PER_INSERT).enumerate() {
+        let mut sql = String::from(
+            "INSERT INTO log_events (group_name, seq, stream_name, ts_ms, ingest_ms, message) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for (i, e) in chunk.iter().enumerate() {
+            q = q
+                .bind(group)
+                .bind(first_seq + (c * EVENTS_PER_INSERT + i) as i64)
+                .bind(stream)
+                .bind(e.ts_ms)
+                .bind(ingest_ms)
+                .bind(&e.message);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
