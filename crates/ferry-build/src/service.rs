@@ -323,8 +323,15 @@ impl BuildService {
         let claims: Vec<_> = picked
             .iter()
             .map(|(r, b)| {
-                let (principal, seconds) = crate::runner::principal(b, &self.settings.account_id);
-                (r.build_id.clone(), principal, seconds)
+                let (principal, duration_s) =
+                    crate::runner::principal(b, &self.settings.account_id);
+                ferry_store::builds::Claim {
+                    build_id: r.build_id.clone(),
+                    project: r.project_name.clone(),
+                    limit: rooms.get(&r.project_name).and_then(|room| room.0),
+                    principal,
+                    duration_s,
+                }
             })
             .collect();
         let mut claimed = self

@@ -94,6 +94,34 @@ pub struct StartAtOnce {
     pub duration_s: i64,
 }
 
+/// A queued build a node would claim (see [`Store::claim_builds`]).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub build_id: String,
+    pub project: String,
+    /// The project's `concurrentBuildLimit`.
+    pub limit: Option<i64>,
+    /// Who the build's credentials act as, and for how many seconds.
+    pub principal: Principal,
+    pub duration_s: i64,
+}
+
+/// How many builds of a project run, counted inside a write transaction with the project's
+/// row locked until it ends (a no-op update: the one row lock both engines take the same way).
+async fn running_in(tx: &mut crate::WriteTx, project: &str) -> Result<i64, StoreError> {
+    sqlx::query("UPDATE cb_projects SET build_counter = build_counter WHERE project_name = $1")
+        .bind(project)
+        .execute(&mut **tx)
+        .await?;
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING'",
+    )
+    .bind(project)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0))
+}
+
 impl Store {
     /// Creates a project; `Conflict` when the name is taken.
     pub async fn create_project(&self, p: &ProjectRow) -> Result<(), StoreError> {
@@ -202,16 +230,8 @@ impl Store {
             .await?
             .get(0);
             let room = match st.limit {
-                Some(limit) if waiting == 0 => {
-                    let running: i64 = sqlx::query(
-                        "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING'",
-                    )
-                    .bind(project)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .get(0);
-                    running < limit
-                }
+                // The project's row is locked already (its build counter moved).
+                Some(limit) if waiting == 0 => running_in(&mut tx, project).await? < limit,
                 _ => waiting == 0,
             };
             if room {
@@ -387,31 +407,39 @@ impl Store {
     }
 
     /// Claims queued builds for `owner` until `until_ms` and issues each its temporary
-    /// credentials, all in one transaction. Each claim is `(build id, principal, seconds the
-    /// credentials last)`; the answer holds the builds claimed with their credentials (a build
-    /// another node claimed first, or that left the queue, is not among them).
+    /// credentials, all in one transaction. A build whose project runs as many builds as its
+    /// limit allows is not claimed (the project's row is locked while it is counted, so nodes
+    /// claiming at once cannot both take the last place), nor one another node claimed first
+    /// or that left the queue. The answer holds the builds claimed with their credentials.
     pub async fn claim_builds(
         &self,
-        claims: &[(String, Principal, i64)],
+        claims: &[Claim],
         owner: &str,
         until_ms: i64,
     ) -> Result<Vec<(String, IssuedSession)>, StoreError> {
         let mut tx = self.begin_write().await?;
         crate::iam::forget_expired_sessions(&mut tx).await?;
         let mut got = Vec::with_capacity(claims.len());
-        for (id, principal, duration_s) in claims {
+        for c in claims {
+            if let Some(limit) = c.limit
+                && running_in(&mut tx, &c.project).await? >= limit
+            {
+                continue;
+            }
             let done = sqlx::query(
                 "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
                  WHERE build_id = $3 AND queue_state = 'QUEUED'",
             )
             .bind(owner)
             .bind(until_ms)
-            .bind(id)
+            .bind(&c.build_id)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() > 0 {
-                let session = self.issue_session(&mut tx, principal, *duration_s).await?;
-                got.push((id.clone(), session));
+                let session = self
+                    .issue_session(&mut tx, &c.principal, c.duration_s)
+                    .await?;
+                got.push((c.build_id.clone(), session));
             }
         }
         tx.commit().await?;

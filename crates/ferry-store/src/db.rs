@@ -103,6 +103,9 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
+                    // A connection to a local file cannot go stale: no ping before each use
+                    // (a round trip to the connection's thread on every query otherwise).
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(

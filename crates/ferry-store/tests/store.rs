@@ -283,3 +283,119 @@ async fn codeartifact_writes_reach_every_node() {
         }
     }
 }
+
+fn queued(id: &str, n: i64) -> ferry_store::builds::BuildRow {
+    ferry_store::builds::BuildRow {
+        build_id: id.into(),
+        project_name: "p".into(),
+        build_number: n,
+        queue_state: "QUEUED".into(),
+        document: "{}".into(),
+        settings: "{}".into(),
+        submitted_ms: n,
+        stop_requested: false,
+    }
+}
+
+fn claim(id: &str) -> ferry_store::builds::Claim {
+    ferry_store::builds::Claim {
+        build_id: id.into(),
+        project: "p".into(),
+        limit: Some(2),
+        principal: ferry_store::identity::Principal {
+            user_name: format!("AWSCodeBuild-{id}"),
+            arn: format!("arn:aws:sts::123456789012:assumed-role/r/AWSCodeBuild-{id}"),
+        },
+        duration_s: 900,
+    }
+}
+
+/// Two nodes claiming the same queued builds at once never run more of a project's builds
+/// than its concurrentBuildLimit, and StartBuild's start-at-once claim respects the limit and
+/// the builds already waiting.
+#[tokio::test]
+async fn build_claims_keep_the_project_limit_across_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in testing::database_urls(dir.path()).await.unwrap() {
+        let open = || ferry_store::Store::open(&url, ferry_store::secret::SecretBox::new([7; 32]));
+        let (one, two) = (open().await.unwrap(), open().await.unwrap());
+        one.create_project(&ferry_store::builds::ProjectRow {
+            name: "p".into(),
+            arn: "arn:aws:codebuild:us-east-1:123456789012:project/p".into(),
+            definition: "{}".into(),
+            build_counter: 0,
+            created_ms: 1,
+            modified_ms: 1,
+        })
+        .await
+        .unwrap();
+        for (k, id) in ["p:a", "p:b", "p:c"].iter().enumerate() {
+            let (_, session) = one
+                .insert_build("p", |n| queued(id, n.max(k as i64)), None)
+                .await
+                .unwrap();
+            assert!(session.is_none(), "{url}: no start asked");
+        }
+        let all: Vec<_> = ["p:a", "p:b", "p:c"].iter().map(|id| claim(id)).collect();
+        let (got_one, got_two) = tokio::join!(
+            one.claim_builds(&all, "node-1", i64::MAX),
+            two.claim_builds(&all, "node-2", i64::MAX)
+        );
+        let (got_one, got_two) = (got_one.unwrap(), got_two.unwrap());
+        assert_eq!(
+            got_one.len() + got_two.len(),
+            2,
+            "{url}: {got_one:?} {got_two:?}"
+        );
+        assert_eq!(one.running_builds_of("p").await.unwrap(), 2, "{url}");
+        // The project is full: a new build waits, without credentials.
+        let start = ferry_store::builds::StartAtOnce {
+            owner: "node-1".into(),
+            until_ms: i64::MAX,
+            limit: Some(2),
+            principal: claim("p:d").principal,
+            duration_s: 900,
+        };
+        let (row, session) = one
+            .insert_build("p", |n| queued("p:d", n), Some(&start))
+            .await
+            .unwrap();
+        assert!(session.is_none(), "{url}: the project is full");
+        assert_eq!(row.queue_state, "QUEUED");
+        // A place frees, but p:c and p:d wait before a new one: it does not jump the queue.
+        let done = got_one.first().or(got_two.first()).unwrap().0.clone();
+        one.save_builds(&[(done, "DONE".into(), "{}".into())])
+            .await
+            .unwrap();
+        let (_, session) = one
+            .insert_build("p", |n| queued("p:e", n), Some(&start))
+            .await
+            .unwrap();
+        assert!(session.is_none(), "{url}: builds wait before it");
+        // Once nothing waits and there is room, it starts at once with credentials.
+        let rest: Vec<_> = ["p:c", "p:d", "p:e"].iter().map(|id| claim(id)).collect();
+        assert_eq!(
+            one.claim_builds(&rest, "node-1", i64::MAX)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{url}"
+        );
+        for id in ["p:c", "p:d", "p:e"] {
+            let _ = one
+                .save_builds(&[(id.into(), "DONE".into(), "{}".into())])
+                .await;
+        }
+        let (row, session) = one
+            .insert_build("p", |n| queued("p:f", n), Some(&start))
+            .await
+            .unwrap();
+        let session = session.expect("started at once");
+        assert!(session.access_key_id.starts_with("ASIA"), "{url}");
+        assert_eq!(
+            one.build(&row.build_id).await.unwrap().unwrap().queue_state,
+            "RUNNING"
+        );
+    }
+}
