@@ -1,7 +1,9 @@
 //! The build service of one node: settings, the persisted queue and its scheduler (claims
-//! queued builds with a lease, honours `concurrentBuildLimit` and the queued timeout, wakes on
-//! StartBuild instead of polling, renews leases, and fails builds whose node died), and
-//! stop requests.
+//! queued builds with a lease and their credentials in one write, honours
+//! `concurrentBuildLimit` and the queued timeout, wakes when a build is queued or ends instead
+//! of polling, renews leases, and fails builds whose node died), the start of a build the
+//! moment StartBuild records it when nothing waits before it, the group-committed writes of
+//! build documents and log lines, and stop requests.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

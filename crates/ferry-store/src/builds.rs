@@ -203,10 +203,27 @@ impl Store {
         start: Option<&StartAtOnce>,
     ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
         let mut tx = self.begin_write().await?;
+        // Moving the counter locks the project's row until the transaction ends.
         let number = next_number(&mut tx, "build_counter", project).await?;
-        let b = make(number);
+        let mut b = make(number);
+        let mut start_now = None;
+        if let Some(st) = start {
+            let counts = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'QUEUED'), \
+                        (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING')",
+            )
+            .bind(project)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (waiting, running): (i64, i64) = (counts.get(0), counts.get(1));
+            if waiting == 0 && st.limit.is_none_or(|limit| running < limit) {
+                b.queue_state = "RUNNING".into();
+                start_now = Some(st);
+            }
+        }
         sqlx::query(&format!(
-            "INSERT INTO cb_builds ({BUILD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO cb_builds ({BUILD_COLUMNS}, lease_owner, lease_until_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&b.build_id)
         .bind(&b.project_name)
@@ -216,40 +233,17 @@ impl Store {
         .bind(&b.settings)
         .bind(b.submitted_ms)
         .bind(i64::from(b.stop_requested))
+        .bind(start_now.map(|st| st.owner.clone()))
+        .bind(start_now.map(|st| st.until_ms))
         .execute(&mut *tx)
         .await?;
-        let mut session = None;
-        if let Some(st) = start {
-            let waiting: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'QUEUED' \
-                 AND build_id <> $2",
-            )
-            .bind(project)
-            .bind(&b.build_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-            let room = match st.limit {
-                // The project's row is locked already (its build counter moved).
-                Some(limit) if waiting == 0 => running_in(&mut tx, project).await? < limit,
-                _ => waiting == 0,
-            };
-            if room {
-                sqlx::query(
-                    "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
-                     WHERE build_id = $3",
-                )
-                .bind(&st.owner)
-                .bind(st.until_ms)
-                .bind(&b.build_id)
-                .execute(&mut *tx)
-                .await?;
-                session = Some(
-                    self.issue_session(&mut tx, &st.principal, st.duration_s)
-                        .await?,
-                );
-            }
-        }
+        let session = match start_now {
+            Some(st) => Some(
+                self.issue_session(&mut tx, &st.principal, st.duration_s)
+                    .await?,
+            ),
+            None => None,
+        };
         tx.commit().await?;
         Ok((b, session))
     }
@@ -420,11 +414,18 @@ impl Store {
         let mut tx = self.begin_write().await?;
         crate::iam::forget_expired_sessions(&mut tx).await?;
         let mut got = Vec::with_capacity(claims.len());
+        // Per limited project: its running builds, counted once, then kept up here.
+        let mut running: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
         for c in claims {
-            if let Some(limit) = c.limit
-                && running_in(&mut tx, &c.project).await? >= limit
-            {
-                continue;
+            if let Some(limit) = c.limit {
+                let n = match running.get(c.project.as_str()) {
+                    Some(n) => *n,
+                    None => running_in(&mut tx, &c.project).await?,
+                };
+                running.insert(&c.project, n);
+                if n >= limit {
+                    continue;
+                }
             }
             let done = sqlx::query(
                 "UPDATE cb_builds SET queue_state = 'RUNNING', lease_owner = $1, lease_until_ms = $2 \
@@ -436,6 +437,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() > 0 {
+                if let Some(n) = running.get_mut(c.project.as_str()) {
+                    *n += 1;
+                }
                 let session = self
                     .issue_session(&mut tx, &c.principal, c.duration_s)
                     .await?;
