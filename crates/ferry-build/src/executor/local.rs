@@ -4,6 +4,8 @@
 //! kills every group the build started, taking daemons along (a daemon started in one phase
 //! stays up for the later ones, as in CodeBuild).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +39,7 @@ impl Executor for LocalExecutor {
         Box::pin(async move {
             Ok(Arc::new(LocalContainer {
                 groups: Mutex::new(Vec::new()),
+                found: Mutex::new(HashMap::new()),
             }) as Arc<dyn Container>)
         })
     }
@@ -46,13 +49,16 @@ impl Executor for LocalExecutor {
 struct LocalContainer {
     /// Process groups started so far.
     groups: Mutex<Vec<u32>>,
+    /// Programs found on a `PATH`, by `(program, PATH)`: a build starts the same shell for
+    /// every command.
+    found: Mutex<HashMap<(String, String), PathBuf>>,
 }
 
 impl LocalContainer {
     fn command(&self, p: &Proc<'_>) -> std::io::Result<Command> {
         // An absolute program lets the standard library start it with posix_spawn (a vfork)
         // instead of a fork of the whole server; it only can when no PATH search is needed.
-        let mut cmd = Command::new(resolve(p.program, p.env));
+        let mut cmd = Command::new(self.find(p.program, p.env));
         cmd.args(p.args)
             .env_clear()
             .envs(p.env.iter().map(|(k, v)| (k, v)))
@@ -69,6 +75,29 @@ impl LocalContainer {
     }
 }
 
+impl LocalContainer {
+    /// [`resolve`], remembered for the build (a program not found is looked for again).
+    fn find(&self, program: &str, env: &[(String, String)]) -> PathBuf {
+        if program.contains('/') {
+            return program.into();
+        }
+        let path = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map_or("", |(_, v)| v.as_str());
+        let key = (program.to_owned(), path.to_owned());
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = found.get(&key) {
+            return p.clone();
+        }
+        let p = resolve(program, env);
+        if p.is_absolute() {
+            found.insert(key, p.clone());
+        }
+        p
+    }
+}
+
 impl Container for LocalContainer {
     fn run<'a>(
         &'a self,
@@ -78,8 +107,15 @@ impl Container for LocalContainer {
     ) -> BoxFuture<'a, std::io::Result<Exit>> {
         Box::pin(async move {
             let mut cmd = self.command(&p)?;
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            // Standard output and error share one pipe, so lines arrive in the order they
+            // were written, and one reader serves both.
+            let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe()?;
+            let pipe_in = pipe_in.into_blocking_fd()?;
+            cmd.stdout(Stdio::from(pipe_in.try_clone()?))
+                .stderr(Stdio::from(pipe_in));
             let mut child = cmd.spawn()?;
+            // The command holds the pipe's writing end until dropped: no end of output before.
+            drop(cmd);
             let pid = child.id();
             if let Some(p) = pid {
                 self.groups
@@ -88,17 +124,7 @@ impl Container for LocalContainer {
                     .push(p);
             }
             let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
-            let readers = [
-                child
-                    .stdout
-                    .take()
-                    .map(|s| spawn_reader(s, line_tx.clone())),
-                child
-                    .stderr
-                    .take()
-                    .map(|s| spawn_reader(s, line_tx.clone())),
-            ];
-            drop(line_tx);
+            let reader = spawn_reader(pipe_out, line_tx);
             let exit = loop {
                 tokio::select! {
                     status = child.wait() => {
@@ -134,9 +160,7 @@ impl Container for LocalContainer {
                     _ = &mut deadline => break,
                 }
             }
-            for r in readers.into_iter().flatten() {
-                r.abort();
-            }
+            reader.abort();
             Ok(exit)
         })
     }
