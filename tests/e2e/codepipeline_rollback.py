@@ -143,8 +143,19 @@ marks = os.path.join(WORK, "marks")
 os.makedirs(marks)
 project("flaky", [f"if [ -f {marks}/$EXEC ]; then export BUILT=second; else touch {marks}/$EXEC; exit 1; fi"])
 pipeline("flaky", "flaky", on_failure={"result": "RETRY", "retryConfiguration": {"retryMode": "FAILED_ACTIONS"}})
-done_flaky = settled("flaky", 1)[0]
+# The execution stays InProgress while its stage is retried: it is never seen Failed on the way.
+seen = []
+
+
+def flaky_settled():
+    ex = cp.list_pipeline_executions(pipelineName="flaky")["pipelineExecutionSummaries"]
+    seen.extend(e["status"] for e in ex)
+    return ex if ex and all(e["status"] not in ("InProgress", "Stopping") for e in ex) else None
+
+
+done_flaky = wait("the flaky execution", flaky_settled)[0]
 check(done_flaky["status"] == "Succeeded", f"the automatic retry passes: {done_flaky['status']}")
+check("Failed" not in seen, f"the execution was never shown Failed before its retry: {sorted(set(seen))}")
 builds, _ = built_from("flaky", done_flaky["pipelineExecutionId"])
 check(sorted(b["status"] for b in builds) == ["Failed", "Succeeded"], f"one failed attempt, one retry: {[b['status'] for b in builds]}")
 

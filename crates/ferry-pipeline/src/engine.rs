@@ -195,6 +195,59 @@ impl PipelineService {
         }
     }
 
+    /// Retries stage `stage` of execution `exec`, failed in this pass, when its `onFailure`
+    /// asks for an automatic retry not yet spent; whether it did.
+    fn retried_at_once(
+        &self,
+        current: &crate::service::Stored,
+        version: i64,
+        execs: &mut [ExecRecord],
+        exec: &str,
+        stage: &str,
+    ) -> bool {
+        let Some(index) = current.pipeline.stages.iter().position(|s| s.name == stage) else {
+            return false;
+        };
+        let retry = current.pipeline.stages[index]
+            .on_failure
+            .as_ref()
+            .filter(|rule| rule.result == Some(FailureResult::Retry));
+        let Some(rule) = retry else {
+            return false;
+        };
+        let Some(at) = execs.iter().position(|e| e.id == exec) else {
+            return false;
+        };
+        if execs[at].auto_retries >= 1 {
+            return false;
+        }
+        let mode = rule
+            .retry_configuration
+            .as_ref()
+            .and_then(|c| c.retry_mode)
+            .unwrap_or(StageRetryMode::FailedActions);
+        let mut e = execs[at].clone();
+        match crate::retry::retry_in_place(
+            &mut e,
+            execs,
+            stage,
+            index,
+            version,
+            mode,
+            true,
+            now_ms(),
+        ) {
+            Ok(()) => {
+                execs[at] = e;
+                true
+            }
+            Err(err) => {
+                tracing::warn!(pipeline = %current.pipeline.name, stage = %stage, error = %err.message, "onFailure retry");
+                false
+            }
+        }
+    }
+
     /// One pass of the rules: the stages that failed in it, or `None` when the pipeline has
     /// nothing active left.
     async fn step_once(
@@ -211,7 +264,7 @@ impl PipelineService {
         if execs.is_empty() {
             return Ok(None);
         }
-        let Ok((_, current)) = self.stored(name).await else {
+        let Ok((version, current)) = self.stored(name).await else {
             return Ok(None);
         };
         let mut decls: BTreeMap<i64, PipelineDeclaration> = BTreeMap::new();
@@ -246,7 +299,12 @@ impl PipelineService {
             &mut new_id,
         );
         let mut changed = outcome.changed;
-        let failed_stages = outcome.failed_stages;
+        let mut failed_stages = outcome.failed_stages;
+        // A stage whose onFailure is RETRY is retried before the failure is saved, so the
+        // execution stays in progress, as on AWS; the retry's actions start below.
+        failed_stages.retain(|(exec, stage)| {
+            !self.retried_at_once(&current, version, &mut execs, exec, stage)
+        });
         // Start what is due: new actions, and in-progress ones nobody runs (after a restart).
         for e in execs.iter_mut() {
             let Position::Running { stage } = e.position else {

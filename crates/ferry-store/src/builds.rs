@@ -259,22 +259,6 @@ impl Store {
         Ok(row.as_ref().map(build_of))
     }
 
-    /// Saves a build's document and queue state.
-    pub async fn save_build(
-        &self,
-        id: &str,
-        queue_state: &str,
-        document: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE cb_builds SET queue_state = $1, document = $2 WHERE build_id = $3")
-            .bind(queue_state)
-            .bind(document)
-            .bind(id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(())
-    }
-
     /// Saves several builds' documents in one transaction (a group commit): each entry is
     /// `(build id, queue state, document)`.
     pub async fn save_builds(&self, builds: &[(String, String, String)]) -> Result<(), StoreError> {
