@@ -145,8 +145,9 @@ impl PipelineService {
         self.wake.notify_one();
     }
 
-    /// What a stage's `onFailure` asks for when it fails: one automatic retry (`RETRY`), or a
-    /// rollback to the latest execution that succeeded in the stage (`ROLLBACK`).
+    /// What a stage's `onFailure` asks for when it fails, but for `RETRY` (see
+    /// `retried_at_once`): a rollback to the latest execution that succeeded in the stage
+    /// (`ROLLBACK`).
     async fn on_failure(self: &Arc<Self>, name: &str, failed: Vec<(String, String)>) {
         if failed.is_empty() {
             return;
@@ -154,7 +155,7 @@ impl PipelineService {
         let Ok((_, stored)) = self.stored(name).await else {
             return;
         };
-        for (exec, stage) in failed {
+        for (_, stage) in failed {
             let Some(rule) = stored
                 .pipeline
                 .stages
@@ -164,25 +165,8 @@ impl PipelineService {
             else {
                 continue;
             };
+            // RETRY is done in the pass that saw the failure (`retried_at_once`).
             let outcome = match rule.result {
-                Some(FailureResult::Retry) => {
-                    let tried = self
-                        .load(&exec)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map_or(0, |e| e.auto_retries);
-                    if tried >= 1 {
-                        continue;
-                    }
-                    let mode = rule
-                        .retry_configuration
-                        .and_then(|c| c.retry_mode)
-                        .unwrap_or(StageRetryMode::FailedActions);
-                    self.retry_stage(name, &stage, &exec, mode, true)
-                        .await
-                        .map(|_| ())
-                }
                 Some(FailureResult::Rollback) => self
                     .rollback_stage(name, &stage, None, "AutomatedRollback")
                     .await
@@ -196,23 +180,18 @@ impl PipelineService {
     }
 
     /// Retries stage `stage` of execution `exec`, failed in this pass, when its `onFailure`
-    /// asks for an automatic retry not yet spent; whether it did.
+    /// asks for an automatic retry not yet spent; whether it did. `stored` holds the
+    /// pipeline's executions as stored (those in `execs` are taken from `execs`).
     fn retried_at_once(
         &self,
         current: &crate::service::Stored,
         version: i64,
         execs: &mut [ExecRecord],
+        stored: &[ExecRecord],
         exec: &str,
         stage: &str,
     ) -> bool {
-        let Some(index) = current.pipeline.stages.iter().position(|s| s.name == stage) else {
-            return false;
-        };
-        let retry = current.pipeline.stages[index]
-            .on_failure
-            .as_ref()
-            .filter(|rule| rule.result == Some(FailureResult::Retry));
-        let Some(rule) = retry else {
+        let Some((index, rule)) = retry_rule(current, stage) else {
             return false;
         };
         let Some(at) = execs.iter().position(|e| e.id == exec) else {
@@ -226,10 +205,17 @@ impl PipelineService {
             .as_ref()
             .and_then(|c| c.retry_mode)
             .unwrap_or(StageRetryMode::FailedActions);
+        let mut all = execs.to_vec();
+        all.extend(
+            stored
+                .iter()
+                .filter(|o| !execs.iter().any(|e| e.id == o.id))
+                .cloned(),
+        );
         let mut e = execs[at].clone();
         match crate::retry::retry_in_place(
             &mut e,
-            execs,
+            &all,
             stage,
             index,
             version,
@@ -302,8 +288,18 @@ impl PipelineService {
         let mut failed_stages = outcome.failed_stages;
         // A stage whose onFailure is RETRY is retried before the failure is saved, so the
         // execution stays in progress, as on AWS; the retry's actions start below.
+        // The retry's checks look at finished executions too (one that entered the stage
+        // later forbids it), read only when a failed stage asks for a retry.
+        let wants_retry = failed_stages
+            .iter()
+            .any(|(_, stage)| retry_rule(&current, stage).is_some());
+        let stored = if wants_retry {
+            self.records(name, false).await?
+        } else {
+            Vec::new()
+        };
         failed_stages.retain(|(exec, stage)| {
-            !self.retried_at_once(&current, version, &mut execs, exec, stage)
+            !self.retried_at_once(&current, version, &mut execs, &stored, exec, stage)
         });
         // Start what is due: new actions, and in-progress ones nobody runs (after a restart).
         for e in execs.iter_mut() {
@@ -562,4 +558,18 @@ fn fail(rec: &mut crate::record::ActionRecord, message: String) {
     rec.error_code = Some("JobFailed".into());
     rec.error_message = Some(message);
     rec.updated_ms = now_ms();
+}
+
+/// Stage `stage`'s position and its `onFailure` rule, when that rule is RETRY.
+fn retry_rule<'a>(
+    current: &'a crate::service::Stored,
+    stage: &str,
+) -> Option<(usize, &'a ferry_model::codepipeline::FailureConditions)> {
+    let index = current
+        .pipeline
+        .stages
+        .iter()
+        .position(|s| s.name == stage)?;
+    let rule = current.pipeline.stages[index].on_failure.as_ref()?;
+    (rule.result == Some(FailureResult::Retry)).then_some((index, rule))
 }

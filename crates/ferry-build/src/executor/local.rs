@@ -81,11 +81,7 @@ impl LocalContainer {
         if program.contains('/') {
             return program.into();
         }
-        let path = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map_or("", |(_, v)| v.as_str());
-        let key = (program.to_owned(), path.to_owned());
+        let key = (program.to_owned(), search_path(env).to_owned());
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = found.get(&key) {
             return p.clone();
@@ -193,11 +189,7 @@ fn resolve(program: &str, env: &[(String, String)]) -> std::path::PathBuf {
     if program.contains('/') {
         return program.into();
     }
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
-    std::env::split_paths(path)
+    std::env::split_paths(search_path(env))
         .map(|dir| dir.join(program))
         .find(|candidate| {
             use std::os::unix::fs::PermissionsExt;
@@ -205,6 +197,13 @@ fn resolve(program: &str, env: &[(String, String)]) -> std::path::PathBuf {
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
         .unwrap_or_else(|| program.into())
+}
+
+/// The `PATH` of `env`, or the usual one when it has none.
+fn search_path(env: &[(String, String)]) -> &str {
+    env.iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str())
 }
 
 fn spawn_reader(
