@@ -25,6 +25,7 @@ mod runner;
 pub mod service;
 pub mod shell;
 mod source;
+pub mod workspace;
 mod yaml;
 
 pub use artifacts::{SelectError, Selected, select, select_files};

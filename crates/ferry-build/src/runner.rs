@@ -46,7 +46,10 @@ struct Run<'a> {
     log: mpsc::Sender<String>,
     recent: Arc<Mutex<VecDeque<String>>>,
     secrets: Arc<Mutex<Vec<String>>>,
+    /// The build's workspace (from [`crate::workspace::Workspaces`]).
     ws: PathBuf,
+    /// Why no workspace could be had (the build then fails in PROVISIONING).
+    ws_error: Option<String>,
     src: PathBuf,
     env: EnvSet,
     succeeding: bool,
@@ -120,8 +123,13 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let id = b.id.clone().unwrap_or_default();
-    let uuid = id.rsplit(':').next().unwrap_or(&id).to_owned();
-    let ws = svc.settings.work_dir.join(&uuid);
+    let (ws, ws_error) = match svc.workspaces.take().await {
+        Ok(ws) => (ws, None),
+        Err(e) => (
+            svc.settings.work_dir.join("unavailable"),
+            Some(e.to_string()),
+        ),
+    };
     let (log_tx, log_rx) = mpsc::channel::<String>(1024);
     let secrets = Arc::new(Mutex::new(Vec::<String>::new()));
     let target = b.logs.as_ref().and_then(|l| {
@@ -156,6 +164,7 @@ pub async fn run(
         secrets,
         src: ws.join("src"),
         ws,
+        ws_error,
         env: EnvSet::default(),
         succeeding: true,
         extras,
@@ -221,6 +230,9 @@ pub async fn run(
         (None, Ok(())) => StatusType::Failed,
     };
     run.enter(BuildPhaseType::Finalizing).await;
+    if let Some(shell) = run.shell.as_mut() {
+        shell.close().await;
+    }
     if let Some(place) = run.place.take() {
         place.release().await;
     }
@@ -238,7 +250,9 @@ pub async fn run(
     }
     svc.save(&run.b, "DONE").await;
     let _ = svc.finished.send(id.clone());
-    let _ = tokio::fs::remove_dir_all(&run.ws).await;
+    if run.ws_error.is_none() {
+        svc.workspaces.give_back(run.ws).await;
+    }
 }
 
 /// The phases up to UPLOAD_ARTIFACTS. `Err` is a service fault.
@@ -250,10 +264,8 @@ async fn execute(
     let at = now();
     run.end(StatusType::Succeeded, None).await; // QUEUED
     run.enter(BuildPhaseType::Provisioning).await;
-    for d in ["src", "tmp", "home"] {
-        tokio::fs::create_dir_all(run.ws.join(d))
-            .await
-            .map_err(|e| format!("workspace: {e}"))?;
+    if let Some(e) = &run.ws_error {
+        return Err(format!("workspace: {e}"));
     }
     base_env(run, at, session);
     let id = run.b.id.clone().unwrap_or_default();

@@ -67,6 +67,8 @@ pub struct BuildService {
     pub(crate) finished: tokio::sync::broadcast::Sender<String>,
     /// Batches coordinated here, by id: their stop switch.
     pub(crate) batches: Mutex<HashMap<String, CancellationToken>>,
+    /// This node's build workspaces.
+    pub(crate) workspaces: crate::workspace::Workspaces,
     /// Stores every build's log lines (started with the first build).
     logs: std::sync::OnceLock<crate::logsink::LogWriter>,
     /// Where this node's builds run as tasks (set when the scheduler starts).
@@ -101,6 +103,7 @@ impl BuildService {
         settings: BuildSettings,
         executor: Arc<dyn crate::executor::Executor>,
     ) -> Arc<Self> {
+        let workspaces = crate::workspace::Workspaces::new(settings.work_dir.clone());
         Arc::new(Self {
             store,
             s3,
@@ -115,6 +118,7 @@ impl BuildService {
             saves: std::sync::OnceLock::new(),
             tasks: std::sync::OnceLock::new(),
             logs: std::sync::OnceLock::new(),
+            workspaces,
         })
     }
 
@@ -135,11 +139,7 @@ impl BuildService {
         // A build this node was running when it last stopped cannot be running now, and
         // nothing in its workspaces is needed any more.
         self.recover(true).await;
-        if let Ok(mut dir) = tokio::fs::read_dir(&self.settings.work_dir).await {
-            while let Ok(Some(e)) = dir.next_entry().await {
-                let _ = tokio::fs::remove_dir_all(e.path()).await;
-            }
-        }
+        self.workspaces.remove_leftovers().await;
         crate::batch::recover(&crate::api::BuildApi(self.clone())).await;
         let mut last_renew = std::time::Instant::now();
         let mut last_look = std::time::Instant::now();

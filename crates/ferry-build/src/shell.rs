@@ -1,15 +1,32 @@
 //! Running buildspec commands the way CodeBuild does (reference §3.4): every command is its own
-//! script, run by the chosen shell as its own process group; the working directory and the
-//! shell variables (exported or not) a command leaves behind are carried into the next command
-//! and phase, while functions, options and traps are not. Output is streamed line by line; a
+//! script, run by the chosen shell as its own process; the working directory and the shell
+//! variables (exported or not) a command leaves behind are carried into the next command and
+//! phase, while functions, options and traps are not. Output is streamed line by line; a
 //! command is done when its process exits, even if a daemon it started still holds the output
 //! open; stopping kills the whole process group.
+//!
+//! Where the place allows ([`Container::attach`]), one shell per build, the *driver*, stays up
+//! in its own process group and runs each command's script in a forked subshell: a new
+//! process per command as before, without starting a shell each time (a fork of a running
+//! shell costs a fraction of starting one). The driver is told to run the script by a line on
+//! its standard input and answers with a marker line carrying the exit status. Commands run
+//! as another user (`run-as`) start their own shell each time.
+//!
+//! The state files in the build's `tmp/` are rewritten in place, never created anew per
+//! command: creating and deleting files costs far more than writing them on ext4.
 
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::executor::{Container, Proc};
+use crate::executor::{Attached, Container, Event, Proc};
+
+/// The longest output line kept whole; longer lines are cut.
+const MAX_LINE: usize = 64 * 1024;
+
+/// The driver: runs the script named by `$0` in a subshell whenever a line arrives, then
+/// prints the line back behind a NUL, with the subshell's exit status.
+const DRIVER: &str = "while read -r __ferry_go; do ( . \"$0\" ) </dev/null; printf '\\0ferry-%s %d\\n' \"$__ferry_go\" \"$?\"; done";
 
 /// Variables a shell sets for itself; never carried from one command to the next.
 const SHELL_OWNED: &[&str] = &[
@@ -70,9 +87,40 @@ pub struct ShellState {
     pub default_user: Option<String>,
     /// Who runs the next commands: the phase's `run-as`, else [`ShellState::default_user`].
     pub user: Option<String>,
-    /// What `vars.sh` and `exports.sh` hold now.
+    /// What `vars.sh`, `exports.sh` and `env.sh` hold now.
     vars: String,
     exports: String,
+    env_script: String,
+    /// Counts commands; a command's state carries its number, so a state left by an earlier
+    /// command (one that `exec`ed away, or was killed) is never taken for its own.
+    seq: u64,
+    /// Random, per build: marks the driver's answers.
+    token: String,
+    driver: Driver,
+}
+
+/// The build's driver shell while it runs, with the environment it was started with (`env.sh`
+/// gives each command the differences from it). Not shared by clones.
+#[derive(Default)]
+struct Driver(Option<(Box<dyn Attached>, Environment)>);
+
+/// Variables and their values, in order.
+type Environment = Vec<(String, String)>;
+
+impl Clone for Driver {
+    fn clone(&self) -> Self {
+        Driver(None)
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "driver"
+        } else {
+            "no driver"
+        })
+    }
 }
 
 /// How one command ended.
@@ -88,8 +136,9 @@ impl ShellState {
     /// A fresh state starting in `cwd`, with state files under `tmp` (created).
     pub fn new(shell: Option<&str>, cwd: PathBuf, tmp: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&tmp)?;
-        std::fs::write(tmp.join("vars.sh"), "")?;
-        std::fs::write(tmp.join("exports.sh"), "")?;
+        for f in ["vars.sh", "exports.sh", "env.sh"] {
+            rewrite(&tmp.join(f), "")?;
+        }
         let shell = match shell.map(str::trim) {
             None | Some("") | Some("/bin/sh") | Some("sh") => "sh".to_owned(),
             Some("bash") | Some("/bin/bash") => "bash".to_owned(),
@@ -103,6 +152,10 @@ impl ShellState {
             user: None,
             vars: String::new(),
             exports: String::new(),
+            env_script: String::new(),
+            seq: 0,
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            driver: Driver::default(),
         })
     }
 
@@ -122,14 +175,17 @@ impl ShellState {
         } else {
             "set"
         };
-        // The state goes to one file, its three parts apart by NUL bytes (no variable or
-        // directory name can hold one).
+        // The state goes to one file, written over in place (`1<>` does not truncate): the
+        // command's number, then its variables, exports and directory, each ended by a NUL
+        // byte (no variable or directory name can hold one).
         format!(
-            "trap '__ferry_status=$?; {{ {dump}; printf \"\\\\0\"; export -p; printf \"\\\\0\"; pwd; }} > {state}; exit $__ferry_status' EXIT\n\
-             . {vars_in} 2>/dev/null; . {exports_in} 2>/dev/null\n\
+            "trap '__ferry_status=$?; {{ printf \"%s\\0\" {seq}; {dump}; printf \"\\0\"; export -p; printf \"\\0\"; pwd; printf \"\\0\"; }} 1<> {state}; exit $__ferry_status' EXIT\n\
+             . {env_in} 2>/dev/null; . {vars_in} 2>/dev/null; . {exports_in} 2>/dev/null\n\
              cd {dir} || exit 1\n\
              {command}\n",
-            state = q(&t.join("state.new")),
+            seq = self.seq,
+            state = q(&t.join("state")),
+            env_in = q(&t.join("env.sh")),
             vars_in = q(&t.join("vars.sh")),
             exports_in = q(&t.join("exports.sh")),
             dir = q(&self.cwd),
@@ -140,24 +196,31 @@ impl ShellState {
     /// files are rewritten only when they change.
     fn absorb(&mut self) {
         let t = self.tmp.clone();
-        let state = t.join("state.new");
-        let Ok(text) = std::fs::read(&state) else {
+        let Ok(text) = std::fs::read(t.join("state")) else {
             return;
         };
-        let _ = std::fs::remove_file(&state);
         let text = String::from_utf8_lossy(&text);
         let mut parts = text.split('\0');
-        let (Some(vars), Some(exports), Some(cwd)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let seq = self.seq.to_string();
+        let (Some(mine), Some(vars), Some(exports), Some(cwd), Some(_)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return;
         };
+        if mine != seq {
+            return;
+        }
         let cwd = cwd.trim_end_matches('\n');
         if !cwd.is_empty() {
             self.cwd = PathBuf::from(cwd);
         }
         let vars = filter_assignments(vars);
         if vars != self.vars {
-            let _ = replace_file(&t.join("vars.sh"), &vars);
+            let _ = rewrite(&t.join("vars.sh"), &vars);
             self.vars = vars;
         }
         let exports: String = exports
@@ -169,12 +232,14 @@ impl ShellState {
                     .split(['=', ' '])
                     .next()
                     .unwrap_or("");
-                !SHELL_OWNED.contains(&name) && !name.starts_with("BASH")
+                !SHELL_OWNED.contains(&name)
+                    && !name.starts_with("BASH")
+                    && !name.starts_with("__ferry_")
             })
             .map(|l| format!("{l}\n"))
             .collect();
         if exports != self.exports {
-            let _ = replace_file(&t.join("exports.sh"), &exports);
+            let _ = rewrite(&t.join("exports.sh"), &exports);
             self.exports = exports;
         }
     }
@@ -189,12 +254,20 @@ impl ShellState {
         out: &mpsc::Sender<String>,
         cancel: &CancellationToken,
     ) -> std::io::Result<Exit> {
+        self.seq += 1;
         let script = self.script_path();
-        replace_file(&script, &self.script(command))?;
+        rewrite(&script, &self.script(command))?;
         if self.user.is_some() {
-            // Another user writes the state files: the directory is shared, as /tmp is.
+            // Another user writes the state file: the directory is shared, as /tmp is, and
+            // the file is theirs to create.
             use std::os::unix::fs::PermissionsExt;
             tokio::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o1777)).await?;
+            let _ = std::fs::remove_file(self.tmp.join("state"));
+        } else if let Some(exit) = self.run_in_driver(container, env, out, cancel).await? {
+            if exit != Exit::Cancelled {
+                self.absorb();
+            }
+            return Ok(exit);
         }
         let args = [script.to_string_lossy().into_owned()];
         let proc = Proc {
@@ -211,6 +284,138 @@ impl ShellState {
         }
         Ok(exit)
     }
+
+    /// Ends the build's driver, if one runs: its input is closed and it exits.
+    pub async fn close(&mut self) {
+        if let Some((mut driver, _)) = self.driver.0.take() {
+            driver.close().await;
+        }
+    }
+
+    /// Runs the script just written in the build's driver, starting the driver first if none
+    /// runs; `None` when the place cannot keep one.
+    async fn run_in_driver(
+        &mut self,
+        container: &dyn Container,
+        env: &[(String, String)],
+        out: &mpsc::Sender<String>,
+        cancel: &CancellationToken,
+    ) -> std::io::Result<Option<Exit>> {
+        let script = self.script_path().to_string_lossy().into_owned();
+        if self.driver.0.is_none() {
+            let args = ["-c".to_owned(), DRIVER.to_owned(), script.clone()];
+            let proc = Proc {
+                program: &self.shell,
+                args: &args,
+                env,
+                cwd: &self.cwd,
+                command: "",
+                user: None,
+            };
+            let Some(d) = container.attach(proc).await else {
+                return Ok(None);
+            };
+            self.driver.0 = Some((d, env.to_vec()));
+        }
+        let Some((driver, started_with)) = self.driver.0.as_mut() else {
+            return Ok(None);
+        };
+        let diff = env_differences(started_with, env);
+        if diff != self.env_script {
+            rewrite(&self.tmp.join("env.sh"), &diff)?;
+            self.env_script = diff;
+        }
+        let go = format!("{}{}", self.token, self.seq);
+        if driver.send(format!("{go}\n").as_bytes()).await.is_err() {
+            // It died between commands: this command starts its own shell.
+            self.driver.0 = None;
+            return Ok(None);
+        }
+        let marker = format!("\0ferry-{go} ");
+        let exit = loop {
+            tokio::select! {
+                ev = driver.next() => match ev {
+                    Event::Line(l) => {
+                        if let Some(at) = l.find(&marker) {
+                            if at > 0 {
+                                let _ = out.send(cut(&l[..at]).to_owned()).await;
+                            }
+                            let code = l[at + marker.len()..].trim().parse().unwrap_or(1);
+                            break Exit::Code(code);
+                        }
+                        let _ = out.send(undouble(cut(&l), &script)).await;
+                    }
+                    Event::Exited(code) => {
+                        // The command killed its own shell's group: the next one starts a
+                        // new driver.
+                        self.driver.0 = None;
+                        break Exit::Code(code);
+                    }
+                },
+                _ = cancel.cancelled() => {
+                    driver.kill().await;
+                    self.driver.0 = None;
+                    break Exit::Cancelled;
+                }
+            }
+        };
+        Ok(Some(exit))
+    }
+}
+
+/// `line` cut to [`MAX_LINE`] bytes (at a character boundary).
+fn cut(line: &str) -> &str {
+    if line.len() <= MAX_LINE {
+        return line;
+    }
+    let mut end = MAX_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// A shell's own error message as `sh script.sh` prints it. Run with `.` in the driver's
+/// subshell, dash names the sourced file a second time (`script.sh: 4: script.sh: x: not
+/// found`); the script is the same file either way, so the repeat is dropped.
+fn undouble(line: &str, script: &str) -> String {
+    let Some(rest) = line.strip_prefix(script).and_then(|r| r.strip_prefix(": ")) else {
+        return line.to_owned();
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return line.to_owned();
+    }
+    match rest[digits..]
+        .strip_prefix(": ")
+        .and_then(|r| r.strip_prefix(script))
+        .and_then(|r| r.strip_prefix(": "))
+    {
+        Some(message) => format!("{script}: {}: {message}", &rest[..digits]),
+        None => line.to_owned(),
+    }
+}
+
+/// Shell code that turns the environment `from` into `to`: exports for what differs, unsets
+/// for what is gone (names a shell cannot assign are left alone).
+fn env_differences(from: &[(String, String)], to: &[(String, String)]) -> String {
+    let valid = |n: &str| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    let mut out = String::new();
+    for (k, v) in to {
+        if valid(k) && !from.iter().any(|(fk, fv)| fk == k && fv == v) {
+            out.push_str(&format!("export {k}={}\n", shell_quote(v)));
+        }
+    }
+    for (k, _) in from {
+        if valid(k) && !to.iter().any(|(tk, _)| tk == k) {
+            out.push_str(&format!("unset {k}\n"));
+        }
+    }
+    out
 }
 
 impl ShellState {
@@ -291,15 +496,19 @@ impl ShellState {
     }
 }
 
-/// Writes a file as a new one. Truncating a file that has data makes ext4 write it out when
-/// it is closed (`auto_da_alloc`), a disk write per command for files read a moment later.
-fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    std::fs::write(path, text)
+/// Writes `text` over a file in place and cuts it to that length. Creating and deleting a
+/// file each time costs an inode allocation (slow on ext4 after many deletions), and
+/// truncating a file to nothing before writing makes ext4 write it out on close
+/// (`auto_da_alloc`); writing over it does neither.
+fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.set_len(text.len() as u64)
 }
 
 /// Single-quotes a string for `sh`.
@@ -319,6 +528,7 @@ pub fn filter_assignments(listing: &str) -> String {
         if valid
             && !SHELL_OWNED.contains(&name)
             && !name.starts_with("BASH")
+            && !name.starts_with("__ferry_")
             && !entry[name.len() + 1..].starts_with('(')
         {
             out.push_str(entry);
@@ -465,6 +675,63 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_driver_keeps_each_commands_own_semantics() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let tmp = dir.path().join("tmp");
+        let script = tmp.join("script.sh").to_string_lossy().into_owned();
+        let mut st = ShellState::new(None, src, tmp).unwrap();
+        let (tx, mut rx) = mpsc::channel(1024);
+        let path = ("PATH".to_owned(), std::env::var("PATH").unwrap());
+        let gone = ("GONE".to_owned(), "here".to_owned());
+        let cancel = CancellationToken::new();
+        let place = host(dir.path()).await;
+        let mut run = async |c: &str, env: &[(String, String)]| {
+            let exit = st.run(&*place, c, env, &tx, &cancel).await.unwrap();
+            let mut lines = Vec::new();
+            while let Ok(l) = rx.try_recv() {
+                lines.push(l);
+            }
+            (exit, lines)
+        };
+        let ok = |v: &str| ("CODEBUILD_BUILD_SUCCEEDING".to_owned(), v.to_owned());
+        let base = vec![path.clone(), gone.clone(), ok("1")];
+        // The shell's own messages read as `sh script.sh` prints them.
+        let (exit, lines) = run("nothere", &base).await;
+        assert_eq!(exit, Exit::Code(127));
+        assert_eq!(lines, vec![format!("{script}: 4: nothere: not found")]);
+        assert_eq!(run("echo \"$0\"", &base).await.1, vec![script.clone()]);
+        // Output without a last newline is still a line.
+        assert_eq!(run("printf abc", &base).await.1, vec!["abc".to_owned()]);
+        // A command that replaces its shell leaves no state: the last one's stays.
+        run("KEPT=1", &base).await;
+        assert_eq!(run("LOST=1; exec true", &base).await.0, Exit::Code(0));
+        let (_, lines) = run(
+            "echo \"[$KEPT][$LOST][$CODEBUILD_BUILD_SUCCEEDING][$GONE]\"",
+            &base,
+        )
+        .await;
+        assert_eq!(lines, vec!["[1][][1][here]".to_owned()]);
+        // Each command sees the environment it is given, not the first one's (variables a
+        // command left still win, as in a shell started afresh).
+        let changed = vec![path.clone(), ok("0"), ("NEW".into(), "a 'q'".into())];
+        let (_, lines) = run(
+            "echo \"[$CODEBUILD_BUILD_SUCCEEDING][$NEW][$GONE]\"; sh -c 'echo $NEW'",
+            &changed,
+        )
+        .await;
+        assert_eq!(
+            lines,
+            vec!["[0][a 'q'][here]".to_owned(), "a 'q'".to_owned()]
+        );
+        // A command that kills its own process group ends; the next one runs.
+        assert_eq!(run("kill -9 0", &changed).await.0, Exit::Code(137));
+        let (exit, lines) = run("echo \"again $KEPT\"", &changed).await;
+        assert_eq!((exit, lines), (Exit::Code(0), vec!["again 1".to_owned()]));
+    }
+
+    #[tokio::test]
     async fn bash_when_asked_and_dash_semantics_by_default() {
         let (lines, _) = run_all(None, &["[[ 1 == 1 ]] && echo bashism"]).await;
         assert!(lines[0].contains("[[: not found"), "{lines:?}");
@@ -475,6 +742,11 @@ mod tests {
         .await;
         assert_eq!(lines, vec!["bashism".to_owned(), "[x\ty]".to_owned()]);
         assert_eq!(exits, vec![Exit::Code(0), Exit::Code(0)]);
+        let (lines, _) = run_all(Some("bash"), &["nothere"]).await;
+        assert!(
+            lines[0].ends_with("/tmp/script.sh: line 4: nothere: command not found"),
+            "{lines:?}"
+        );
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BoxFuture, Container, Executor, Proc, Provision, ProvisionError};
+use super::{Attached, BoxFuture, Container, Event, Executor, Proc, Provision, ProvisionError};
 use crate::shell::Exit;
 
 /// How long output is still read after a command's process exits (a daemon it started may
@@ -120,15 +120,11 @@ impl Container for LocalContainer {
                     .push(p);
             }
             let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
-            let reader = spawn_reader(pipe_out, line_tx);
+            let reader = spawn_reader(pipe_out, line_tx, Some(MAX_LINE));
             let exit = loop {
                 tokio::select! {
                     status = child.wait() => {
-                        let status = status?;
-                        break Exit::Code(status.code().unwrap_or_else(|| {
-                            use std::os::unix::process::ExitStatusExt;
-                            128 + status.signal().unwrap_or(0)
-                        }));
+                        break Exit::Code(code_of(Ok(status?)));
                     }
                     line = line_rx.recv() => {
                         if let Some(l) = line {
@@ -137,7 +133,7 @@ impl Container for LocalContainer {
                     }
                     _ = cancel.cancelled() => {
                         if let Some(pid) = pid {
-                            kill_group(pid).await;
+                            kill_group_of(pid, Some(&mut child)).await;
                         }
                         let _ = child.wait().await;
                         break Exit::Cancelled;
@@ -170,6 +166,40 @@ impl Container for LocalContainer {
         })
     }
 
+    fn attach<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Box<dyn Attached>>> {
+        Box::pin(async move {
+            let mut cmd = self.command(&p).ok()?;
+            let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe().ok()?;
+            let pipe_in = pipe_in.into_blocking_fd().ok()?;
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::from(pipe_in.try_clone().ok()?))
+                .stderr(Stdio::from(pipe_in));
+            let mut child = cmd.spawn().ok()?;
+            drop(cmd);
+            let stdin = child.stdin.take()?;
+            let pgid = child.id();
+            if let Some(p) = pgid {
+                self.groups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(p);
+            }
+            let (line_tx, lines) = mpsc::channel::<String>(256);
+            // Lines are passed whole: the reader of an attached process finds its own
+            // markers in them before cutting them.
+            let reader = spawn_reader(pipe_out, line_tx, None);
+            Some(Box::new(LocalAttached {
+                child,
+                stdin: Some(stdin),
+                lines,
+                reader,
+                pgid,
+                exit: None,
+                drain_until: None,
+            }) as Box<dyn Attached>)
+        })
+    }
+
     fn release(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let groups =
@@ -180,6 +210,94 @@ impl Container for LocalContainer {
                 }
             }
         })
+    }
+}
+
+/// A long-lived process of one build (its shell driver).
+struct LocalAttached {
+    child: tokio::process::Child,
+    /// `None` once closed.
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    reader: tokio::task::JoinHandle<()>,
+    pgid: Option<u32>,
+    /// Its exit status, once it exited.
+    exit: Option<i32>,
+    drain_until: Option<tokio::time::Instant>,
+}
+
+impl Attached for LocalAttached {
+    fn send<'a>(&'a mut self, bytes: &'a [u8]) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            use tokio::io::AsyncWriteExt;
+            match self.stdin.as_mut() {
+                Some(stdin) => stdin.write_all(bytes).await,
+                None => Err(std::io::ErrorKind::BrokenPipe.into()),
+            }
+        })
+    }
+
+    fn next(&mut self) -> BoxFuture<'_, Event> {
+        Box::pin(async move {
+            loop {
+                if let Some(code) = self.exit {
+                    // After the exit, lines still in the pipe for a short while; a daemon
+                    // holding it open is not waited for.
+                    let until = *self
+                        .drain_until
+                        .get_or_insert_with(|| tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    return match tokio::time::timeout_at(until, self.lines.recv()).await {
+                        Ok(Some(l)) => Event::Line(l),
+                        _ => Event::Exited(code),
+                    };
+                }
+                tokio::select! {
+                    line = self.lines.recv() => match line {
+                        Some(l) => return Event::Line(l),
+                        None => self.exit = Some(code_of(self.child.wait().await)),
+                    },
+                    status = self.child.wait() => self.exit = Some(code_of(status)),
+                }
+            }
+        })
+    }
+
+    fn kill(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(pid) = self.pgid {
+                kill_group_of(pid, Some(&mut self.child)).await;
+            }
+            let status = self.child.wait().await;
+            self.exit.get_or_insert(code_of(status));
+        })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.stdin = None;
+            match tokio::time::timeout(DRAIN_AFTER_EXIT, self.child.wait()).await {
+                Ok(status) => {
+                    self.exit.get_or_insert(code_of(status));
+                }
+                Err(_) => self.kill().await,
+            }
+        })
+    }
+}
+
+impl Drop for LocalAttached {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// A process's exit status as shells report it (a signal death is 128 + the signal; an
+/// error waiting counts as killed).
+fn code_of(status: std::io::Result<std::process::ExitStatus>) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)),
+        Err(_) => 128 + 9,
     }
 }
 
@@ -206,9 +324,11 @@ fn search_path(env: &[(String, String)]) -> &str {
         .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str())
 }
 
+/// Reads `stream` line by line into `tx`, each line cut to `max` bytes if given.
 fn spawn_reader(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     tx: mpsc::Sender<String>,
+    max: Option<usize>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream);
@@ -221,7 +341,9 @@ fn spawn_reader(
                     if buf.last() == Some(&b'\n') {
                         buf.pop();
                     }
-                    buf.truncate(MAX_LINE);
+                    if let Some(max) = max {
+                        buf.truncate(max);
+                    }
                     if tx
                         .send(String::from_utf8_lossy(&buf).into_owned())
                         .await
@@ -251,12 +373,21 @@ fn signal_group(pgid: u32, sig: nix::sys::signal::Signal) {
 
 /// Sends TERM, then (after up to half a second) KILL, to a process group.
 async fn kill_group(pgid: u32) {
+    kill_group_of(pgid, None).await;
+}
+
+/// [`kill_group`] for the group `leader` leads: the leader is reaped as soon as it ends (a
+/// zombie still counts as a member of its group).
+async fn kill_group_of(pgid: u32, mut leader: Option<&mut tokio::process::Child>) {
     signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
-    for _ in 0..10 {
+    for _ in 0..50 {
+        if let Some(child) = leader.as_deref_mut() {
+            let _ = child.try_wait();
+        }
         if !group_alive(pgid) {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
 }

@@ -10,6 +10,9 @@
 //!    returned; the cancellation token (StopBuild, the build timeout) kills the command's
 //!    whole process tree and the run returns [`Exit::Cancelled`]. **capture** runs a short helper
 //!    script the same way and returns its standard output (variable values, expansions).
+//!    A place may also **attach** a long-lived process (the build's shell driver, which forks
+//!    a subshell per command instead of starting a new shell); the shell falls back to `run`
+//!    where it cannot.
 //! 3. **release** (FINALIZING, always, also after a fault): kills whatever the build left
 //!    running (daemons included) and frees the place. The runner then removes the workspace.
 //!
@@ -93,6 +96,34 @@ pub trait Container: Send + Sync {
     fn capture<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Vec<u8>>>;
     /// Kills everything still running and frees the place.
     fn release(&self) -> BoxFuture<'_, ()>;
+    /// Starts `p` as a long-lived process the caller talks to ([`Attached`]), in its own
+    /// process group that [`Container::release`] kills; `None` when this place cannot.
+    fn attach<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Box<dyn Attached>>> {
+        let _ = p;
+        Box::pin(async { None })
+    }
+}
+
+/// What an attached process did next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// One line of its output (stdout and stderr, in arrival order), without the newline.
+    Line(String),
+    /// It exited with this status (a signal death counts as 128 + signal).
+    Exited(i32),
+}
+
+/// A process started by [`Container::attach`]: the caller writes its standard input and
+/// reads its output line by line.
+pub trait Attached: Send + Sync {
+    /// Writes `bytes` to the process's standard input.
+    fn send<'a>(&'a mut self, bytes: &'a [u8]) -> BoxFuture<'a, std::io::Result<()>>;
+    /// Its next output line, or its exit.
+    fn next(&mut self) -> BoxFuture<'_, Event>;
+    /// Kills its whole process group and waits for it.
+    fn kill(&mut self) -> BoxFuture<'_, ()>;
+    /// Closes its standard input and waits for it to exit (killing it if it does not soon).
+    fn close(&mut self) -> BoxFuture<'_, ()>;
 }
 
 /// The executor named by `--build-executor`.

@@ -1,0 +1,204 @@
+//! Build workspaces on this node: `<work>/<name>/` holding `src/`, `tmp/` and `home/`. A
+//! finished build's workspace is emptied and kept for a later build, so a build usually starts
+//! without making a directory: on ext4, making and removing directories and files is the
+//! costliest file-system work a short build does. A workspace that cannot be emptied
+//! completely (a `run-as` user's files, say) is removed instead, and never reused.
+//!
+//! Emptying leaves only the shell's state files in `tmp/`, cut to nothing: nothing of one
+//! build can be read by the next.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Emptied workspaces kept for later builds, at most.
+const KEEP: usize = 32;
+/// The directories every workspace has.
+const PARTS: [&str; 3] = ["src", "tmp", "home"];
+/// Files in `tmp/` kept (emptied) between builds: the shell's, rewritten by every build.
+const KEPT_FILES: [&str; 5] = ["script.sh", "state", "vars.sh", "exports.sh", "env.sh"];
+
+/// This node's workspaces.
+#[derive(Debug)]
+pub struct Workspaces {
+    root: PathBuf,
+    free: Mutex<Vec<PathBuf>>,
+    /// What was in the directory when the node started: workspaces of builds that cannot be
+    /// running any more. Listed at once, so that builds started meanwhile are not among them.
+    leftovers: Mutex<Vec<PathBuf>>,
+}
+
+impl Workspaces {
+    pub fn new(root: PathBuf) -> Self {
+        let leftovers = std::fs::read_dir(&root)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        Self {
+            root,
+            free: Mutex::new(Vec::new()),
+            leftovers: Mutex::new(leftovers),
+        }
+    }
+
+    /// Removes what earlier runs of this node left.
+    pub async fn remove_leftovers(&self) {
+        let old = std::mem::take(&mut *self.leftovers.lock().unwrap_or_else(|e| e.into_inner()));
+        if !old.is_empty() {
+            let _ = tokio::task::spawn_blocking(move || {
+                for p in old {
+                    let _ = remove(&p);
+                }
+            })
+            .await;
+        }
+    }
+
+    /// An empty workspace: a kept one, else a new one with its directories made.
+    pub async fn take(&self) -> std::io::Result<PathBuf> {
+        if let Some(ws) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(ws);
+        }
+        let ws = self.root.join(uuid::Uuid::new_v4().simple().to_string());
+        let made = ws.clone();
+        tokio::task::spawn_blocking(move || {
+            for part in PARTS {
+                std::fs::create_dir_all(made.join(part))?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(ws)
+    }
+
+    /// Takes back a workspace a build is done with: emptied and kept, or removed.
+    pub async fn give_back(&self, ws: PathBuf) {
+        let emptied = {
+            let ws = ws.clone();
+            tokio::task::spawn_blocking(move || empty(&ws))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        };
+        if emptied {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            if free.len() < KEEP {
+                free.push(ws);
+                return;
+            }
+        }
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(ws)).await;
+    }
+}
+
+/// Removes everything a build left in `ws` but its directories and the shell's files, which
+/// are cut to nothing; fails if anything stays.
+fn empty(ws: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(ws)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let part = PARTS.iter().any(|p| name == *p);
+        if part && entry.file_type()?.is_dir() {
+            continue;
+        }
+        remove(&entry.path())?;
+    }
+    for part in PARTS {
+        let dir = ws.join(part);
+        let meta = std::fs::symlink_metadata(&dir)?;
+        if !meta.is_dir() {
+            return Err(std::io::Error::other("not a directory"));
+        }
+        if meta.permissions().mode() & 0o7777 != 0o755 {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+        }
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let kept = part == "tmp"
+                && KEPT_FILES.iter().any(|f| entry.file_name() == *f)
+                && entry.file_type()?.is_file()
+                && entry.metadata()?.uid() == nix::unistd::geteuid().as_raw();
+            if kept {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)?
+                    .set_len(0)?;
+            } else {
+                remove(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file, a symbolic link or a whole directory.
+fn remove(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_workspace_comes_back_empty_and_is_reused() {
+        let root = tempfile::tempdir().unwrap();
+        let pool = Workspaces::new(root.path().to_owned());
+        let ws = pool.take().await.unwrap();
+        for p in PARTS {
+            assert!(ws.join(p).is_dir());
+        }
+        std::fs::create_dir_all(ws.join("src/a/b")).unwrap();
+        std::fs::write(ws.join("src/a/b/f"), "x").unwrap();
+        std::fs::write(ws.join("src/.hidden"), "x").unwrap();
+        std::fs::write(ws.join("home/.gitconfig"), "x").unwrap();
+        std::fs::write(ws.join("tmp/vars.sh"), "SECRET='s'\n").unwrap();
+        std::fs::write(ws.join("tmp/other"), "x").unwrap();
+        std::fs::write(ws.join("build.log"), "x").unwrap();
+        let outside = root.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep"), "x").unwrap();
+        std::os::unix::fs::symlink(&outside, ws.join("src/link")).unwrap();
+        pool.give_back(ws.clone()).await;
+        let again = pool.take().await.unwrap();
+        assert_eq!(again, ws, "the emptied workspace is taken again");
+        let names = |d: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(ws.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("."), vec!["home", "src", "tmp"]);
+        assert!(names("src").is_empty() && names("home").is_empty());
+        assert_eq!(names("tmp"), vec!["vars.sh"]);
+        assert_eq!(std::fs::read(ws.join("tmp/vars.sh")).unwrap(), b"");
+        assert!(
+            outside.join("keep").exists(),
+            "a link is removed, not followed"
+        );
+        // A second workspace is new while the first is out.
+        let other = pool.take().await.unwrap();
+        assert_ne!(other, ws);
+    }
+
+    #[tokio::test]
+    async fn a_workspace_that_cannot_be_emptied_is_not_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let pool = Workspaces::new(root.path().to_owned());
+        let ws = pool.take().await.unwrap();
+        // A build that replaced one of the directories by a file.
+        std::fs::remove_dir(ws.join("home")).unwrap();
+        std::fs::write(ws.join("home"), "x").unwrap();
+        pool.give_back(ws.clone()).await;
+        let next = pool.take().await.unwrap();
+        assert_ne!(next, ws);
+        assert!(!ws.exists(), "it was removed");
+    }
+}
