@@ -24,6 +24,9 @@ use crate::executor::{Attached, Container, Event, Proc};
 /// The longest output line kept whole; longer lines are cut.
 const MAX_LINE: usize = 64 * 1024;
 
+/// The files the shell keeps in the build's `tmp/`, all rewritten by every build.
+pub const STATE_FILES: [&str; 5] = ["script.sh", "state", "vars.sh", "exports.sh", "env.sh"];
+
 /// The driver: runs the script named by `$0` in a subshell whenever a line arrives, then
 /// prints the line back behind a NUL, with the subshell's exit status.
 const DRIVER: &str = "while read -r __ferry_go; do ( . \"$0\" ) </dev/null; printf '\\0ferry-%s %d\\n' \"$__ferry_go\" \"$?\"; done";

@@ -15,8 +15,6 @@ use std::sync::Mutex;
 const KEEP: usize = 32;
 /// The directories every workspace has.
 const PARTS: [&str; 3] = ["src", "tmp", "home"];
-/// Files in `tmp/` kept (emptied) between builds: the shell's, rewritten by every build.
-const KEPT_FILES: [&str; 5] = ["script.sh", "state", "vars.sh", "exports.sh", "env.sh"];
 
 /// This node's workspaces.
 #[derive(Debug)]
@@ -116,7 +114,9 @@ fn empty(ws: &Path) -> std::io::Result<()> {
             let entry = entry?;
             let path = entry.path();
             let kept = part == "tmp"
-                && KEPT_FILES.iter().any(|f| entry.file_name() == *f)
+                && crate::shell::STATE_FILES
+                    .iter()
+                    .any(|f| entry.file_name() == *f)
                 && entry.file_type()?.is_file()
                 && entry.metadata()?.uid() == nix::unistd::geteuid().as_raw();
             if kept {

@@ -1,8 +1,9 @@
 //! The local executor: commands run as processes on this node (as the `run-as` user when the
-//! server is root), each in its own process group,
-//! in the build's workspace with a clean environment. Stop and timeout kill the group; release
-//! kills every group the build started, taking daemons along (a daemon started in one phase
-//! stays up for the later ones, as in CodeBuild).
+//! server is root), in the build's workspace with a clean environment: each started process
+//! (a command's shell, or the build's attached shell driver, whose subshells share its group)
+//! leads its own process group. Stop and timeout kill the group; release kills every group the
+//! build started, taking daemons along (a daemon started in one phase stays up for the later
+//! ones, as in CodeBuild).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
