@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferry_model::codebuild::*;
 use ferry_store::StoreError;
-use ferry_store::builds::{BuildRow, ProjectRow};
+use ferry_store::builds::{BuildRow, NewBuild, ProjectRow};
 use ferry_types::Timestamp;
 use ferry_wire::{AwsError, RequestContext};
 
@@ -293,24 +293,26 @@ impl BuildApi {
         let start = self.0.start_at_once(&b, p.concurrent_build_limit);
         let (row, session) = self
             .0
-            .store
-            .insert_build(
-                &project_name,
-                |n| {
-                    b.build_number = Some(n);
-                    BuildRow {
-                        build_id: id.clone(),
-                        project_name: project_name.clone(),
-                        build_number: n,
-                        queue_state: "QUEUED".into(),
-                        document: serde_json::to_string(&b).unwrap_or_default(),
-                        settings,
-                        submitted_ms: at.millis(),
-                        stop_requested: false,
-                    }
+            .record(NewBuild {
+                project: project_name.clone(),
+                make: {
+                    let project_name = project_name.clone();
+                    Box::new(move |n| {
+                        b.build_number = Some(n);
+                        BuildRow {
+                            build_id: id,
+                            project_name,
+                            build_number: n,
+                            queue_state: "QUEUED".into(),
+                            document: serde_json::to_string(&b).unwrap_or_default(),
+                            settings,
+                            submitted_ms: at.millis(),
+                            stop_requested: false,
+                        }
+                    })
                 },
-                start.as_ref(),
-            )
+                start,
+            })
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => {

@@ -5,7 +5,7 @@
 //! parameters, keys) are masked first.
 
 use ferry_store::Store;
-use ferry_store::logs::{LogGroupRow, NewLogEvent};
+use ferry_store::logs::{NewLogEvent, OpenStream};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most lines of one build passed to the writer at a time.
@@ -20,35 +20,6 @@ pub struct LogTarget {
     pub stream: String,
 }
 
-/// Makes sure the group and stream exist.
-pub async fn prepare(
-    store: &Store,
-    target: &LogTarget,
-    now_ms: i64,
-) -> Result<(), ferry_store::StoreError> {
-    if store.log_group(&target.group).await?.is_none() {
-        let row = LogGroupRow {
-            name: target.group.clone(),
-            created_ms: now_ms,
-            retention_days: None,
-            kms_key_id: None,
-            class: "STANDARD".into(),
-            stored_bytes: 0,
-        };
-        match store.create_log_group(&row, &Default::default()).await {
-            Ok(()) | Err(ferry_store::StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    match store
-        .create_log_stream(&target.group, &target.stream, now_ms)
-        .await
-    {
-        Ok(()) | Err(ferry_store::StoreError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// Replaces every occurrence of the secrets in a line with `***`.
 pub fn mask(line: &str, secrets: &[String]) -> String {
     let mut out = line.to_owned();
@@ -60,11 +31,10 @@ pub fn mask(line: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Makes the log stream, then passes lines from `rx` to `writer` until it closes; returns
+/// Has the log stream made, then passes lines from `rx` to `writer` until it closes; returns
 /// when everything is stored. Lines waiting together go together, so a quiet log's line is
 /// stored at once and a busy log's in large batches.
 pub async fn run(
-    store: Store,
     writer: LogWriter,
     target: Option<LogTarget>,
     secrets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -72,11 +42,10 @@ pub async fn run(
     mut rx: mpsc::Receiver<String>,
 ) {
     use tokio::io::AsyncWriteExt;
-    // The stream is made here, beside the build rather than before it.
-    if let Some(t) = &target
-        && let Err(e) = prepare(&store, t, now_ms()).await
-    {
-        tracing::warn!(group = %t.group, stream = %t.stream, error = %e, "could not create the build's log stream");
+    // The stream (and its group) is made by the writer, in the transaction of the first
+    // lines it writes after this.
+    if let Some(t) = &target {
+        writer.open(t, now_ms()).await;
     }
     // A copy of the (masked) log for S3 logs, when the build asks for them.
     let mut file = match copy {
@@ -135,11 +104,12 @@ pub async fn run(
 }
 
 /// Lines of one build on their way to the store; `stored` hears when they (and everything
-/// sent before them) are written.
+/// sent before them) are written. `open` (the time) asks for the stream to be made first.
 struct Lines {
     target: LogTarget,
     events: Vec<NewLogEvent>,
     stored: Option<oneshot::Sender<()>>,
+    open: Option<i64>,
 }
 
 /// Writes the log lines of every build on this node: whatever is waiting when a write starts
@@ -169,6 +139,20 @@ impl LogWriter {
                 target: target.clone(),
                 events,
                 stored,
+                open: None,
+            })
+            .await;
+    }
+
+    /// Has the stream (and its group) made where missing, with the next write.
+    async fn open(&self, target: &LogTarget, created_ms: i64) {
+        let _ = self
+            .queue
+            .send(Lines {
+                target: target.clone(),
+                events: Vec::new(),
+                stored: None,
+                open: Some(created_ms),
             })
             .await;
     }
@@ -183,7 +167,11 @@ async fn write_lines(store: Store, mut rx: mpsc::Receiver<Lines>) {
         // One batch per stream, in the order its lines came.
         let mut streams: Vec<(LogTarget, Vec<NewLogEvent>)> = Vec::new();
         let mut acks = Vec::new();
+        let mut opening: Vec<(LogTarget, i64)> = Vec::new();
         for l in waiting {
+            if let Some(at) = l.open {
+                opening.push((l.target.clone(), at));
+            }
             match streams
                 .iter_mut()
                 .find(|(t, _)| t.group == l.target.group && t.stream == l.target.stream)
@@ -197,7 +185,15 @@ async fn write_lines(store: Store, mut rx: mpsc::Receiver<Lines>) {
             .iter()
             .map(|(t, e)| (t.group.as_str(), t.stream.as_str(), e.as_slice()))
             .collect();
-        match store.put_log_batches(&batches, now_ms()).await {
+        let open: Vec<OpenStream<'_>> = opening
+            .iter()
+            .map(|(t, at)| OpenStream {
+                group: &t.group,
+                stream: &t.stream,
+                created_ms: *at,
+            })
+            .collect();
+        match store.put_log_batches(&open, &batches, now_ms()).await {
             Ok(missing) => {
                 for k in missing {
                     let t = &streams[k].0;

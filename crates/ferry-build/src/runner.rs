@@ -148,7 +148,6 @@ pub async fn run(
         let _ = tokio::fs::create_dir_all(&ws).await;
     }
     let sink = tokio::spawn(logsink::run(
-        svc.store.clone(),
         svc.log_writer(),
         target,
         secrets.clone(),

@@ -13,7 +13,9 @@ use std::time::Duration;
 use ferry_commit::CommitService;
 use ferry_model::codebuild::{Build, Project, StatusType};
 use ferry_s3::S3;
-use ferry_store::Store;
+use ferry_store::builds::NewBuild;
+use ferry_store::iam::IssuedSession;
+use ferry_store::{Store, StoreError};
 use ferry_types::Timestamp;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -75,6 +77,17 @@ pub struct BuildService {
     tasks: std::sync::OnceLock<TaskTracker>,
     /// The queue of build documents to write (started with the first save).
     saves: std::sync::OnceLock<mpsc::UnboundedSender<SaveJob>>,
+    /// The queue of new builds to record (started with the first StartBuild).
+    records: std::sync::OnceLock<mpsc::UnboundedSender<RecordJob>>,
+}
+
+/// What recording a new build answers: its row, and its credentials when it was claimed.
+type Recorded = Result<(ferry_store::builds::BuildRow, Option<IssuedSession>), StoreError>;
+
+/// One new build to record; `answer` hears how it went.
+struct RecordJob {
+    build: NewBuild,
+    answer: oneshot::Sender<Recorded>,
 }
 
 /// One build document to write; `stored` hears when it is written.
@@ -116,6 +129,7 @@ impl BuildService {
             finished: tokio::sync::broadcast::channel(256).0,
             batches: Mutex::new(HashMap::new()),
             saves: std::sync::OnceLock::new(),
+            records: std::sync::OnceLock::new(),
             tasks: std::sync::OnceLock::new(),
             logs: std::sync::OnceLock::new(),
             workspaces,
@@ -425,6 +439,22 @@ impl BuildService {
         }
     }
 
+    /// Records a new build (StartBuild, see [`Store::insert_build`]). Builds submitted while
+    /// earlier ones are being recorded go in one transaction.
+    pub(crate) async fn record(&self, build: NewBuild) -> Recorded {
+        let queue = self.records.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_records(self.store.clone(), rx));
+            tx
+        });
+        let (answer, heard) = oneshot::channel();
+        let gone = || StoreError::Io(std::io::Error::other("the build recorder stopped"));
+        queue
+            .send(RecordJob { build, answer })
+            .map_err(|_| gone())?;
+        heard.await.unwrap_or_else(|_| Err(gone()))
+    }
+
     /// Queues a build's save without waiting for it (a phase change). Saves queued while
     /// the previous ones were being written go in one transaction, and of a build's queued
     /// saves only the last is written; a later [`BuildService::save`] of the same build is
@@ -484,6 +514,31 @@ impl BuildService {
 
 /// Writes queued build saves: everything queued at the time in one transaction, each build's
 /// last document only, then tells the waiting savers.
+async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<RecordJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while let Ok(j) = rx.try_recv() {
+            jobs.push(j);
+        }
+        let (builds, answers): (Vec<NewBuild>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.build, j.answer)).unzip();
+        match store.insert_builds(builds).await {
+            Ok(results) => {
+                for (answer, r) in answers.into_iter().zip(results) {
+                    let _ = answer.send(r);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for answer in answers {
+                    let _ =
+                        answer.send(Err(StoreError::Io(std::io::Error::other(message.clone()))));
+                }
+            }
+        }
+    }
+}
+
 async fn write_saves(store: Store, mut rx: mpsc::UnboundedReceiver<SaveJob>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];

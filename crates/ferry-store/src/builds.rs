@@ -94,6 +94,14 @@ pub struct StartAtOnce {
     pub duration_s: i64,
 }
 
+/// One build for [`Store::insert_builds`]: its project, how to make its row from its number,
+/// and how this node would start it at once.
+pub struct NewBuild {
+    pub project: String,
+    pub make: Box<dyn FnOnce(i64) -> BuildRow + Send>,
+    pub start: Option<StartAtOnce>,
+}
+
 /// A queued build a node would claim (see [`Store::claim_builds`]).
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -203,8 +211,43 @@ impl Store {
         start: Option<&StartAtOnce>,
     ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
         let mut tx = self.begin_write().await?;
+        let made = self.insert_one(&mut tx, project, make, start).await?;
+        tx.commit().await?;
+        Ok(made)
+    }
+
+    /// [`Store::insert_build`] for several builds in one transaction (StartBuild requests
+    /// that arrived together), in order: each answer is that build's, `NotFound` when its
+    /// project is gone. Any other error fails them all, and nothing is recorded.
+    pub async fn insert_builds(
+        &self,
+        builds: Vec<NewBuild>,
+    ) -> Result<Vec<Result<(BuildRow, Option<IssuedSession>), StoreError>>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut answers = Vec::with_capacity(builds.len());
+        for nb in builds {
+            match self
+                .insert_one(&mut tx, &nb.project, nb.make, nb.start.as_ref())
+                .await
+            {
+                Ok(made) => answers.push(Ok(made)),
+                Err(StoreError::NotFound) => answers.push(Err(StoreError::NotFound)),
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        Ok(answers)
+    }
+
+    async fn insert_one(
+        &self,
+        tx: &mut crate::WriteTx,
+        project: &str,
+        make: impl FnOnce(i64) -> BuildRow,
+        start: Option<&StartAtOnce>,
+    ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
         // Moving the counter locks the project's row until the transaction ends.
-        let number = next_number(&mut tx, "build_counter", project).await?;
+        let number = next_number(tx, "build_counter", project).await?;
         let mut b = make(number);
         let mut start_now = None;
         if let Some(st) = start {
@@ -213,7 +256,7 @@ impl Store {
                         (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING')",
             )
             .bind(project)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             let (waiting, running): (i64, i64) = (counts.get(0), counts.get(1));
             if waiting == 0 && st.limit.is_none_or(|limit| running < limit) {
@@ -235,16 +278,12 @@ impl Store {
         .bind(i64::from(b.stop_requested))
         .bind(start_now.map(|st| st.owner.clone()))
         .bind(start_now.map(|st| st.until_ms))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let session = match start_now {
-            Some(st) => Some(
-                self.issue_session(&mut tx, &st.principal, st.duration_s)
-                    .await?,
-            ),
+            Some(st) => Some(self.issue_session(tx, &st.principal, st.duration_s).await?),
             None => None,
         };
-        tx.commit().await?;
         Ok((b, session))
     }
 

@@ -299,18 +299,39 @@ impl Store {
     }
 
     /// Appends events to several streams in one transaction (a group commit of many writers'
-    /// lines): each batch is `(group, stream, events)`. A batch whose stream is gone is left
-    /// out, and its index is in the answer; the others are stored.
+    /// lines): each batch is `(group, stream, events)`. The streams in `open` are made first
+    /// where they do not exist. A batch whose stream is gone is left out, and its index is in
+    /// the answer; the others are stored.
     pub async fn put_log_batches(
         &self,
+        open: &[OpenStream<'_>],
         batches: &[(&str, &str, &[NewLogEvent])],
         ingest_ms: i64,
     ) -> Result<Vec<usize>, StoreError> {
         let mut missing = Vec::new();
-        if batches.iter().all(|b| b.2.is_empty()) {
+        if open.is_empty() && batches.iter().all(|b| b.2.is_empty()) {
             return Ok(missing);
         }
         let mut tx = self.begin_write().await?;
+        for o in open {
+            sqlx::query(
+                "INSERT INTO log_groups (name, created_ms, retention_days, kms_key_id, log_group_class, next_seq) \
+                 VALUES ($1, $2, NULL, NULL, 'STANDARD', 1) ON CONFLICT DO NOTHING",
+            )
+            .bind(o.group)
+            .bind(o.created_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO log_streams (group_name, name, created_ms, stored_bytes) \
+                 VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
+            )
+            .bind(o.group)
+            .bind(o.stream)
+            .bind(o.created_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (k, (group, stream, events)) in batches.iter().enumerate() {
             if events.is_empty() {
                 continue;
@@ -412,6 +433,15 @@ const EVENTS_PER_INSERT: usize = 100;
 /// Appends events to a stream inside a write transaction: numbers them in the group, moves
 /// the stream's first/last times and size, and inserts them. `NotFound` (nothing written)
 /// when the group or stream is gone.
+/// A stream [`Store::put_log_batches`] makes first if it does not exist, with its group (a
+/// standard class group without retention, as `CreateLogGroup` with no options makes).
+#[derive(Debug, Clone, Copy)]
+pub struct OpenStream<'a> {
+    pub group: &'a str,
+    pub stream: &'a str,
+    pub created_ms: i64,
+}
+
 async fn append_events(
     tx: &mut crate::WriteTx,
     group: &str,

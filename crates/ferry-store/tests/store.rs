@@ -397,5 +397,35 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
             one.build(&row.build_id).await.unwrap().unwrap().queue_state,
             "RUNNING"
         );
+        // StartBuild requests arriving together are recorded in one transaction, each with
+        // its own answer: numbered in order, started while the limit has room (one place,
+        // once p:f is done), and a build of a missing project alone fails.
+        one.save_builds(&[(row.build_id.clone(), "DONE".into(), "{}".into())])
+            .await
+            .unwrap();
+        let new = |project: &str, id: &'static str| ferry_store::builds::NewBuild {
+            project: project.into(),
+            make: Box::new(move |n| queued(id, n)),
+            start: Some(start.clone()),
+        };
+        let answers = one
+            .insert_builds(vec![
+                new("p", "p:g"),
+                new("gone", "gone:x"),
+                new("p", "p:h"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 3, "{url}");
+        let (g, g_session) = answers[0].as_ref().unwrap();
+        assert!(matches!(answers[1], Err(ferry_store::StoreError::NotFound)));
+        let (h, h_session) = answers[2].as_ref().unwrap();
+        assert_eq!(h.build_number, g.build_number + 1, "{url}");
+        assert!(
+            g_session.is_some() && h_session.is_none(),
+            "{url}: the limit is 2"
+        );
+        assert_eq!(one.running_builds_of("p").await.unwrap(), 2, "{url}");
+        assert!(one.build("gone:x").await.unwrap().is_none(), "{url}");
     }
 }
