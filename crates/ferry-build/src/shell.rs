@@ -288,6 +288,19 @@ impl ShellState {
         Ok(exit)
     }
 
+    /// A process of the build's shell that is not a buildspec command (the driver, a helper
+    /// script), run as the server's user in the current directory.
+    fn helper<'a>(&'a self, args: &'a [String], env: &'a [(String, String)]) -> Proc<'a> {
+        Proc {
+            program: &self.shell,
+            args,
+            env,
+            cwd: &self.cwd,
+            command: "",
+            user: None,
+        }
+    }
+
     /// Ends the build's driver, if one runs: its input is closed and it exits.
     pub async fn close(&mut self) {
         if let Some((mut driver, _)) = self.driver.0.take() {
@@ -307,15 +320,7 @@ impl ShellState {
         let script = self.script_path().to_string_lossy().into_owned();
         if self.driver.0.is_none() {
             let args = ["-c".to_owned(), DRIVER.to_owned(), script.clone()];
-            let proc = Proc {
-                program: &self.shell,
-                args: &args,
-                env,
-                cwd: &self.cwd,
-                command: "",
-                user: None,
-            };
-            let Some(d) = container.attach(proc).await else {
+            let Some(d) = container.attach(self.helper(&args, env)).await else {
                 return Ok(None);
             };
             self.driver.0 = Some((d, env.to_vec()));
@@ -446,15 +451,7 @@ impl ShellState {
             }
         }
         let args = ["-c".to_owned(), script];
-        let proc = Proc {
-            program: &self.shell,
-            args: &args,
-            env,
-            cwd: &self.cwd,
-            command: "",
-            user: None,
-        };
-        let Some(out) = container.capture(proc).await else {
+        let Some(out) = container.capture(self.helper(&args, env)).await else {
             return Vec::new();
         };
         let text = String::from_utf8_lossy(&out).into_owned();
@@ -484,15 +481,7 @@ impl ShellState {
         let mut env = env.to_vec();
         env.push(("__FERRY_TEXT".to_owned(), text.to_owned()));
         let args = ["-c".to_owned(), script];
-        let proc = Proc {
-            program: &self.shell,
-            args: &args,
-            env: &env,
-            cwd: &self.cwd,
-            command: "",
-            user: None,
-        };
-        match container.capture(proc).await {
+        match container.capture(self.helper(&args, &env)).await {
             Some(out) => String::from_utf8_lossy(&out).into_owned(),
             None => text.to_owned(),
         }

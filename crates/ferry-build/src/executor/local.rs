@@ -77,6 +77,28 @@ impl LocalContainer {
 }
 
 impl LocalContainer {
+    /// Starts `cmd` with standard output and error on one pipe (so lines arrive in the order
+    /// they were written, and one reader serves both) and remembers its process group.
+    fn spawn(
+        &self,
+        mut cmd: Command,
+    ) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
+        let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe()?;
+        let pipe_in = pipe_in.into_blocking_fd()?;
+        cmd.stdout(Stdio::from(pipe_in.try_clone()?))
+            .stderr(Stdio::from(pipe_in));
+        let child = cmd.spawn()?;
+        // The command holds the pipe's writing end until dropped: no end of output before.
+        drop(cmd);
+        if let Some(p) = child.id() {
+            self.groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(p);
+        }
+        Ok((child, pipe_out))
+    }
+
     /// [`resolve`], remembered for the build (a program not found is looked for again).
     fn find(&self, program: &str, env: &[(String, String)]) -> PathBuf {
         if program.contains('/') {
@@ -103,23 +125,8 @@ impl Container for LocalContainer {
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, std::io::Result<Exit>> {
         Box::pin(async move {
-            let mut cmd = self.command(&p)?;
-            // Standard output and error share one pipe, so lines arrive in the order they
-            // were written, and one reader serves both.
-            let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe()?;
-            let pipe_in = pipe_in.into_blocking_fd()?;
-            cmd.stdout(Stdio::from(pipe_in.try_clone()?))
-                .stderr(Stdio::from(pipe_in));
-            let mut child = cmd.spawn()?;
-            // The command holds the pipe's writing end until dropped: no end of output before.
-            drop(cmd);
+            let (mut child, pipe_out) = self.spawn(self.command(&p)?)?;
             let pid = child.id();
-            if let Some(p) = pid {
-                self.groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(p);
-            }
             let (line_tx, mut line_rx) = mpsc::channel::<String>(256);
             let reader = spawn_reader(pipe_out, line_tx, Some(MAX_LINE));
             let exit = loop {
@@ -170,21 +177,10 @@ impl Container for LocalContainer {
     fn attach<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Box<dyn Attached>>> {
         Box::pin(async move {
             let mut cmd = self.command(&p).ok()?;
-            let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe().ok()?;
-            let pipe_in = pipe_in.into_blocking_fd().ok()?;
-            cmd.stdin(Stdio::piped())
-                .stdout(Stdio::from(pipe_in.try_clone().ok()?))
-                .stderr(Stdio::from(pipe_in));
-            let mut child = cmd.spawn().ok()?;
-            drop(cmd);
+            cmd.stdin(Stdio::piped());
+            let (mut child, pipe_out) = self.spawn(cmd).ok()?;
             let stdin = child.stdin.take()?;
             let pgid = child.id();
-            if let Some(p) = pgid {
-                self.groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(p);
-            }
             let (line_tx, lines) = mpsc::channel::<String>(256);
             // Lines are passed whole: the reader of an attached process finds its own
             // markers in them before cutting them.
