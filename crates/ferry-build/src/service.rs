@@ -382,12 +382,37 @@ impl BuildService {
         let me = self.clone();
         tasks.spawn(async move {
             crate::runner::run(&me, b, extras, session, token).await;
-            me.running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            let idle = {
+                let mut running = me.running.lock().unwrap_or_else(|e| e.into_inner());
+                running.remove(&id);
+                running.is_empty()
+            };
             me.poke();
+            if idle {
+                me.prestart_drivers();
+            }
         });
+    }
+
+    /// While nothing runs here, starts the shell driver of every kept workspace ahead of its
+    /// next build, which then starts without waiting for a shell.
+    fn prestart_drivers(&self) {
+        for ws in self.workspaces.kept() {
+            let tmp = ws.join("tmp");
+            let (program, args) = crate::shell::default_driver(&tmp);
+            let cwd = ws.join("src");
+            self.executor.prestart(
+                &ws,
+                crate::executor::Proc {
+                    program: &program,
+                    args: &args,
+                    env: &[],
+                    cwd: &cwd,
+                    command: "",
+                    user: None,
+                },
+            );
+        }
     }
 
     /// How this node would start a build of `project` the moment it is submitted; `None`

@@ -102,6 +102,27 @@ pub struct ShellState {
     driver: Driver,
 }
 
+/// The program for a buildspec's `env.shell`.
+fn program(shell: Option<&str>) -> String {
+    match shell.map(str::trim) {
+        None | Some("") | Some("/bin/sh") | Some("sh") => "sh".to_owned(),
+        Some("bash") | Some("/bin/bash") => "bash".to_owned(),
+        Some(other) => other.to_owned(),
+    }
+}
+
+/// The program and arguments of the driver for a build whose state files are in `tmp`,
+/// with the default shell. It starts with an empty environment, so that one started ahead of
+/// its build ([`crate::executor::Executor::prestart`]) serves any build: each command's
+/// environment comes whole from `env.sh`.
+pub fn default_driver(tmp: &Path) -> (String, Vec<String>) {
+    let script = tmp.join("script.sh").to_string_lossy().into_owned();
+    (
+        program(None),
+        vec!["-c".to_owned(), DRIVER.to_owned(), script],
+    )
+}
+
 /// The build's driver shell while it runs, with the environment it was started with (`env.sh`
 /// gives each command the differences from it). Not shared by clones.
 #[derive(Default)]
@@ -142,11 +163,7 @@ impl ShellState {
         for f in ["vars.sh", "exports.sh", "env.sh"] {
             rewrite(&tmp.join(f), "")?;
         }
-        let shell = match shell.map(str::trim) {
-            None | Some("") | Some("/bin/sh") | Some("sh") => "sh".to_owned(),
-            Some("bash") | Some("/bin/bash") => "bash".to_owned(),
-            Some(other) => other.to_owned(),
-        };
+        let shell = program(shell);
         Ok(Self {
             shell,
             cwd,
@@ -319,11 +336,12 @@ impl ShellState {
     ) -> std::io::Result<Option<Exit>> {
         let script = self.script_path().to_string_lossy().into_owned();
         if self.driver.0.is_none() {
+            // Started with no environment (see [`default_driver`]).
             let args = ["-c".to_owned(), DRIVER.to_owned(), script.clone()];
-            let Some(d) = container.attach(self.helper(&args, env)).await else {
+            let Some(d) = container.attach(self.helper(&args, &[])).await else {
                 return Ok(None);
             };
-            self.driver.0 = Some((d, env.to_vec()));
+            self.driver.0 = Some((d, Vec::new()));
         }
         let Some((driver, started_with)) = self.driver.0.as_mut() else {
             return Ok(None);
@@ -594,7 +612,7 @@ mod tests {
     use crate::executor::{Executor, LocalExecutor, Provision};
 
     async fn host(dir: &Path) -> std::sync::Arc<dyn Container> {
-        LocalExecutor
+        LocalExecutor::default()
             .provision(Provision {
                 build_id: "test",
                 workspace: dir,

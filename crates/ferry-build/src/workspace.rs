@@ -69,6 +69,11 @@ impl Workspaces {
         Ok(ws)
     }
 
+    /// The workspaces kept for later builds.
+    pub fn kept(&self) -> Vec<PathBuf> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Takes back a workspace a build is done with: emptied and kept, or removed.
     pub async fn give_back(&self, ws: PathBuf) {
         let emptied = {

@@ -26,7 +26,19 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
 const MAX_LINE: usize = 64 * 1024;
 /// Runs builds on this node.
 #[derive(Debug, Default)]
-pub struct LocalExecutor;
+pub struct LocalExecutor {
+    /// Processes started ahead for the next build of a workspace, by workspace.
+    ready: Mutex<HashMap<PathBuf, Prestarted>>,
+}
+
+/// A process started ahead of its build ([`Executor::prestart`]).
+#[derive(Debug)]
+struct Prestarted {
+    program: String,
+    args: Vec<String>,
+    child: tokio::process::Child,
+    output: tokio::net::unix::pipe::Receiver,
+}
 
 impl Executor for LocalExecutor {
     fn name(&self) -> &'static str {
@@ -35,14 +47,46 @@ impl Executor for LocalExecutor {
 
     fn provision<'a>(
         &'a self,
-        _req: Provision<'a>,
+        req: Provision<'a>,
     ) -> BoxFuture<'a, Result<Arc<dyn Container>, ProvisionError>> {
         Box::pin(async move {
+            let ready = self
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(req.workspace);
             Ok(Arc::new(LocalContainer {
                 groups: Mutex::new(Vec::new()),
                 found: Mutex::new(HashMap::new()),
+                ready: Mutex::new(ready),
             }) as Arc<dyn Container>)
         })
+    }
+
+    fn prestart(&self, workspace: &std::path::Path, p: Proc<'_>) {
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        if p.user.is_some() || ready.contains_key(workspace) {
+            return;
+        }
+        let mut cmd = Command::new(resolve(p.program, p.env));
+        cmd.args(p.args)
+            .env_clear()
+            .envs(p.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(p.cwd)
+            .stdin(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(false);
+        if let Ok((child, output)) = start_piped(cmd) {
+            ready.insert(
+                workspace.to_owned(),
+                Prestarted {
+                    program: p.program.to_owned(),
+                    args: p.args.to_vec(),
+                    child,
+                    output,
+                },
+            );
+        }
     }
 }
 
@@ -50,6 +94,8 @@ impl Executor for LocalExecutor {
 struct LocalContainer {
     /// Process groups started so far.
     groups: Mutex<Vec<u32>>,
+    /// The process started ahead for this build's workspace, until attached.
+    ready: Mutex<Option<Prestarted>>,
     /// Programs found on a `PATH`, by `(program, PATH)`: a build starts the same shell for
     /// every command.
     found: Mutex<HashMap<(String, String), PathBuf>>,
@@ -77,26 +123,24 @@ impl LocalContainer {
 }
 
 impl LocalContainer {
-    /// Starts `cmd` with standard output and error on one pipe (so lines arrive in the order
-    /// they were written, and one reader serves both) and remembers its process group.
+    /// [`start_piped`], remembering the process group.
     fn spawn(
         &self,
-        mut cmd: Command,
+        cmd: Command,
     ) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
-        let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe()?;
-        let pipe_in = pipe_in.into_blocking_fd()?;
-        cmd.stdout(Stdio::from(pipe_in.try_clone()?))
-            .stderr(Stdio::from(pipe_in));
-        let child = cmd.spawn()?;
-        // The command holds the pipe's writing end until dropped: no end of output before.
-        drop(cmd);
+        let (child, output) = start_piped(cmd)?;
+        self.remember(&child);
+        Ok((child, output))
+    }
+
+    /// Counts a process's group among the build's.
+    fn remember(&self, child: &tokio::process::Child) {
         if let Some(p) = child.id() {
             self.groups
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(p);
         }
-        Ok((child, pipe_out))
     }
 
     /// [`resolve`], remembered for the build (a program not found is looked for again).
@@ -176,9 +220,29 @@ impl Container for LocalContainer {
 
     fn attach<'a>(&'a self, p: Proc<'a>) -> BoxFuture<'a, Option<Box<dyn Attached>>> {
         Box::pin(async move {
-            let mut cmd = self.command(&p).ok()?;
-            cmd.stdin(Stdio::piped());
-            let (mut child, pipe_out) = self.spawn(cmd).ok()?;
+            let ready = self
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .filter(|r| {
+                    p.user.is_none()
+                        && p.env.is_empty()
+                        && r.program == p.program
+                        && r.args == p.args
+                });
+            let (mut child, pipe_out) = match ready {
+                // Started ahead with the same program, arguments and (empty) environment.
+                Some(r) => {
+                    self.remember(&r.child);
+                    (r.child, r.output)
+                }
+                None => {
+                    let mut cmd = self.command(&p).ok()?;
+                    cmd.stdin(Stdio::piped());
+                    self.spawn(cmd).ok()?
+                }
+            };
             let stdin = child.stdin.take()?;
             let pgid = child.id();
             let (line_tx, lines) = mpsc::channel::<String>(256);
@@ -199,6 +263,8 @@ impl Container for LocalContainer {
 
     fn release(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            // A process started ahead and never used ends with its input closed.
+            self.ready.lock().unwrap_or_else(|e| e.into_inner()).take();
             let groups =
                 std::mem::take(&mut *self.groups.lock().unwrap_or_else(|e| e.into_inner()));
             for g in groups {
@@ -286,6 +352,21 @@ impl Drop for LocalAttached {
     fn drop(&mut self) {
         self.reader.abort();
     }
+}
+
+/// Starts `cmd` with standard output and error on one pipe, so lines arrive in the order
+/// they were written and one reader serves both.
+fn start_piped(
+    mut cmd: Command,
+) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
+    let (pipe_in, pipe_out) = tokio::net::unix::pipe::pipe()?;
+    let pipe_in = pipe_in.into_blocking_fd()?;
+    cmd.stdout(Stdio::from(pipe_in.try_clone()?))
+        .stderr(Stdio::from(pipe_in));
+    let child = cmd.spawn()?;
+    // The command holds the pipe's writing end until dropped: no end of output before.
+    drop(cmd);
+    Ok((child, pipe_out))
 }
 
 /// A process's exit status as shells report it (a signal death is 128 + the signal; an
@@ -419,6 +500,65 @@ fn run_as(user: &str) -> std::io::Result<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A build whose workspace has a driver started ahead runs its commands in it; one whose
+    /// shell differs starts its own.
+    #[tokio::test]
+    async fn a_driver_started_ahead_runs_the_next_build_of_its_workspace() {
+        use crate::executor::{Executor, Provision};
+        use crate::shell::{Exit, ShellState};
+        let dir = tempfile::tempdir().unwrap();
+        let (src, tmp) = (dir.path().join("src"), dir.path().join("tmp"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let exec = LocalExecutor::default();
+        let (program, args) = crate::shell::default_driver(&tmp);
+        let ahead = |exec: &LocalExecutor| {
+            exec.prestart(
+                dir.path(),
+                Proc {
+                    program: &program,
+                    args: &args,
+                    env: &[],
+                    cwd: &src,
+                    command: "",
+                    user: None,
+                },
+            )
+        };
+        let env = vec![
+            ("PATH".to_owned(), std::env::var("PATH").unwrap()),
+            ("GREETING".to_owned(), "hi there".to_owned()),
+        ];
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let provision = Provision {
+            build_id: "b",
+            workspace: dir.path(),
+            image: "",
+            privileged: false,
+        };
+        for (shell, from_ahead) in [(None, true), (Some("bash"), false)] {
+            ahead(&exec);
+            let pid = exec.ready.lock().unwrap()[dir.path()].child.id().unwrap();
+            let place = exec.provision(provision.clone()).await.unwrap();
+            let mut st = ShellState::new(shell, src.clone(), tmp.clone()).unwrap();
+            let exit = st
+                .run(&*place, "echo \"$$ $GREETING\"", &env, &tx, &cancel)
+                .await
+                .unwrap();
+            assert_eq!(exit, Exit::Code(0));
+            let line = rx.recv().await.unwrap();
+            assert_eq!(
+                line == format!("{pid} hi there"),
+                from_ahead,
+                "{shell:?}: {line} (driver started ahead: {pid})"
+            );
+            assert!(line.ends_with(" hi there"), "{line}");
+            st.close().await;
+            place.release().await;
+        }
+    }
 
     #[test]
     fn programs_are_found_on_the_commands_path() {

@@ -12,7 +12,8 @@
 //!    script the same way and returns its standard output (variable values, expansions).
 //!    A place may also **attach** a long-lived process (the build's shell driver, which forks
 //!    a subshell per command instead of starting a new shell); the shell falls back to `run`
-//!    where it cannot.
+//!    where it cannot. An executor may **prestart** that process while the node is idle, for
+//!    the next build of a kept workspace to find running.
 //! 3. **release** (FINALIZING, always, also after a fault): kills whatever the build left
 //!    running (daemons included) and frees the place. The runner then removes the workspace.
 //!
@@ -80,6 +81,13 @@ pub trait Executor: Send + Sync + 'static {
         &'a self,
         req: Provision<'a>,
     ) -> BoxFuture<'a, Result<Arc<dyn Container>, ProvisionError>>;
+    /// Starts `p` ahead of any build, for the next build of `workspace` to
+    /// [`Container::attach`] with exactly the same program and arguments (the shell driver,
+    /// started while the node is idle, so that a build finds it running). Executors that keep
+    /// nothing ahead ignore it.
+    fn prestart(&self, workspace: &Path, p: Proc<'_>) {
+        let _ = (workspace, p);
+    }
 }
 
 /// The place one build's commands run, from provisioning to release.
@@ -129,7 +137,7 @@ pub trait Attached: Send + Sync {
 /// The executor named by `--build-executor`.
 pub fn by_name(name: &str) -> Result<Arc<dyn Executor>, String> {
     match name {
-        "" | "local" => Ok(Arc::new(LocalExecutor)),
+        "" | "local" => Ok(Arc::new(LocalExecutor::default())),
         "fake" => Ok(Arc::new(FakeExecutor::default())),
         #[cfg(feature = "docker")]
         "docker" => Ok(Arc::new(DockerExecutor::from_env()?)),
