@@ -161,7 +161,7 @@ impl ShellState {
     pub fn new(shell: Option<&str>, cwd: PathBuf, tmp: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&tmp)?;
         for f in ["vars.sh", "exports.sh", "env.sh"] {
-            rewrite(&tmp.join(f), "")?;
+            write_over(&tmp.join(f), "", None)?;
         }
         let shell = program(shell);
         Ok(Self {
@@ -240,7 +240,7 @@ impl ShellState {
         }
         let vars = filter_assignments(vars);
         if vars != self.vars {
-            let _ = rewrite(&t.join("vars.sh"), &vars);
+            let _ = write_over(&t.join("vars.sh"), &vars, None);
             self.vars = vars;
         }
         let exports: String = exports
@@ -259,7 +259,7 @@ impl ShellState {
             .map(|l| format!("{l}\n"))
             .collect();
         if exports != self.exports {
-            let _ = rewrite(&t.join("exports.sh"), &exports);
+            let _ = write_over(&t.join("exports.sh"), &exports, None);
             self.exports = exports;
         }
     }
@@ -276,7 +276,9 @@ impl ShellState {
     ) -> std::io::Result<Exit> {
         self.seq += 1;
         let script = self.script_path();
-        rewrite(&script, &self.script(command))?;
+        let text = self.script(command);
+        // A shorter script is padded at the end of its third line, with spaces.
+        write_over(&script, &text, Some(text.len() - command.len() - 2))?;
         if self.user.is_some() {
             // Another user writes the state file: the directory is shared, as /tmp is, and
             // the file is theirs to create.
@@ -348,7 +350,7 @@ impl ShellState {
         };
         let diff = env_differences(started_with, env);
         if diff != self.env_script {
-            rewrite(&self.tmp.join("env.sh"), &diff)?;
+            write_over(&self.tmp.join("env.sh"), &diff, None)?;
             self.env_script = diff;
         }
         let go = format!("{}{}", self.token, self.seq);
@@ -506,19 +508,31 @@ impl ShellState {
     }
 }
 
-/// Writes `text` over a file in place and cuts it to that length. Creating and deleting a
-/// file each time costs an inode allocation (slow on ext4 after many deletions), and
-/// truncating a file to nothing before writing makes ext4 write it out on close
-/// (`auto_da_alloc`); writing over it does neither.
-fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes `text` over a file in place. A file is never made shorter: where `text` is
+/// shorter than the file, it is padded to the file's length, with spaces inserted at `pad_at`
+/// when given (a place where they change nothing), else with a comment line at the end (the
+/// files sourced whole, which hold only complete statements). Creating and deleting a file
+/// each time costs an inode allocation (slow on ext4 after many deletions); cutting a file
+/// costs a journal transaction, and cutting it to nothing before writing makes ext4 write it
+/// out on close (`auto_da_alloc`). Writing over it does none of these.
+fn write_over(path: &Path, text: &str, pad_at: Option<usize>) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.set_len(text.len() as u64)
+    let old = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+    if text.len() >= old {
+        return f.write_all(text.as_bytes());
+    }
+    let short = old - text.len();
+    let padded = match pad_at {
+        Some(at) => format!("{}{}{}", &text[..at], " ".repeat(short), &text[at..]),
+        None if short == 1 => format!("{text}\n"),
+        None => format!("{text}#{}\n", " ".repeat(short - 2)),
+    };
+    f.write_all(padded.as_bytes())
 }
 
 /// Single-quotes a string for `sh`.
@@ -735,10 +749,41 @@ mod tests {
             lines,
             vec!["[0][a 'q'][here]".to_owned(), "a 'q'".to_owned()]
         );
+        // Shorter scripts and variable files are padded, never cut: a long command, a long
+        // variable, then short ones behave as if each file were new.
+        let long = format!("LONG={}; echo \"${{#LONG}}\"", "x".repeat(300));
+        assert_eq!(run(&long, &changed).await.1, vec!["300".to_owned()]);
+        run("unset LONG", &changed).await;
+        let (exit, lines) = run("nothere", &changed).await;
+        assert_eq!(exit, Exit::Code(127));
+        assert_eq!(lines, vec![format!("{script}: 4: nothere: not found")]);
+        assert_eq!(
+            run("echo \"[${LONG-unset}]\"", &changed).await.1,
+            vec!["[unset]".to_owned()]
+        );
         // A command that kills its own process group ends; the next one runs.
         assert_eq!(run("kill -9 0", &changed).await.0, Exit::Code(137));
         let (exit, lines) = run("echo \"again $KEPT\"", &changed).await;
         assert_eq!((exit, lines), (Exit::Code(0), vec!["again 1".to_owned()]));
+    }
+
+    #[test]
+    fn files_are_written_over_and_padded_never_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        write_over(&f, "0123456789\n", None).unwrap();
+        write_over(&f, "ab\n", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "ab\n#      \n");
+        write_over(&f, "abcdefghij\n", None).unwrap();
+        write_over(&f, "abcdefghi\n", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "abcdefghi\n\n");
+        write_over(&f, "line\nx\n", Some(4)).unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "line    \nx\n");
+        write_over(&f, "a longer text than before\n", Some(0)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "a longer text than before\n"
+        );
     }
 
     #[tokio::test]

@@ -125,10 +125,13 @@ fn empty(ws: &Path) -> std::io::Result<()> {
                 && entry.file_type()?.is_file()
                 && entry.metadata()?.uid() == nix::unistd::geteuid().as_raw();
             if kept {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)?
-                    .set_len(0)?;
+                // Cut to nothing (a file already empty is left alone).
+                if entry.metadata()?.len() > 0 {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)?
+                        .set_len(0)?;
+                }
             } else {
                 remove(&path)?;
             }
