@@ -123,13 +123,10 @@ pub fn default_driver(tmp: &Path) -> (String, Vec<String>) {
     )
 }
 
-/// The build's driver shell while it runs, with the environment it was started with (`env.sh`
-/// gives each command the differences from it). Not shared by clones.
+/// The build's driver shell while it runs (started with an empty environment: `env.sh`
+/// gives each command its own). Not shared by clones.
 #[derive(Default)]
-struct Driver(Option<(Box<dyn Attached>, Environment)>);
-
-/// Variables and their values, in order.
-type Environment = Vec<(String, String)>;
+struct Driver(Option<Box<dyn Attached>>);
 
 impl Clone for Driver {
     fn clone(&self) -> Self {
@@ -275,6 +272,13 @@ impl ShellState {
         cancel: &CancellationToken,
     ) -> std::io::Result<Exit> {
         self.seq += 1;
+        // The command's environment, also in `env.sh`: a driver started with none takes it
+        // from there; a shell started with it finds the same values there.
+        let exports = env_exports(env);
+        if exports != self.env_script {
+            write_over(&self.tmp.join("env.sh"), &exports, None)?;
+            self.env_script = exports;
+        }
         let script = self.script_path();
         let text = self.script(command);
         // A shorter script is padded at the end of its third line, with spaces.
@@ -285,7 +289,7 @@ impl ShellState {
             use std::os::unix::fs::PermissionsExt;
             tokio::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o1777)).await?;
             let _ = std::fs::remove_file(self.tmp.join("state"));
-        } else if let Some(exit) = self.run_in_driver(container, env, out, cancel).await? {
+        } else if let Some(exit) = self.run_in_driver(container, out, cancel).await? {
             if exit != Exit::Cancelled {
                 self.absorb();
             }
@@ -322,7 +326,7 @@ impl ShellState {
 
     /// Ends the build's driver, if one runs: its input is closed and it exits.
     pub async fn close(&mut self) {
-        if let Some((mut driver, _)) = self.driver.0.take() {
+        if let Some(mut driver) = self.driver.0.take() {
             driver.close().await;
         }
     }
@@ -332,7 +336,6 @@ impl ShellState {
     async fn run_in_driver(
         &mut self,
         container: &dyn Container,
-        env: &[(String, String)],
         out: &mpsc::Sender<String>,
         cancel: &CancellationToken,
     ) -> std::io::Result<Option<Exit>> {
@@ -343,16 +346,11 @@ impl ShellState {
             let Some(d) = container.attach(self.helper(&args, &[])).await else {
                 return Ok(None);
             };
-            self.driver.0 = Some((d, Vec::new()));
+            self.driver.0 = Some(d);
         }
-        let Some((driver, started_with)) = self.driver.0.as_mut() else {
+        let Some(driver) = self.driver.0.as_mut() else {
             return Ok(None);
         };
-        let diff = env_differences(started_with, env);
-        if diff != self.env_script {
-            write_over(&self.tmp.join("env.sh"), &diff, None)?;
-            self.env_script = diff;
-        }
         let go = format!("{}{}", self.token, self.seq);
         if driver.send(format!("{go}\n").as_bytes()).await.is_err() {
             // It died between commands: this command starts its own shell.
@@ -424,23 +422,16 @@ fn undouble(line: &str, script: &str) -> String {
     }
 }
 
-/// Shell code that turns the environment `from` into `to`: exports for what differs, unsets
-/// for what is gone (names a shell cannot assign are left alone).
-fn env_differences(from: &[(String, String)], to: &[(String, String)]) -> String {
-    let valid = |n: &str| {
-        !n.is_empty()
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !n.starts_with(|c: char| c.is_ascii_digit())
-    };
+/// Shell code that exports the variables of `env` (names a shell cannot assign are left
+/// out: no shell can hand them on either).
+fn env_exports(env: &[(String, String)]) -> String {
     let mut out = String::new();
-    for (k, v) in to {
-        if valid(k) && !from.iter().any(|(fk, fv)| fk == k && fv == v) {
+    for (k, v) in env {
+        let valid = !k.is_empty()
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !k.starts_with(|c: char| c.is_ascii_digit());
+        if valid {
             out.push_str(&format!("export {k}={}\n", shell_quote(v)));
-        }
-    }
-    for (k, _) in from {
-        if valid(k) && !to.iter().any(|(tk, _)| tk == k) {
-            out.push_str(&format!("unset {k}\n"));
         }
     }
     out
