@@ -272,13 +272,6 @@ impl ShellState {
         cancel: &CancellationToken,
     ) -> std::io::Result<Exit> {
         self.seq += 1;
-        // The command's environment, also in `env.sh`: a driver started with none takes it
-        // from there; a shell started with it finds the same values there.
-        let exports = env_exports(env);
-        if exports != self.env_script {
-            write_over(&self.tmp.join("env.sh"), &exports, None)?;
-            self.env_script = exports;
-        }
         let script = self.script_path();
         let text = self.script(command);
         // A shorter script is padded at the end of its third line, with spaces.
@@ -289,12 +282,15 @@ impl ShellState {
             use std::os::unix::fs::PermissionsExt;
             tokio::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o1777)).await?;
             let _ = std::fs::remove_file(self.tmp.join("state"));
-        } else if let Some(exit) = self.run_in_driver(container, out, cancel).await? {
+        } else if let Some(exit) = self.run_in_driver(container, env, out, cancel).await? {
             if exit != Exit::Cancelled {
                 self.absorb();
             }
             return Ok(exit);
         }
+        // A shell started for the command gets its environment from the executor (which may
+        // adjust it, as the docker executor leaves the image's PATH alone): none in `env.sh`.
+        self.set_env_script(String::new())?;
         let args = [script.to_string_lossy().into_owned()];
         let proc = Proc {
             program: &self.shell,
@@ -324,6 +320,16 @@ impl ShellState {
         }
     }
 
+    /// Puts `text` in `env.sh` (sourced before each command's own variables) if it holds
+    /// something else.
+    fn set_env_script(&mut self, text: String) -> std::io::Result<()> {
+        if text != self.env_script {
+            write_over(&self.tmp.join("env.sh"), &text, None)?;
+            self.env_script = text;
+        }
+        Ok(())
+    }
+
     /// Ends the build's driver, if one runs: its input is closed and it exits.
     pub async fn close(&mut self) {
         if let Some(mut driver) = self.driver.0.take() {
@@ -336,6 +342,7 @@ impl ShellState {
     async fn run_in_driver(
         &mut self,
         container: &dyn Container,
+        env: &[(String, String)],
         out: &mpsc::Sender<String>,
         cancel: &CancellationToken,
     ) -> std::io::Result<Option<Exit>> {
@@ -348,6 +355,8 @@ impl ShellState {
             };
             self.driver.0 = Some(d);
         }
+        // The driver has no environment of its own: the command's comes from `env.sh`.
+        self.set_env_script(env_exports(env))?;
         let Some(driver) = self.driver.0.as_mut() else {
             return Ok(None);
         };
