@@ -464,7 +464,7 @@ impl BuildService {
         }
     }
 
-    /// Records a new build (StartBuild, see [`Store::insert_build`]). Builds submitted while
+    /// Records a new build (StartBuild, see [`Store::insert_builds`]). Builds submitted while
     /// earlier ones are being recorded go in one transaction.
     pub(crate) async fn record(&self, build: NewBuild) -> Recorded {
         let queue = self.records.get_or_init(|| {

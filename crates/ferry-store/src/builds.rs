@@ -81,7 +81,7 @@ async fn next_number(
     .get(0))
 }
 
-/// How a node would start a build the moment it is submitted (see [`Store::insert_build`]).
+/// How a node would start a build the moment it is submitted (see [`Store::insert_builds`]).
 #[derive(Debug, Clone)]
 pub struct StartAtOnce {
     /// The node's id and how long its lease lasts.
@@ -199,26 +199,13 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Numbers a new build of a project and records it, in one transaction; `NotFound` when
-    /// the project is gone. `make` builds the row from the number. With `start`, the build is
-    /// also claimed in that transaction when it may start at once (no build of its project
-    /// waits before it and the project's limit has room), and its credentials are issued:
-    /// they are in the answer exactly when it was claimed.
-    pub async fn insert_build(
-        &self,
-        project: &str,
-        make: impl FnOnce(i64) -> BuildRow,
-        start: Option<&StartAtOnce>,
-    ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let made = self.insert_one(&mut tx, project, make, start).await?;
-        tx.commit().await?;
-        Ok(made)
-    }
-
-    /// [`Store::insert_build`] for several builds in one transaction (StartBuild requests
-    /// that arrived together), in order: each answer is that build's, `NotFound` when its
-    /// project is gone. Any other error fails them all, and nothing is recorded.
+    /// Numbers new builds and records them, in one transaction (StartBuild requests that
+    /// arrived together), in order. `make` builds each row from its number. With `start`, a
+    /// build is also claimed in that transaction when it may start at once (no build of its
+    /// project waits before it and the project's limit has room), and its credentials are
+    /// issued: they are in its answer exactly when it was claimed. Each answer is that
+    /// build's, `NotFound` when its project is gone; any other error fails them all, and
+    /// nothing is recorded.
     pub async fn insert_builds(
         &self,
         builds: Vec<NewBuild>,

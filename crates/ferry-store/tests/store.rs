@@ -297,6 +297,27 @@ fn queued(id: &str, n: i64) -> ferry_store::builds::BuildRow {
     }
 }
 
+/// Records one build (as StartBuild does, alone in its transaction).
+async fn insert_one(
+    store: &ferry_store::Store,
+    id: &'static str,
+    n_at_least: i64,
+    start: Option<&ferry_store::builds::StartAtOnce>,
+) -> (
+    ferry_store::builds::BuildRow,
+    Option<ferry_store::iam::IssuedSession>,
+) {
+    let mut answers = store
+        .insert_builds(vec![ferry_store::builds::NewBuild {
+            project: "p".into(),
+            make: Box::new(move |n| queued(id, n.max(n_at_least))),
+            start: start.cloned(),
+        }])
+        .await
+        .unwrap();
+    answers.remove(0).unwrap()
+}
+
 fn claim(id: &str) -> ferry_store::builds::Claim {
     ferry_store::builds::Claim {
         build_id: id.into(),
@@ -329,11 +350,8 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
         })
         .await
         .unwrap();
-        for (k, id) in ["p:a", "p:b", "p:c"].iter().enumerate() {
-            let (_, session) = one
-                .insert_build("p", |n| queued(id, n.max(k as i64)), None)
-                .await
-                .unwrap();
+        for (k, id) in ["p:a", "p:b", "p:c"].into_iter().enumerate() {
+            let (_, session) = insert_one(&one, id, k as i64, None).await;
             assert!(session.is_none(), "{url}: no start asked");
         }
         let all: Vec<_> = ["p:a", "p:b", "p:c"].iter().map(|id| claim(id)).collect();
@@ -356,10 +374,7 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
             principal: claim("p:d").principal,
             duration_s: 900,
         };
-        let (row, session) = one
-            .insert_build("p", |n| queued("p:d", n), Some(&start))
-            .await
-            .unwrap();
+        let (row, session) = insert_one(&one, "p:d", 0, Some(&start)).await;
         assert!(session.is_none(), "{url}: the project is full");
         assert_eq!(row.queue_state, "QUEUED");
         // A place frees, but p:c and p:d wait before a new one: it does not jump the queue.
@@ -367,10 +382,7 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
         one.save_builds(&[(done, "DONE".into(), "{}".into())])
             .await
             .unwrap();
-        let (_, session) = one
-            .insert_build("p", |n| queued("p:e", n), Some(&start))
-            .await
-            .unwrap();
+        let (_, session) = insert_one(&one, "p:e", 0, Some(&start)).await;
         assert!(session.is_none(), "{url}: builds wait before it");
         // Once nothing waits and there is room, it starts at once with credentials.
         let rest: Vec<_> = ["p:c", "p:d", "p:e"].iter().map(|id| claim(id)).collect();
@@ -387,10 +399,7 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
                 .save_builds(&[(id.into(), "DONE".into(), "{}".into())])
                 .await;
         }
-        let (row, session) = one
-            .insert_build("p", |n| queued("p:f", n), Some(&start))
-            .await
-            .unwrap();
+        let (row, session) = insert_one(&one, "p:f", 0, Some(&start)).await;
         let session = session.expect("started at once");
         assert!(session.access_key_id.starts_with("ASIA"), "{url}");
         assert_eq!(

@@ -68,14 +68,8 @@ impl Executor for LocalExecutor {
         if p.user.is_some() || ready.contains_key(workspace) {
             return;
         }
-        let mut cmd = Command::new(resolve(p.program, p.env));
-        cmd.args(p.args)
-            .env_clear()
-            .envs(p.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(p.cwd)
-            .stdin(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(false);
+        let mut cmd = process(resolve(p.program, p.env), &p);
+        cmd.stdin(Stdio::piped());
         if let Ok((child, output)) = start_piped(cmd) {
             ready.insert(
                 workspace.to_owned(),
@@ -103,16 +97,7 @@ struct LocalContainer {
 
 impl LocalContainer {
     fn command(&self, p: &Proc<'_>) -> std::io::Result<Command> {
-        // An absolute program lets the standard library start it with posix_spawn (a vfork)
-        // instead of a fork of the whole server; it only can when no PATH search is needed.
-        let mut cmd = Command::new(self.find(p.program, p.env));
-        cmd.args(p.args)
-            .env_clear()
-            .envs(p.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(p.cwd)
-            .stdin(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(false);
+        let mut cmd = process(self.find(p.program, p.env), p);
         if let Some(user) = p.user {
             let (uid, gid) = run_as(user)?;
             // The standard library also drops root's supplementary groups.
@@ -352,6 +337,22 @@ impl Drop for LocalAttached {
     fn drop(&mut self) {
         self.reader.abort();
     }
+}
+
+/// `p` as a command of `program` (found already): exactly its environment, its directory, no
+/// input, its own process group. An absolute program lets the standard library start it with
+/// posix_spawn (a vfork) instead of a fork of the whole server; it only can when no PATH
+/// search is needed.
+fn process(program: PathBuf, p: &Proc<'_>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(p.args)
+        .env_clear()
+        .envs(p.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(p.cwd)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(false);
+    cmd
 }
 
 /// Starts `cmd` with standard output and error on one pipe, so lines arrive in the order
