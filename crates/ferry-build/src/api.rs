@@ -565,11 +565,22 @@ impl CodeBuild for BuildApi {
         _ctx: &RequestContext,
         i: BatchGetBuildsInput,
     ) -> Result<BatchGetBuildsOutput, AwsError> {
+        let keys: Vec<String> = i.ids.iter().map(|id| id_of(id, ":build/")).collect();
+        let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let rows: std::collections::HashMap<String, BuildRow> = self
+            .0
+            .store
+            .builds(&wanted)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|r| (r.build_id.clone(), r))
+            .collect();
+        // Answered in the order asked (an id asked twice, twice).
         let mut found = Vec::new();
         let mut missing = Vec::new();
-        for id in i.ids {
-            let key = id_of(&id, ":build/");
-            match self.0.store.build(&key).await.map_err(internal)? {
+        for (id, key) in i.ids.into_iter().zip(&keys) {
+            match rows.get(key) {
                 Some(row) => found.push(
                     serde_json::from_str::<Build>(&row.document).map_err(AwsError::internal)?,
                 ),

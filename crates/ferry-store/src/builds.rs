@@ -71,14 +71,38 @@ async fn next_number(
     counter: &'static str,
     project: &str,
 ) -> Result<i64, StoreError> {
+    take_numbers(tx, counter, project, 1)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Takes the next `n` numbers of a project's counter inside a write transaction; the last of
+/// them, or `None` when the project is gone.
+async fn take_numbers(
+    tx: &mut crate::WriteTx,
+    counter: &'static str,
+    project: &str,
+    n: i64,
+) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query(&format!(
-        "UPDATE cb_projects SET {counter} = {counter} + 1 WHERE project_name = $1 RETURNING {counter}"
+        "UPDATE cb_projects SET {counter} = {counter} + $1 WHERE project_name = $2 RETURNING {counter}"
     ))
+    .bind(n)
     .bind(project)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or(StoreError::NotFound)?
-    .get(0))
+    .map(|r| r.get(0)))
+}
+
+/// A project's share of [`Store::insert_builds`]: how many builds it gets, whether one may
+/// start at once, the next number to give (`None` when the project is gone), and its builds
+/// waiting and running, counted when one may start and kept up as builds are added.
+struct Numbering {
+    project: String,
+    count: i64,
+    may_start: bool,
+    next: Option<i64>,
+    queue: (i64, i64),
 }
 
 /// How a node would start a build the moment it is submitted (see [`Store::insert_builds`]).
@@ -211,67 +235,106 @@ impl Store {
         builds: Vec<NewBuild>,
     ) -> Result<Vec<Result<(BuildRow, Option<IssuedSession>), StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut answers = Vec::with_capacity(builds.len());
-        for nb in builds {
-            match self
-                .insert_one(&mut tx, &nb.project, nb.make, nb.start.as_ref())
-                .await
-            {
-                Ok(made) => answers.push(Ok(made)),
-                Err(StoreError::NotFound) => answers.push(Err(StoreError::NotFound)),
-                Err(e) => return Err(e),
+        // Per project, in the order first asked: its numbers taken at once (moving the counter
+        // locks the project's row until the transaction ends), and, when one of its builds
+        // may start at once, its builds waiting and running before these.
+        let mut projects: Vec<Numbering> = Vec::new();
+        for nb in &builds {
+            match projects.iter_mut().find(|p| p.project == nb.project) {
+                Some(p) => {
+                    p.count += 1;
+                    p.may_start |= nb.start.is_some();
+                }
+                None => projects.push(Numbering {
+                    project: nb.project.clone(),
+                    count: 1,
+                    may_start: nb.start.is_some(),
+                    next: None,
+                    queue: (0, 0),
+                }),
             }
         }
-        tx.commit().await?;
-        Ok(answers)
-    }
-
-    async fn insert_one(
-        &self,
-        tx: &mut crate::WriteTx,
-        project: &str,
-        make: impl FnOnce(i64) -> BuildRow,
-        start: Option<&StartAtOnce>,
-    ) -> Result<(BuildRow, Option<IssuedSession>), StoreError> {
-        // Moving the counter locks the project's row until the transaction ends.
-        let number = next_number(tx, "build_counter", project).await?;
-        let mut b = make(number);
-        let mut start_now = None;
-        if let Some(st) = start {
-            let counts = sqlx::query(
-                "SELECT (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'QUEUED'), \
-                        (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING')",
-            )
-            .bind(project)
-            .fetch_one(&mut **tx)
-            .await?;
-            let (waiting, running): (i64, i64) = (counts.get(0), counts.get(1));
-            if waiting == 0 && st.limit.is_none_or(|limit| running < limit) {
+        for p in &mut projects {
+            let last = take_numbers(&mut tx, "build_counter", &p.project, p.count).await?;
+            p.next = last.map(|last| last - p.count + 1);
+            if p.next.is_some() && p.may_start {
+                let counts = sqlx::query(
+                    "SELECT (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'QUEUED'), \
+                            (SELECT COUNT(*) FROM cb_builds WHERE project_name = $1 AND queue_state = 'RUNNING')",
+                )
+                .bind(&p.project)
+                .fetch_one(&mut *tx)
+                .await?;
+                p.queue = (counts.get(0), counts.get(1));
+            }
+        }
+        // Each build in order: its number, and whether it starts at once (none of its
+        // project's builds waits before it, and its limit has room).
+        let mut made: Vec<Result<(BuildRow, Option<StartAtOnce>), StoreError>> = Vec::new();
+        for nb in builds {
+            let Some(p) = projects.iter_mut().find(|p| p.project == nb.project) else {
+                unreachable!("every build's project is numbered above");
+            };
+            let Some(number) = p.next.as_mut() else {
+                made.push(Err(StoreError::NotFound));
+                continue;
+            };
+            let mut b = (nb.make)(*number);
+            *number += 1;
+            let (waiting, running) = &mut p.queue;
+            let mut start_now = None;
+            if let Some(st) = nb.start
+                && *waiting == 0
+                && st.limit.is_none_or(|limit| *running < limit)
+            {
                 b.queue_state = "RUNNING".into();
                 start_now = Some(st);
             }
+            match b.queue_state.as_str() {
+                "QUEUED" => *waiting += 1,
+                "RUNNING" => *running += 1,
+                _ => {}
+            }
+            made.push(Ok((b, start_now)));
         }
-        sqlx::query(&format!(
-            "INSERT INTO cb_builds ({BUILD_COLUMNS}, lease_owner, lease_until_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(&b.build_id)
-        .bind(&b.project_name)
-        .bind(b.build_number)
-        .bind(&b.queue_state)
-        .bind(&b.document)
-        .bind(&b.settings)
-        .bind(b.submitted_ms)
-        .bind(i64::from(b.stop_requested))
-        .bind(start_now.map(|st| st.owner.clone()))
-        .bind(start_now.map(|st| st.until_ms))
-        .execute(&mut **tx)
-        .await?;
-        let session = match start_now {
-            Some(st) => Some(self.issue_session(tx, &st.principal, st.duration_s).await?),
-            None => None,
-        };
-        Ok((b, session))
+        let rows: Vec<&(BuildRow, Option<StartAtOnce>)> =
+            made.iter().filter_map(|m| m.as_ref().ok()).collect();
+        for chunk in rows.chunks(crate::rows::PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO cb_builds ({BUILD_COLUMNS}, lease_owner, lease_until_ms) VALUES {}",
+                crate::rows::values(chunk.len(), &[""; 10])
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, start_now) in chunk {
+                q = q
+                    .bind(&b.build_id)
+                    .bind(&b.project_name)
+                    .bind(b.build_number)
+                    .bind(&b.queue_state)
+                    .bind(&b.document)
+                    .bind(&b.settings)
+                    .bind(b.submitted_ms)
+                    .bind(i64::from(b.stop_requested))
+                    .bind(start_now.as_ref().map(|st| st.owner.clone()))
+                    .bind(start_now.as_ref().map(|st| st.until_ms));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let wanted: Vec<(&Principal, i64)> = rows
+            .iter()
+            .filter_map(|(_, st)| st.as_ref().map(|st| (&st.principal, st.duration_s)))
+            .collect();
+        let mut sessions = self.issue_sessions(&mut tx, &wanted).await?.into_iter();
+        tx.commit().await?;
+        Ok(made
+            .into_iter()
+            .map(|m| {
+                m.map(|(b, st)| {
+                    let session = st.and_then(|_| sessions.next());
+                    (b, session)
+                })
+            })
+            .collect())
     }
 
     /// A build by id.
@@ -285,20 +348,43 @@ impl Store {
         Ok(row.as_ref().map(build_of))
     }
 
+    /// The builds among `ids` that exist, in no particular order (one query per hundred ids).
+    pub async fn builds(&self, ids: &[&str]) -> Result<Vec<BuildRow>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {BUILD_COLUMNS} FROM cb_builds WHERE build_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            found.extend(q.fetch_all(&self.pool).await?.iter().map(build_of));
+        }
+        Ok(found)
+    }
+
     /// Saves several builds' documents in one transaction (a group commit): each entry is
-    /// `(build id, queue state, document)`.
+    /// `(build id, queue state, document)`, each id once.
     pub async fn save_builds(&self, builds: &[(String, String, String)]) -> Result<(), StoreError> {
         if builds.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        for (id, queue_state, document) in builds {
-            sqlx::query("UPDATE cb_builds SET queue_state = $1, document = $2 WHERE build_id = $3")
-                .bind(queue_state)
-                .bind(document)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in builds.chunks(crate::rows::PER_STATEMENT) {
+            let sql = format!(
+                "WITH saved (build_id, queue_state, document) AS (VALUES {}) \
+                 UPDATE cb_builds SET queue_state = saved.queue_state, document = saved.document \
+                 FROM saved WHERE cb_builds.build_id = saved.build_id",
+                crate::rows::values(chunk.len(), &["", "", ""])
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, queue_state, document) in chunk {
+                q = q.bind(id).bind(queue_state).bind(document);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -450,14 +536,18 @@ impl Store {
                 if let Some(n) = running.get_mut(c.project.as_str()) {
                     *n += 1;
                 }
-                let session = self
-                    .issue_session(&mut tx, &c.principal, c.duration_s)
-                    .await?;
-                got.push((c.build_id.clone(), session));
+                got.push(c);
             }
         }
+        let wanted: Vec<(&Principal, i64)> =
+            got.iter().map(|c| (&c.principal, c.duration_s)).collect();
+        let sessions = self.issue_sessions(&mut tx, &wanted).await?;
         tx.commit().await?;
-        Ok(got)
+        Ok(got
+            .into_iter()
+            .map(|c| c.build_id.clone())
+            .zip(sessions)
+            .collect())
     }
 
     /// Extends the lease on running builds of `owner`.

@@ -361,26 +361,47 @@ impl Store {
         principal: &Principal,
         duration_s: i64,
     ) -> Result<IssuedSession, StoreError> {
+        let mut issued = self.issue_sessions(tx, &[(principal, duration_s)]).await?;
+        Ok(issued.remove(0))
+    }
+
+    /// Issues several temporary credentials (each acting as a principal for some seconds)
+    /// inside a write transaction of the caller's, in statements of many rows.
+    pub(crate) async fn issue_sessions(
+        &self,
+        tx: &mut crate::WriteTx,
+        wanted: &[(&Principal, i64)],
+    ) -> Result<Vec<IssuedSession>, StoreError> {
         let now = now_ms();
-        let issued = IssuedSession {
-            access_key_id: format!("ASIA{}", &ferry_types::ids::access_key_id()[4..]),
-            secret_access_key: ferry_types::ids::secret_access_key(),
-            session_token: ferry_types::ids::random_alnum(192),
-            expires_ms: now + duration_s * 1000,
-        };
-        sqlx::query(
-            "INSERT INTO sts_sessions (access_key_id, secret_enc, token_sha256, principal_name, principal_arn, expires_ms, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&issued.access_key_id)
-        .bind(self.secrets.seal(&issued.secret_access_key))
-        .bind(sha256_hex(&issued.session_token))
-        .bind(&principal.user_name)
-        .bind(&principal.arn)
-        .bind(issued.expires_ms)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        let issued: Vec<IssuedSession> = wanted
+            .iter()
+            .map(|(_, duration_s)| IssuedSession {
+                access_key_id: format!("ASIA{}", &ferry_types::ids::access_key_id()[4..]),
+                secret_access_key: ferry_types::ids::secret_access_key(),
+                session_token: ferry_types::ids::random_alnum(192),
+                expires_ms: now + duration_s * 1000,
+            })
+            .collect();
+        let per = crate::rows::PER_STATEMENT;
+        for (who, made) in wanted.chunks(per).zip(issued.chunks(per)) {
+            let sql = format!(
+                "INSERT INTO sts_sessions (access_key_id, secret_enc, token_sha256, principal_name, principal_arn, expires_ms, created_ms) \
+                 VALUES {}",
+                crate::rows::values(who.len(), &[""; 7])
+            );
+            let mut q = sqlx::query(&sql);
+            for ((principal, _), s) in who.iter().zip(made) {
+                q = q
+                    .bind(&s.access_key_id)
+                    .bind(self.secrets.seal(&s.secret_access_key))
+                    .bind(sha256_hex(&s.session_token))
+                    .bind(&principal.user_name)
+                    .bind(&principal.arn)
+                    .bind(s.expires_ms)
+                    .bind(now);
+            }
+            q.execute(&mut **tx).await?;
+        }
         Ok(issued)
     }
 

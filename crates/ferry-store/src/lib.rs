@@ -28,6 +28,7 @@ pub mod pipelines;
 pub mod pulls;
 pub mod reports;
 pub mod repos;
+mod rows;
 pub mod s3;
 pub mod secret;
 pub mod secrets;

@@ -293,7 +293,12 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        append_events(&mut tx, group, stream, events, ingest_ms).await?;
+        if !append_batches(&mut tx, &[(group, stream, events)], ingest_ms)
+            .await?
+            .is_empty()
+        {
+            return Err(StoreError::NotFound);
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -308,40 +313,40 @@ impl Store {
         batches: &[(&str, &str, &[NewLogEvent])],
         ingest_ms: i64,
     ) -> Result<Vec<usize>, StoreError> {
-        let mut missing = Vec::new();
         if open.is_empty() && batches.iter().all(|b| b.2.is_empty()) {
-            return Ok(missing);
+            return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
+        // Each group once, then every stream in statements of many rows.
+        let mut groups: Vec<(&str, i64)> = Vec::new();
         for o in open {
+            if !groups.iter().any(|(g, _)| *g == o.group) {
+                groups.push((o.group, o.created_ms));
+            }
+        }
+        for (group, created_ms) in groups {
             sqlx::query(
                 "INSERT INTO log_groups (name, created_ms, retention_days, kms_key_id, log_group_class, next_seq) \
                  VALUES ($1, $2, NULL, NULL, 'STANDARD', 1) ON CONFLICT DO NOTHING",
             )
-            .bind(o.group)
-            .bind(o.created_ms)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO log_streams (group_name, name, created_ms, stored_bytes) \
-                 VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
-            )
-            .bind(o.group)
-            .bind(o.stream)
-            .bind(o.created_ms)
+            .bind(group)
+            .bind(created_ms)
             .execute(&mut *tx)
             .await?;
         }
-        for (k, (group, stream, events)) in batches.iter().enumerate() {
-            if events.is_empty() {
-                continue;
+        for chunk in open.chunks(crate::rows::PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO log_streams (group_name, name, created_ms, stored_bytes) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                crate::rows::values(chunk.len(), &["", "", "", "0"])
+            );
+            let mut q = sqlx::query(&sql);
+            for o in chunk {
+                q = q.bind(o.group).bind(o.stream).bind(o.created_ms);
             }
-            match append_events(&mut tx, group, stream, events, ingest_ms).await {
-                Ok(()) => {}
-                Err(StoreError::NotFound) => missing.push(k),
-                Err(e) => return Err(e),
-            }
+            q.execute(&mut *tx).await?;
         }
+        let missing = append_batches(&mut tx, batches, ingest_ms).await?;
         tx.commit().await?;
         Ok(missing)
     }
@@ -427,12 +432,6 @@ impl Store {
     }
 }
 
-/// Events inserted by one statement (6 values each, far below every engine's limit).
-const EVENTS_PER_INSERT: usize = 100;
-
-/// Appends events to a stream inside a write transaction: numbers them in the group, moves
-/// the stream's first/last times and size, and inserts them. `NotFound` (nothing written)
-/// when the group or stream is gone.
 /// A stream [`Store::put_log_batches`] makes first if it does not exist, with its group (a
 /// standard class group without retention, as `CreateLogGroup` with no options makes).
 #[derive(Debug, Clone, Copy)]
@@ -442,78 +441,94 @@ pub struct OpenStream<'a> {
     pub created_ms: i64,
 }
 
-async fn append_events(
+/// Appends events to streams inside a write transaction (each batch is `(group, stream,
+/// events)`): moves each stream's first/last times and size, numbers the events in their
+/// group, and inserts them. Answers the indexes of the batches whose stream or group is gone;
+/// nothing of those is written.
+async fn append_batches(
     tx: &mut crate::WriteTx,
-    group: &str,
-    stream: &str,
-    events: &[NewLogEvent],
+    batches: &[(&str, &str, &[NewLogEvent])],
     ingest_ms: i64,
-) -> Result<(), StoreError> {
-    let n = events.len() as i64;
-    let bytes: i64 = events.iter().map(|e| e.message.len() as i64).sum();
-    let min_ts = events.iter().map(|e| e.ts_ms).min().unwrap_or(0);
-    let max_ts = events.iter().map(|e| e.ts_ms).max().unwrap_or(0);
-    let updated = sqlx::query(
-        "UPDATE log_streams SET \
-           first_event_ms = CASE WHEN first_event_ms IS NULL OR first_event_ms > $1 THEN $1 ELSE first_event_ms END, \
-           last_event_ms = CASE WHEN last_event_ms IS NULL OR last_event_ms < $2 THEN $2 ELSE last_event_ms END, \
-           last_ingestion_ms = $3, stored_bytes = stored_bytes + $4 \
-         WHERE group_name = $5 AND name = $6",
-    )
-    .bind(min_ts)
-    .bind(max_ts)
-    .bind(ingest_ms)
-    .bind(bytes)
-    .bind(group)
-    .bind(stream)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        return Err(StoreError::NotFound);
-    }
-    let next: Option<i64> = sqlx::query(
-        "UPDATE log_groups SET next_seq = next_seq + $1 WHERE name = $2 RETURNING next_seq",
-    )
-    .bind(n)
-    .bind(group)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| r.get(0));
-    let Some(next) = next else {
-        return Err(StoreError::NotFound);
-    };
-    let first_seq = next - n;
-    for (c, chunk) in events.chunks(EVENTS_PER_INSERT).enumerate() {
-        let mut sql = String::from(
-            "INSERT INTO log_events (group_name, seq, stream_name, ts_ms, ingest_ms, message) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let b = i * 6;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            ));
+) -> Result<Vec<usize>, StoreError> {
+    let mut missing = Vec::new();
+    // The batches whose stream was there, by group: (group, their indexes, their events).
+    let mut groups: Vec<(&str, Vec<usize>, i64)> = Vec::new();
+    for (k, (group, stream, events)) in batches.iter().enumerate() {
+        if events.is_empty() {
+            continue;
         }
+        let bytes: i64 = events.iter().map(|e| e.message.len() as i64).sum();
+        let min_ts = events.iter().map(|e| e.ts_ms).min().unwrap_or(0);
+        let max_ts = events.iter().map(|e| e.ts_ms).max().unwrap_or(0);
+        let updated = sqlx::query(
+            "UPDATE log_streams SET \
+               first_event_ms = CASE WHEN first_event_ms IS NULL OR first_event_ms > $1 THEN $1 ELSE first_event_ms END, \
+               last_event_ms = CASE WHEN last_event_ms IS NULL OR last_event_ms < $2 THEN $2 ELSE last_event_ms END, \
+               last_ingestion_ms = $3, stored_bytes = stored_bytes + $4 \
+             WHERE group_name = $5 AND name = $6",
+        )
+        .bind(min_ts)
+        .bind(max_ts)
+        .bind(ingest_ms)
+        .bind(bytes)
+        .bind(*group)
+        .bind(*stream)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            missing.push(k);
+            continue;
+        }
+        match groups.iter_mut().find(|(g, _, _)| g == group) {
+            Some((_, ks, n)) => {
+                ks.push(k);
+                *n += events.len() as i64;
+            }
+            None => groups.push((group, vec![k], events.len() as i64)),
+        }
+    }
+    // Each group's numbers taken at once; then every event in statements of many rows.
+    let mut rows: Vec<(&str, i64, &str, &NewLogEvent)> = Vec::new();
+    for (group, ks, n) in groups {
+        let next: Option<i64> = sqlx::query(
+            "UPDATE log_groups SET next_seq = next_seq + $1 WHERE name = $2 RETURNING next_seq",
+        )
+        .bind(n)
+        .bind(group)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.get(0));
+        let Some(next) = next else {
+            missing.extend(ks);
+            continue;
+        };
+        let mut seq = next - n;
+        for k in ks {
+            let (_, stream, events) = batches[k];
+            for e in events {
+                rows.push((group, seq, stream, e));
+                seq += 1;
+            }
+        }
+    }
+    for chunk in rows.chunks(crate::rows::PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO log_events (group_name, seq, stream_name, ts_ms, ingest_ms, message) VALUES {}",
+            crate::rows::values(chunk.len(), &["", "", "", "", "", ""])
+        );
         let mut q = sqlx::query(&sql);
-        for (i, e) in chunk.iter().enumerate() {
+        for (group, seq, stream, e) in chunk {
             q = q
-                .bind(group)
-                .bind(first_seq + (c * EVENTS_PER_INSERT + i) as i64)
-                .bind(stream)
+                .bind(*group)
+                .bind(*seq)
+                .bind(*stream)
                 .bind(e.ts_ms)
                 .bind(ingest_ms)
                 .bind(&e.message);
         }
         q.execute(&mut **tx).await?;
     }
-    Ok(())
+    missing.sort_unstable();
+    Ok(missing)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ferry_store::logs::{EventQuery, LogGroupRow, NewLogEvent, StreamSelector};
+use ferry_store::logs::{EventQuery, LogGroupRow, NewLogEvent, OpenStream, StreamSelector};
 use ferry_store::params::NewParamVersion;
 use ferry_store::secrets::{NewSecretVersion, SecretRow, SecretValue};
 use ferry_store::testing;
@@ -86,6 +86,71 @@ async fn log_events_are_ordered_and_paged_by_position() {
                 .unwrap()
                 .is_empty()
         );
+    }
+}
+
+/// Many writers' lines in one transaction: groups and streams made where absent (again
+/// without harm), events numbered in their group in the order given, a batch whose stream is
+/// gone left out alone.
+#[tokio::test]
+async fn log_batches_open_streams_and_number_each_groups_events_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in testing::stores(dir.path()).await.unwrap() {
+        let ev = |m: &str| NewLogEvent {
+            ts_ms: 50,
+            message: m.into(),
+        };
+        let open = |group, stream| OpenStream {
+            group,
+            stream,
+            created_ms: 5,
+        };
+        let streams = [open("/b1", "s1"), open("/b1", "s2"), open("/b2", "s1")];
+        let (x, y, z, w) = ([ev("x1"), ev("x2")], [ev("y")], [ev("z")], [ev("w")]);
+        let batches: [(&str, &str, &[NewLogEvent]); 4] = [
+            ("/b1", "s1", &x),
+            ("/b1", "gone", &y),
+            ("/b2", "s1", &z),
+            ("/b1", "s2", &w),
+        ];
+        let missing = store.put_log_batches(&streams, &batches, 60).await.unwrap();
+        assert_eq!(missing, [1]);
+        let more = [ev("x3")];
+        let missing = store
+            .put_log_batches(&streams, &[("/b1", "s1", &more)], 70)
+            .await
+            .unwrap();
+        assert!(missing.is_empty());
+        let read = |group: &str| EventQuery {
+            group: group.into(),
+            streams: StreamSelector::All,
+            start_ms: None,
+            end_ms: None,
+            cursor: None,
+            descending: false,
+            limit: 10,
+        };
+        let b1 = store.log_events(&read("/b1")).await.unwrap();
+        let got: Vec<(&str, &str)> = b1
+            .iter()
+            .map(|e| (e.stream_name.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(got, [("s1", "x1"), ("s1", "x2"), ("s2", "w"), ("s1", "x3")]);
+        assert!(b1.windows(2).all(|p| p[0].seq < p[1].seq), "{b1:?}");
+        let b2 = store.log_events(&read("/b2")).await.unwrap();
+        assert_eq!(b2.len(), 1);
+        assert_eq!(b2[0].message, "z");
+        let s1 = store.log_stream("/b1", "s1").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                s1.created_ms,
+                s1.first_event_ms,
+                s1.stored_bytes,
+                s1.last_ingestion_ms
+            ),
+            (5, Some(50), 6, Some(70))
+        );
+        assert!(store.log_stream("/b1", "gone").await.unwrap().is_none());
     }
 }
 

@@ -394,11 +394,35 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
             1,
             "{url}"
         );
-        for id in ["p:c", "p:d", "p:e"] {
-            let _ = one
-                .save_builds(&[(id.into(), "DONE".into(), "{}".into())])
-                .await;
-        }
+        // Several builds saved by one statement; read back by one query (an unknown id is
+        // left out).
+        let saved: Vec<(String, String, String)> = ["p:c", "p:d", "p:e"]
+            .iter()
+            .map(|id| {
+                (
+                    id.to_string(),
+                    "DONE".into(),
+                    format!("{{\"id\":\"{id}\"}}"),
+                )
+            })
+            .collect();
+        one.save_builds(&saved).await.unwrap();
+        let mut back = one
+            .builds(&["p:e", "p:nothing", "p:c", "p:d"])
+            .await
+            .unwrap();
+        back.sort_by(|a, b| a.build_id.cmp(&b.build_id));
+        let back: Vec<_> = back
+            .iter()
+            .map(|b| {
+                (
+                    b.build_id.clone(),
+                    b.queue_state.clone(),
+                    b.document.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(back, saved, "{url}");
         let (row, session) = insert_one(&one, "p:f", 0, Some(&start)).await;
         let session = session.expect("started at once");
         assert!(session.access_key_id.starts_with("ASIA"), "{url}");
