@@ -389,7 +389,17 @@ impl BuildService {
             };
             me.poke();
             if idle {
-                me.prestart_drivers();
+                // Quiet now: the workspaces given back are emptied, then their shells
+                // started ahead, unless a build came meanwhile.
+                me.workspaces.tidy().await;
+                if me
+                    .running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+                {
+                    me.prestart_drivers();
+                }
             }
         });
     }

@@ -100,6 +100,23 @@ pub struct ShellState {
     /// Random, per build: marks the driver's answers.
     token: String,
     driver: Driver,
+    handles: Handles,
+}
+
+/// Open handles on the shell's files, so that a command opens and closes none of them. A
+/// clone starts with none and opens its own.
+#[derive(Debug, Default)]
+struct Handles {
+    /// Files written over in place: name in `tmp`, handle, length.
+    written: Vec<(&'static str, std::fs::File, u64)>,
+    /// The state file the last command's trap wrote.
+    state: Option<std::fs::File>,
+}
+
+impl Clone for Handles {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// The program for a buildspec's `env.shell`.
@@ -157,11 +174,8 @@ impl ShellState {
     /// A fresh state starting in `cwd`, with state files under `tmp` (created).
     pub fn new(shell: Option<&str>, cwd: PathBuf, tmp: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&tmp)?;
-        for f in ["vars.sh", "exports.sh", "env.sh"] {
-            write_over(&tmp.join(f), "", None)?;
-        }
         let shell = program(shell);
-        Ok(Self {
+        let mut state = Self {
             shell,
             cwd,
             tmp,
@@ -173,7 +187,61 @@ impl ShellState {
             seq: 0,
             token: uuid::Uuid::new_v4().simple().to_string(),
             driver: Driver::default(),
-        })
+            handles: Handles::default(),
+        };
+        for f in ["vars.sh", "exports.sh", "env.sh"] {
+            state.write_file(f, "", None)?;
+        }
+        Ok(state)
+    }
+
+    /// Writes `text` over one of the shell's files in `tmp` (see [`write_over`]).
+    fn write_file(
+        &mut self,
+        name: &'static str,
+        text: &str,
+        pad_at: Option<usize>,
+    ) -> std::io::Result<()> {
+        let at = match self.handles.written.iter().position(|(n, ..)| *n == name) {
+            Some(at) => at,
+            None => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(self.tmp.join(name))?;
+                let len = f.metadata()?.len();
+                self.handles.written.push((name, f, len));
+                self.handles.written.len() - 1
+            }
+        };
+        let (_, f, len) = &mut self.handles.written[at];
+        *len = write_over(f, *len, text, pad_at)?;
+        Ok(())
+    }
+
+    /// What the last command's trap left in the state file (nothing yet: an error).
+    fn read_state(&mut self) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        if self.handles.state.is_none() {
+            self.handles.state = Some(std::fs::File::open(self.tmp.join("state"))?);
+        }
+        let Some(f) = self.handles.state.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut n = 0;
+        loop {
+            let got = f.read_at(&mut buf[n..], n as u64)?;
+            n += got;
+            // A regular file reads short only at its end.
+            if n < buf.len() {
+                break;
+            }
+            buf.resize(buf.len() * 2, 0);
+        }
+        buf.truncate(n);
+        Ok(buf)
     }
 
     fn script_path(&self) -> PathBuf {
@@ -212,8 +280,7 @@ impl ShellState {
     /// Takes over what the last command left: its directory and its variables. The variable
     /// files are rewritten only when they change.
     fn absorb(&mut self) {
-        let t = self.tmp.clone();
-        let Ok(text) = std::fs::read(t.join("state")) else {
+        let Ok(text) = self.read_state() else {
             return;
         };
         let text = String::from_utf8_lossy(&text);
@@ -237,7 +304,7 @@ impl ShellState {
         }
         let vars = filter_assignments(vars);
         if vars != self.vars {
-            let _ = write_over(&t.join("vars.sh"), &vars, None);
+            let _ = self.write_file("vars.sh", &vars, None);
             self.vars = vars;
         }
         let exports: String = exports
@@ -256,7 +323,7 @@ impl ShellState {
             .map(|l| format!("{l}\n"))
             .collect();
         if exports != self.exports {
-            let _ = write_over(&t.join("exports.sh"), &exports, None);
+            let _ = self.write_file("exports.sh", &exports, None);
             self.exports = exports;
         }
     }
@@ -275,13 +342,14 @@ impl ShellState {
         let script = self.script_path();
         let text = self.script(command);
         // A shorter script is padded at the end of its third line, with spaces.
-        write_over(&script, &text, Some(text.len() - command.len() - 2))?;
+        self.write_file("script.sh", &text, Some(text.len() - command.len() - 2))?;
         if self.user.is_some() {
             // Another user writes the state file: the directory is shared, as /tmp is, and
             // the file is theirs to create.
             use std::os::unix::fs::PermissionsExt;
             tokio::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o1777)).await?;
             let _ = std::fs::remove_file(self.tmp.join("state"));
+            self.handles.state = None;
         } else if let Some(exit) = self.run_in_driver(container, env, out, cancel).await? {
             if exit != Exit::Cancelled {
                 self.absorb();
@@ -324,7 +392,7 @@ impl ShellState {
     /// something else.
     fn set_env_script(&mut self, text: String) -> std::io::Result<()> {
         if text != self.env_script {
-            write_over(&self.tmp.join("env.sh"), &text, None)?;
+            self.write_file("env.sh", &text, None)?;
             self.env_script = text;
         }
         Ok(())
@@ -508,23 +576,24 @@ impl ShellState {
     }
 }
 
-/// Writes `text` over a file in place. A file is never made shorter: where `text` is
-/// shorter than the file, it is padded to the file's length, with spaces inserted at `pad_at`
+/// Writes `text` over a file of length `old` in place, and answers its length after. A file is
+/// never made shorter: where `text` is shorter than the file, it is padded to the file's length, with spaces inserted at `pad_at`
 /// when given (a place where they change nothing), else with a comment line at the end (the
 /// files sourced whole, which hold only complete statements). Creating and deleting a file
 /// each time costs an inode allocation (slow on ext4 after many deletions); cutting a file
 /// costs a journal transaction, and cutting it to nothing before writing makes ext4 write it
 /// out on close (`auto_da_alloc`). Writing over it does none of these.
-fn write_over(path: &Path, text: &str, pad_at: Option<usize>) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
-    let old = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+fn write_over(
+    f: &std::fs::File,
+    old: u64,
+    text: &str,
+    pad_at: Option<usize>,
+) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let old = usize::try_from(old).unwrap_or(usize::MAX);
     if text.len() >= old {
-        return f.write_all(text.as_bytes());
+        f.write_all_at(text.as_bytes(), 0)?;
+        return Ok(text.len() as u64);
     }
     let short = old - text.len();
     let padded = match pad_at {
@@ -532,7 +601,8 @@ fn write_over(path: &Path, text: &str, pad_at: Option<usize>) -> std::io::Result
         None if short == 1 => format!("{text}\n"),
         None => format!("{text}#{}\n", " ".repeat(short - 2)),
     };
-    f.write_all(padded.as_bytes())
+    f.write_all_at(padded.as_bytes(), 0)?;
+    Ok(old as u64)
 }
 
 /// Single-quotes a string for `sh`.
@@ -771,17 +841,21 @@ mod tests {
     fn files_are_written_over_and_padded_never_cut() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("f");
-        write_over(&f, "0123456789\n", None).unwrap();
-        write_over(&f, "ab\n", None).unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "ab\n#      \n");
-        write_over(&f, "abcdefghij\n", None).unwrap();
-        write_over(&f, "abcdefghi\n", None).unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "abcdefghi\n\n");
-        write_over(&f, "line\nx\n", Some(4)).unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "line    \nx\n");
-        write_over(&f, "a longer text than before\n", Some(0)).unwrap();
+        let file = std::fs::File::create(&f).unwrap();
+        let mut len = 0;
+        let mut write = |text: &str, pad_at| {
+            len = write_over(&file, len, text, pad_at).unwrap();
+            let on_disk = std::fs::read_to_string(&f).unwrap();
+            assert_eq!(on_disk.len() as u64, len);
+            on_disk
+        };
+        write("0123456789\n", None);
+        assert_eq!(write("ab\n", None), "ab\n#      \n");
+        write("abcdefghij\n", None);
+        assert_eq!(write("abcdefghi\n", None), "abcdefghi\n\n");
+        assert_eq!(write("line\nx\n", Some(4)), "line    \nx\n");
         assert_eq!(
-            std::fs::read_to_string(&f).unwrap(),
+            write("a longer text than before\n", Some(0)),
             "a longer text than before\n"
         );
     }

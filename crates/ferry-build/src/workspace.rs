@@ -4,6 +4,9 @@
 //! costliest file-system work a short build does. A workspace that cannot be emptied
 //! completely (a `run-as` user's files, say) is removed instead, and never reused.
 //!
+//! Emptying waits for a quiet moment: workspaces given back are emptied together when no
+//! build runs on the node ([`Workspaces::tidy`]), or one at a time when a build needs one
+//! and none is ready, so the work is not done beside running builds when it need not be.
 //! Emptying leaves only the shell's state files in `tmp/`, cut to nothing: nothing of one
 //! build can be read by the next.
 
@@ -20,7 +23,10 @@ const PARTS: [&str; 3] = ["src", "tmp", "home"];
 #[derive(Debug)]
 pub struct Workspaces {
     root: PathBuf,
+    /// Emptied, ready for a build.
     free: Mutex<Vec<PathBuf>>,
+    /// Given back and not emptied yet.
+    used: Mutex<Vec<PathBuf>>,
     /// What was in the directory when the node started: workspaces of builds that cannot be
     /// running any more. Listed at once, so that builds started meanwhile are not among them.
     leftovers: Mutex<Vec<PathBuf>>,
@@ -34,6 +40,7 @@ impl Workspaces {
         Self {
             root,
             free: Mutex::new(Vec::new()),
+            used: Mutex::new(Vec::new()),
             leftovers: Mutex::new(leftovers),
         }
     }
@@ -51,45 +58,89 @@ impl Workspaces {
         }
     }
 
-    /// An empty workspace: a kept one, else a new one with its directories made.
+    /// An empty workspace: a kept one, else one given back (emptied now), else a new one
+    /// with its directories made.
     pub async fn take(&self) -> std::io::Result<PathBuf> {
-        if let Some(ws) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        if let Some(ws) = lock(&self.free).pop() {
             return Ok(ws);
+        }
+        loop {
+            let Some(ws) = lock(&self.used).pop() else {
+                break;
+            };
+            if let Ok(ws) = blocking(move || empty_or_remove(ws)).await {
+                return Ok(ws);
+            }
         }
         let ws = self.root.join(uuid::Uuid::new_v4().simple().to_string());
         let made = ws.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             for part in PARTS {
                 std::fs::create_dir_all(made.join(part))?;
             }
-            Ok::<_, std::io::Error>(())
+            Ok(())
         })
-        .await
-        .map_err(std::io::Error::other)??;
+        .await?;
         Ok(ws)
     }
 
-    /// The workspaces kept for later builds.
+    /// The workspaces kept for later builds, emptied.
     pub fn kept(&self) -> Vec<PathBuf> {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.free).clone()
     }
 
-    /// Takes back a workspace a build is done with: emptied and kept, or removed.
+    /// Takes back a workspace a build is done with, to be emptied and kept (or removed when
+    /// as many are kept as may be).
     pub async fn give_back(&self, ws: PathBuf) {
-        let emptied = {
-            let ws = ws.clone();
-            tokio::task::spawn_blocking(move || empty(&ws))
-                .await
-                .is_ok_and(|r| r.is_ok())
-        };
-        if emptied {
-            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            if free.len() < KEEP {
-                free.push(ws);
+        {
+            let mut used = lock(&self.used);
+            if used.len() + lock(&self.free).len() < KEEP {
+                used.push(ws);
                 return;
             }
         }
-        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(ws)).await;
+        let _ = blocking(move || std::fs::remove_dir_all(ws)).await;
+    }
+
+    /// Empties the workspaces given back (each kept, or removed if it cannot be emptied).
+    pub async fn tidy(&self) {
+        let used = std::mem::take(&mut *lock(&self.used));
+        if used.is_empty() {
+            return;
+        }
+        let emptied = blocking(move || {
+            Ok(used
+                .into_iter()
+                .filter_map(|ws| empty_or_remove(ws).ok())
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap_or_default();
+        lock(&self.free).extend(emptied);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs file-system work on the blocking threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// `ws` emptied, or an error once it is removed (it could not be emptied).
+fn empty_or_remove(ws: PathBuf) -> std::io::Result<PathBuf> {
+    match empty(&ws) {
+        Ok(()) => Ok(ws),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&ws);
+            Err(e)
+        }
     }
 }
 
@@ -194,6 +245,13 @@ mod tests {
         // A second workspace is new while the first is out.
         let other = pool.take().await.unwrap();
         assert_ne!(other, ws);
+        // Given back, a workspace is emptied by the next tidying, and kept.
+        std::fs::write(ws.join("src/f"), "x").unwrap();
+        pool.give_back(ws.clone()).await;
+        assert!(pool.kept().is_empty(), "not emptied yet");
+        pool.tidy().await;
+        assert_eq!(pool.kept(), vec![ws.clone()]);
+        assert!(names("src").is_empty());
     }
 
     #[tokio::test]
@@ -208,5 +266,11 @@ mod tests {
         let next = pool.take().await.unwrap();
         assert_ne!(next, ws);
         assert!(!ws.exists(), "it was removed");
+        // Nor when it is emptied by tidying.
+        std::fs::remove_dir(next.join("src")).unwrap();
+        std::fs::write(next.join("src"), "x").unwrap();
+        pool.give_back(next.clone()).await;
+        pool.tidy().await;
+        assert!(pool.kept().is_empty() && !next.exists());
     }
 }

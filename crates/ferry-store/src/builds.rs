@@ -302,7 +302,7 @@ impl Store {
         for chunk in rows.chunks(crate::rows::PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO cb_builds ({BUILD_COLUMNS}, lease_owner, lease_until_ms) VALUES {}",
-                crate::rows::values(chunk.len(), &[""; 10])
+                crate::rows::values(self.backend(), chunk.len(), &[""; 10])
             );
             let mut q = sqlx::query(&sql);
             for (b, start_now) in chunk {
@@ -372,13 +372,13 @@ impl Store {
         if builds.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         for chunk in builds.chunks(crate::rows::PER_STATEMENT) {
             let sql = format!(
                 "WITH saved (build_id, queue_state, document) AS (VALUES {}) \
                  UPDATE cb_builds SET queue_state = saved.queue_state, document = saved.document \
                  FROM saved WHERE cb_builds.build_id = saved.build_id",
-                crate::rows::values(chunk.len(), &["", "", ""])
+                crate::rows::values(self.backend(), chunk.len(), &["", "", ""])
             );
             let mut q = sqlx::query(&sql);
             for (id, queue_state, document) in chunk {

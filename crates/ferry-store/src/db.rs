@@ -9,6 +9,7 @@ use sqlx::{AnyPool, Executor};
 use crate::StoreError;
 use crate::events::EventBus;
 use crate::secret::SecretBox;
+use crate::write_gate::Priority;
 
 /// Which SQL engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +25,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) secrets: SecretBox,
     events: EventBus,
-    /// On SQLite, writers of this process queue here rather than in SQLite's busy handler,
-    /// which sleeps in steps of milliseconds between attempts.
-    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, this process's writers take turns here (see `write_gate.rs`).
+    write_gate: crate::write_gate::WriteGate,
     /// Bumped by every write to CodeArtifact's records, so that answers cached from them can
     /// tell they are stale (every node's writes; see `ca_changes.rs`).
     pub(crate) ca_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -36,7 +36,7 @@ pub struct Store {
 /// turn, held until commit or drop.
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<crate::write_gate::Turn>,
 }
 
 impl WriteTx {
@@ -52,7 +52,7 @@ impl WriteTx {
 /// A pooled connection for one autocommit write, with (on SQLite) this process's write turn.
 pub(crate) struct Writer {
     conn: sqlx::pool::PoolConnection<sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<crate::write_gate::Turn>,
 }
 
 impl std::ops::Deref for Writer {
@@ -164,15 +164,24 @@ impl Store {
         format!("sqlite://{}", data_dir.join("ferry.db").display())
     }
 
-    /// Which engine this store runs on.
     /// Starts a transaction that will write. On SQLite it first waits for this process's write
     /// turn, then takes the write lock up front (`BEGIN IMMEDIATE`), so concurrent writers
     /// queue instead of failing when a read lock cannot be upgraded (other processes still
     /// wait in the busy timeout).
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        self.begin_write_as(Priority::Request).await
+    }
+
+    /// [`Store::begin_write`] for a write nobody waits for at once: on SQLite, writes for
+    /// requests waiting with it go first (see `write_gate.rs`).
+    pub(crate) async fn begin_background_write(&self) -> Result<WriteTx, StoreError> {
+        self.begin_write_as(Priority::Background).await
+    }
+
+    async fn begin_write_as(&self, priority: Priority) -> Result<WriteTx, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => {
-                let turn = self.write_gate.clone().lock_owned().await;
+                let turn = self.write_gate.turn(priority).await;
                 WriteTx {
                     tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
@@ -189,7 +198,7 @@ impl Store {
     /// queued behind this process's other writers on SQLite.
     pub(crate) async fn writer(&self) -> Result<Writer, StoreError> {
         let turn = match self.backend {
-            Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Backend::Sqlite => Some(self.write_gate.turn(Priority::Request).await),
             Backend::Postgres => None,
         };
         Ok(Writer {
@@ -198,6 +207,7 @@ impl Store {
         })
     }
 
+    /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend
     }

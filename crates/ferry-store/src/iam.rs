@@ -387,7 +387,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO sts_sessions (access_key_id, secret_enc, token_sha256, principal_name, principal_arn, expires_ms, created_ms) \
                  VALUES {}",
-                crate::rows::values(who.len(), &[""; 7])
+                crate::rows::values(self.backend(), who.len(), &[""; 7])
             );
             let mut q = sqlx::query(&sql);
             for ((principal, _), s) in who.iter().zip(made) {

@@ -35,6 +35,7 @@ pub mod secrets;
 pub mod tags;
 pub mod testing;
 pub mod triggers;
+mod write_gate;
 
 pub use db::{Backend, Store, WriteTx};
 pub use error::StoreError;

@@ -293,9 +293,14 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        if !append_batches(&mut tx, &[(group, stream, events)], ingest_ms)
-            .await?
-            .is_empty()
+        if !append_batches(
+            self.backend(),
+            &mut tx,
+            &[(group, stream, events)],
+            ingest_ms,
+        )
+        .await?
+        .is_empty()
         {
             return Err(StoreError::NotFound);
         }
@@ -316,7 +321,7 @@ impl Store {
         if open.is_empty() && batches.iter().all(|b| b.2.is_empty()) {
             return Ok(Vec::new());
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         // Each group once, then every stream in statements of many rows.
         let mut groups: Vec<(&str, i64)> = Vec::new();
         for o in open {
@@ -338,7 +343,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO log_streams (group_name, name, created_ms, stored_bytes) VALUES {} \
                  ON CONFLICT DO NOTHING",
-                crate::rows::values(chunk.len(), &["", "", "", "0"])
+                crate::rows::values(self.backend(), chunk.len(), &["", "", "", "0"])
             );
             let mut q = sqlx::query(&sql);
             for o in chunk {
@@ -346,7 +351,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        let missing = append_batches(&mut tx, batches, ingest_ms).await?;
+        let missing = append_batches(self.backend(), &mut tx, batches, ingest_ms).await?;
         tx.commit().await?;
         Ok(missing)
     }
@@ -446,6 +451,7 @@ pub struct OpenStream<'a> {
 /// group, and inserts them. Answers the indexes of the batches whose stream or group is gone;
 /// nothing of those is written.
 async fn append_batches(
+    backend: crate::Backend,
     tx: &mut crate::WriteTx,
     batches: &[(&str, &str, &[NewLogEvent])],
     ingest_ms: i64,
@@ -515,7 +521,7 @@ async fn append_batches(
     for chunk in rows.chunks(crate::rows::PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO log_events (group_name, seq, stream_name, ts_ms, ingest_ms, message) VALUES {}",
-            crate::rows::values(chunk.len(), &["", "", "", "", "", ""])
+            crate::rows::values(backend, chunk.len(), &["", "", "", "", "", ""])
         );
         let mut q = sqlx::query(&sql);
         for (group, seq, stream, e) in chunk {
