@@ -223,7 +223,11 @@ pub async fn start(config: ServerConfig) -> Result<Ferry, StartError> {
         Some(_) => None,
         None => None,
     };
-    let app = router(state.clone());
+    // Every route made ready once: served as it is, the router is rebuilt for every
+    // connection (axum's `Router` as a connection's service calls `with_state` each time).
+    let app = router(state.clone())
+        .with_state::<()>(())
+        .into_make_service();
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         // Small streamed answers (ref advertisements, API errors) must not wait for delayed ACKs.
