@@ -27,6 +27,8 @@ pub struct Store {
     events: EventBus,
     /// On SQLite, this process's writers take turns here (see `write_gate.rs`).
     write_gate: crate::write_gate::WriteGate,
+    /// Counts write turns on SQLite, for the checkpoint task (see `checkpoint.rs`).
+    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Bumped by every write to CodeArtifact's records, so that answers cached from them can
     /// tell they are stale (every node's writes; see `ca_changes.rs`).
     pub(crate) ca_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -110,7 +112,8 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
-                                 PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                                 PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                                 PRAGMA wal_autocheckpoint=0;",
                             )
                             .await?;
                             Ok(())
@@ -134,12 +137,18 @@ impl Store {
         if backend == Backend::Postgres {
             crate::ca_changes::listen(url.to_owned(), &ca_generation);
         }
+        let writes = std::sync::Arc::default();
+        if backend == Backend::Sqlite {
+            // Commits no longer fold the log back (`wal_autocheckpoint=0` above): this does.
+            crate::checkpoint::start(pool.clone(), &writes);
+        }
         Ok(Self {
             pool,
             backend,
             secrets,
             events: EventBus::new(),
             write_gate: Default::default(),
+            writes,
             ca_generation,
         })
     }
@@ -182,6 +191,8 @@ impl Store {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.write_gate.turn(priority).await;
+                self.writes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 WriteTx {
                     tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
@@ -198,7 +209,11 @@ impl Store {
     /// queued behind this process's other writers on SQLite.
     pub(crate) async fn writer(&self) -> Result<Writer, StoreError> {
         let turn = match self.backend {
-            Backend::Sqlite => Some(self.write_gate.turn(Priority::Request).await),
+            Backend::Sqlite => {
+                self.writes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(self.write_gate.turn(Priority::Request).await)
+            }
             Backend::Postgres => None,
         };
         Ok(Writer {

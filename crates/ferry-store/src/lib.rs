@@ -13,6 +13,7 @@ pub mod artifacts;
 pub mod blob;
 pub mod builds;
 mod ca_changes;
+mod checkpoint;
 pub mod comments;
 pub mod console;
 pub mod db;

@@ -462,3 +462,38 @@ async fn build_claims_keep_the_project_limit_across_nodes() {
         assert!(one.build("gone:x").await.unwrap().is_none(), "{url}");
     }
 }
+
+/// On SQLite, commits leave the write-ahead log alone and a task of the store folds it back
+/// into the database file soon after: the file alone (without its log) holds what was written.
+#[tokio::test]
+async fn sqlite_writes_reach_the_database_file_without_a_commit_folding_them_back() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ferry_store::Store::open_data_dir(dir.path(), None, Some(&"07".repeat(32)))
+        .await
+        .unwrap();
+    store.insert_repository(&repo("folded", 1)).await.unwrap();
+    let copy = dir.path().join("copy.db");
+    let mut found = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        std::fs::copy(dir.path().join("ferry.db"), &copy).unwrap();
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", copy.display()))
+            .await
+            .unwrap();
+        found =
+            sqlx::query("SELECT COUNT(*) FROM cc_repositories WHERE repository_name = 'folded'")
+                .fetch_one(&pool)
+                .await
+                .map(|r| r.get::<i64, _>(0))
+                .unwrap_or(0);
+        pool.close().await;
+        let _ = std::fs::remove_file(&copy);
+        if found == 1 {
+            break;
+        }
+    }
+    assert_eq!(found, 1, "the repository reached ferry.db itself");
+    store.close().await;
+}
