@@ -235,9 +235,9 @@ impl Store {
         builds: Vec<NewBuild>,
     ) -> Result<Vec<Result<(BuildRow, Option<IssuedSession>), StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
-        // Per project, in the order first asked: its numbers taken at once (moving the counter
-        // locks the project's row until the transaction ends), and, when one of its builds
-        // may start at once, its builds waiting and running before these.
+        // Per project: its numbers taken at once (moving the counter locks the project's row
+        // until the transaction ends), and, when one of its builds may start at once, its
+        // builds waiting and running before these.
         let mut projects: Vec<Numbering> = Vec::new();
         for nb in &builds {
             match projects.iter_mut().find(|p| p.project == nb.project) {
@@ -254,6 +254,9 @@ impl Store {
                 }),
             }
         }
+        // Rows locked in name order, so that two nodes recording builds of the same projects
+        // at once cannot each hold a row the other waits for.
+        projects.sort_by(|a, b| a.project.cmp(&b.project));
         for p in &mut projects {
             let last = take_numbers(&mut tx, "build_counter", &p.project, p.count).await?;
             p.next = last.map(|last| last - p.count + 1);

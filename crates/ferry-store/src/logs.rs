@@ -329,6 +329,7 @@ impl Store {
                 groups.push((o.group, o.created_ms));
             }
         }
+        groups.sort_unstable();
         for (group, created_ms) in groups {
             sqlx::query(
                 "INSERT INTO log_groups (name, created_ms, retention_days, kms_key_id, log_group_class, next_seq) \
@@ -494,7 +495,10 @@ async fn append_batches(
             None => groups.push((group, vec![k], events.len() as i64)),
         }
     }
-    // Each group's numbers taken at once; then every event in statements of many rows.
+    // Each group's numbers taken at once (its rows locked in name order, so that two nodes
+    // writing to the same groups cannot each hold one the other waits for); then every event
+    // in statements of many rows.
+    groups.sort_by(|a, b| a.0.cmp(b.0));
     let mut rows: Vec<(&str, i64, &str, &NewLogEvent)> = Vec::new();
     for (group, ks, n) in groups {
         let next: Option<i64> = sqlx::query(
