@@ -223,12 +223,11 @@ impl ShellState {
     /// What the last command's trap left in the state file (nothing yet: an error).
     fn read_state(&mut self) -> std::io::Result<Vec<u8>> {
         use std::os::unix::fs::FileExt;
-        if self.handles.state.is_none() {
-            self.handles.state = Some(std::fs::File::open(self.tmp.join("state"))?);
-        }
-        let Some(f) = self.handles.state.as_ref() else {
-            return Ok(Vec::new());
+        let f = match self.handles.state.take() {
+            Some(f) => f,
+            None => std::fs::File::open(self.tmp.join("state"))?,
         };
+        let f = self.handles.state.insert(f);
         let mut buf = vec![0u8; 16 * 1024];
         let mut n = 0;
         loop {
