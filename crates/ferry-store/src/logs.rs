@@ -450,7 +450,8 @@ pub struct OpenStream<'a> {
 /// Appends events to streams inside a write transaction (each batch is `(group, stream,
 /// events)`): moves each stream's first/last times and size, numbers the events in their
 /// group, and inserts them. Answers the indexes of the batches whose stream or group is gone;
-/// nothing of those is written.
+/// none of their events is written (a batch whose group went while its stream stayed has
+/// moved that stream's figures: a group is deleted with its streams, so this does not last).
 async fn append_batches(
     backend: crate::Backend,
     tx: &mut crate::WriteTx,
@@ -458,7 +459,7 @@ async fn append_batches(
     ingest_ms: i64,
 ) -> Result<Vec<usize>, StoreError> {
     let mut missing = Vec::new();
-    // The batches whose stream was there, by group: (group, their indexes, their events).
+    // The batches whose stream was there, by group: (group, their indexes, how many events).
     let mut groups: Vec<(&str, Vec<usize>, i64)> = Vec::new();
     for (k, (group, stream, events)) in batches.iter().enumerate() {
         if events.is_empty() {
